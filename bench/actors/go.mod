@@ -1,0 +1,3 @@
+module github.com/pianorhythm/server/bench/actors
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/pianorhythm/server
+
+go 1.26

@@ -1,0 +1,26 @@
+package pkg
+
+import (
+	_ "github.com/FerretDB/FerretDB/ferretdb"
+	_ "github.com/alicebob/miniredis/v2"
+	_ "github.com/golang-jwt/jwt/v5"
+	_ "github.com/google/uuid"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	_ "github.com/redis/go-redis/v9"
+	_ "github.com/sony/gobreaker/v2"
+	_ "go.mongodb.org/mongo-driver/v2/mongo"
+	_ "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	_ "go.opentelemetry.io/otel"
+	_ "go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	_ "go.opentelemetry.io/otel/exporters/prometheus"
+	_ "go.opentelemetry.io/otel/sdk/metric"
+	_ "go.opentelemetry.io/otel/sdk/trace"
+	_ "go.uber.org/goleak"
+	_ "golang.org/x/crypto/argon2"
+	_ "google.golang.org/grpc"
+	_ "google.golang.org/grpc/health"
+	_ "google.golang.org/grpc/reflection"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "pgregory.net/rapid"
+	_ "github.com/stretchr/testify/require"
+)

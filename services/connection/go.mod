@@ -1,0 +1,3 @@
+module github.com/pianorhythm/server/services/connection
+
+go 1.26

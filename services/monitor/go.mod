@@ -1,0 +1,3 @@
+module github.com/pianorhythm/server/services/monitor
+
+go 1.26

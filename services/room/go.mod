@@ -1,0 +1,3 @@
+module github.com/pianorhythm/server/services/room
+
+go 1.26

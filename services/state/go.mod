@@ -1,0 +1,3 @@
+module github.com/pianorhythm/server/services/state
+
+go 1.26
