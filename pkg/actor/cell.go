@@ -1,0 +1,354 @@
+package actor
+
+import (
+	"errors"
+	"runtime/debug"
+	"time"
+)
+
+// sysKind is the closed set of system-lane messages.
+type sysKind uint8
+
+const (
+	sysStop       sysKind = iota // stop for good (err is the Terminated reason)
+	sysSuspend                   // supervisor: drop the instance, keep the mailbox
+	sysResume                    // supervisor: build a new instance
+	sysPing                      // health check
+	sysTerminated                // a watched actor stopped
+)
+
+type sysMsg struct {
+	kind sysKind
+	ack  chan error // capacity 1, optional
+	ref  *Ref       // sysTerminated: who stopped
+	err  error
+}
+
+// flushEvery bounds how many handled messages are counted locally before
+// they are added to the metric, so a busy actor pays the instrument rarely.
+const flushEvery = 256
+
+// postSystem queues m on the system lane. The lane is unbounded because its
+// senders (supervisors, watchers, Stop) must never block or lose a message,
+// and there are only a handful of them.
+func (r *Ref) postSystem(m sysMsg) {
+	r.sysMu.Lock()
+	if r.sysClosed {
+		r.sysMu.Unlock()
+		r.rejectSystem(m)
+		return
+	}
+	r.sysQ = append(r.sysQ, m)
+	r.sysN.Add(1)
+	r.sysMu.Unlock()
+	select {
+	case r.sysSig <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Ref) popSystem() (sysMsg, bool) {
+	r.sysMu.Lock()
+	defer r.sysMu.Unlock()
+	if len(r.sysQ) == 0 {
+		return sysMsg{}, false
+	}
+	m := r.sysQ[0]
+	r.sysQ[0] = sysMsg{}
+	r.sysQ = r.sysQ[1:]
+	r.sysN.Add(-1)
+	return m, true
+}
+
+// rejectSystem answers a system message that reached a stopped actor.
+func (r *Ref) rejectSystem(m sysMsg) {
+	switch m.kind {
+	case sysStop:
+		if m.ack != nil {
+			m.ack <- nil
+		}
+	default:
+		if m.ack != nil {
+			m.ack <- ErrStopped
+		}
+	}
+}
+
+// run is the actor's goroutine.
+func (r *Ref) run() {
+	defer r.sys.wg.Done()
+	r.terminate(r.loop())
+}
+
+// loop handles messages until the actor must stop and returns the
+// Terminated reason.
+func (r *Ref) loop() error {
+	r.start()
+	for {
+		if r.sysN.Load() > 0 {
+			if m, ok := r.popSystem(); ok {
+				if stop, reason := r.handleSystem(m); stop {
+					return reason
+				}
+			}
+			continue
+		}
+		if r.actor == nil {
+			// Suspended after a failure: only the supervisor can go on.
+			<-r.sysSig
+			continue
+		}
+		if len(r.pending) > 0 {
+			r.process(r.pending, r.batched)
+		} else if len(r.front) > 0 {
+			e := r.front[0]
+			r.front[0] = nil
+			r.front = r.front[1:]
+			r.one[0] = e
+			r.process(r.one[:], false)
+		} else if !r.receiveReady() {
+			r.flushHandled()
+			select {
+			case <-r.sysSig:
+			case e := <-r.prio:
+				r.deliver(e)
+			case e := <-r.user:
+				r.deliver(e)
+			}
+		}
+		if r.cctx.stop {
+			r.cctx.stop = false
+			r.stopInstance()
+			return nil
+		}
+	}
+}
+
+// receiveReady handles one message if a lane has one, priority first.
+func (r *Ref) receiveReady() bool {
+	if r.prio != nil {
+		select {
+		case e := <-r.prio:
+			r.one[0] = e
+			r.process(r.one[:], false)
+			return true
+		default:
+		}
+	}
+	select {
+	case e := <-r.user:
+		r.deliver(e)
+		return true
+	default:
+		return false
+	}
+}
+
+// deliver handles a message from a lane, gathering a batch when the actor
+// takes batches and e is a Tell.
+func (r *Ref) deliver(e *envelope) {
+	if r.batcher == nil || e.fut != nil || r.props.BatchSize < 2 {
+		r.one[0] = e
+		r.process(r.one[:], false)
+		return
+	}
+	batch := append(r.batchBuf[:0], e)
+gather:
+	for len(batch) < r.props.BatchSize {
+		select {
+		case next := <-r.user:
+			if next.fut != nil {
+				// Asks are answered one by one, right after the batch.
+				r.front = append(r.front, next)
+				break gather
+			}
+			batch = append(batch, next)
+		default:
+			break gather
+		}
+	}
+	r.batchBuf = batch
+	r.process(batch, len(batch) > 1)
+}
+
+// process hands one unit (a message or a batch) to the actor and settles it.
+func (r *Ref) process(unit []*envelope, batch bool) {
+	r.cctx.attempt = r.retries
+	start := time.Now()
+	err := r.invoke(unit, batch)
+	r.stats.duration.Record(r.sys.ctx, time.Since(start).Seconds(), r.stats.recordOpts...)
+	if err == nil {
+		for _, e := range unit {
+			if e.pending() {
+				e.answer(nil, ErrNoReply)
+			}
+			putEnvelope(e)
+		}
+		r.handled += int64(len(unit))
+		if r.handled >= flushEvery {
+			r.flushHandled()
+		}
+		r.retries, r.pending, r.batched = 0, nil, false
+		return
+	}
+	r.retries++
+	if r.retries > r.props.MaxRetries {
+		for _, e := range unit {
+			r.sys.deadLetter(r, e, ReasonPoison, err, true)
+		}
+		r.retries, r.pending, r.batched = 0, nil, false
+	} else {
+		r.pending, r.batched = unit, batch
+	}
+	r.crash(err)
+}
+
+// invoke calls the actor, turning a panic into a *PanicError.
+func (r *Ref) invoke(unit []*envelope, batch bool) (err error) {
+	c := &r.cctx
+	defer func() {
+		c.env = nil
+		if p := recover(); p != nil {
+			err = r.panicked(p)
+		}
+	}()
+	c.env = unit[0]
+	if batch {
+		msgs := r.msgBuf[:0]
+		for _, e := range unit {
+			msgs = append(msgs, e.msg)
+		}
+		r.msgBuf = msgs
+		r.batchEnv.ctx = unit[0].ctx // no Message, no Respond in a batch
+		c.env = &r.batchEnv
+		r.batcher.ReceiveBatch(c, msgs)
+		clear(msgs)
+		r.batchEnv.ctx = nil
+		return nil
+	}
+	r.actor.Receive(c)
+	return nil
+}
+
+func (r *Ref) panicked(p any) error {
+	pe := &PanicError{Value: p, Stack: debug.Stack()}
+	r.logger.Error("actor panicked", "panic", p)
+	if r.sys.onPanic != nil {
+		r.sys.onPanic(r.props.Kind, p, pe.Stack)
+	}
+	return pe
+}
+
+// crash drops the broken instance and tells the supervisor, which will
+// resume (or stop) this actor through the system lane.
+func (r *Ref) crash(err error) {
+	r.actor, r.batcher = nil, nil
+	r.sup.childFailed(r, r.incarnation.Load(), err)
+}
+
+// start builds a new instance and runs its Started hook.
+func (r *Ref) start() {
+	r.incarnation.Add(1)
+	err := r.safely(func() error {
+		r.actor = r.props.New()
+		if r.actor == nil {
+			return errors.New("actor: Props.New returned nil")
+		}
+		if s, ok := r.actor.(Starter); ok {
+			return s.Started(&r.cctx)
+		}
+		return nil
+	})
+	if err != nil {
+		r.crash(err)
+		return
+	}
+	if b, ok := r.actor.(BatchReceiver); ok && r.props.BatchSize > 1 {
+		r.batcher = b
+	}
+}
+
+// stopInstance runs the Stopped hook of a live instance and drops it.
+func (r *Ref) stopInstance() {
+	if r.actor == nil {
+		return
+	}
+	if s, ok := r.actor.(Stopper); ok {
+		_ = r.safely(func() error { s.Stopped(&r.cctx); return nil })
+	}
+	r.actor, r.batcher = nil, nil
+}
+
+func (r *Ref) safely(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = r.panicked(p)
+		}
+	}()
+	return fn()
+}
+
+// handleSystem runs one system message; stop reports that the loop ends.
+func (r *Ref) handleSystem(m sysMsg) (stop bool, reason error) {
+	switch m.kind {
+	case sysStop:
+		r.stopInstance()
+		return true, m.err
+	case sysSuspend:
+		r.stopInstance()
+	case sysResume:
+		r.stopInstance()
+		r.stats.restarts.Add(r.sys.ctx, 1, r.stats.addOpts...)
+		r.start()
+	case sysPing:
+	case sysTerminated:
+		e := getEnvelope(nil, Terminated{Ref: m.ref, Reason: m.err})
+		r.front = append(r.front, e)
+	}
+	if m.ack != nil {
+		m.ack <- nil
+	}
+	return false, nil
+}
+
+func (r *Ref) flushHandled() {
+	if r.handled > 0 {
+		r.stats.handled.Add(r.sys.ctx, r.handled, r.stats.addOpts...)
+		r.handled = 0
+	}
+}
+
+// terminate settles everything the stopped actor still holds and tells its
+// watchers and supervisor.
+func (r *Ref) terminate(reason error) {
+	r.stopped.Store(true)
+	r.sysMu.Lock()
+	r.sysClosed = true
+	q := r.sysQ
+	r.sysQ = nil
+	r.sysMu.Unlock()
+	for _, m := range q {
+		r.rejectSystem(m)
+	}
+	for _, e := range r.pending {
+		r.sys.deadLetter(r, e, ReasonStopped, ErrStopped, true)
+	}
+	for _, e := range r.front {
+		r.sys.deadLetter(r, e, ReasonStopped, ErrStopped, true)
+	}
+	r.pending, r.front = nil, nil
+	r.drainLanes()
+	r.flushHandled()
+	r.sys.unregister(r)
+	r.sup.childStopped(r)
+
+	r.watchMu.Lock()
+	r.ended, r.reason = true, reason
+	watchers := r.watchers
+	r.watchers = nil
+	r.watchMu.Unlock()
+	for _, w := range watchers {
+		w.postSystem(sysMsg{kind: sysTerminated, ref: r, err: reason})
+	}
+	close(r.done)
+}
