@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -40,6 +41,9 @@ func Authenticate(ctx context.Context, v TokenVerifier) (context.Context, error)
 			return ctx, status.Error(codes.Unauthenticated, "token verification is not configured")
 		}
 		id, err := v.Verify(ctx, token)
+		if errors.Is(err, ErrKeysUnavailable) {
+			return ctx, status.Errorf(codes.Unavailable, "cannot verify token now: %v", err)
+		}
 		if err != nil {
 			return ctx, status.Errorf(codes.Unauthenticated, "invalid token: %v", err)
 		}
