@@ -1,0 +1,228 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+)
+
+// ServerConfig configures NewServer. Every zero value is usable.
+type ServerConfig struct {
+	// Name is the service name used in logs and error reports
+	// ("state", "room", ...). Zero means "grpc".
+	Name string
+	// Addr is the listen address. Zero means "127.0.0.1:0" (a free
+	// loopback port, see Server.Addr).
+	Addr string
+	// Logger receives request logs and panics. Nil means slog.Default().
+	// Use the logger from telemetry.Setup so lines carry trace_id.
+	Logger *slog.Logger
+	// UnaryInterceptors run after the built-in ones (logging, recovery), in
+	// order; typically auth.UnaryServerInterceptor.
+	UnaryInterceptors []grpc.UnaryServerInterceptor
+	// StreamInterceptors run after the built-in ones, in order.
+	StreamInterceptors []grpc.StreamServerInterceptor
+	// OnPanic, when set, is called after a handler panicked (the caller got
+	// codes.Internal): the error reporting hook. It must not block long.
+	OnPanic func(service, method string, value any, stack []byte)
+	// StopTimeout bounds the graceful stop in Serve before in-flight calls
+	// are cut. Zero means 5s.
+	StopTimeout time.Duration
+	// TracerProvider, MeterProvider and Propagator feed the otelgrpc stats
+	// handler. Nil means the otel globals (set by telemetry.Install).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	Propagator     propagation.TextMapPropagator
+	// Options are extra grpc.ServerOptions appended last (message sizes,
+	// keepalive, ...).
+	Options []grpc.ServerOption
+}
+
+func (c ServerConfig) withDefaults() ServerConfig {
+	if c.Name == "" {
+		c.Name = "grpc"
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:0"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 5 * time.Second
+	}
+	return c
+}
+
+// Validate reports a configuration NewServer cannot use.
+func (c ServerConfig) Validate() error {
+	if c.StopTimeout < 0 {
+		return fmt.Errorf("stop timeout %v is negative", c.StopTimeout)
+	}
+	return nil
+}
+
+// Server is a gRPC server that already listens, with health, reflection,
+// OpenTelemetry, panic recovery and request logging installed. Register
+// services on GRPC() before calling Serve. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg    ServerConfig
+	lis    net.Listener
+	grpc   *grpc.Server
+	health *health.Server
+
+	serveOnce sync.Once
+	closeOnce sync.Once
+}
+
+// NewServer listens on cfg.Addr at once (so a taken port fails here, and
+// Addr is known before Serve) and builds the server.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("rpc server config: %w", err)
+	}
+	lis, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen on %s: %w", cfg.Name, cfg.Addr, err)
+	}
+
+	var otelOpts []otelgrpc.Option
+	if cfg.TracerProvider != nil {
+		otelOpts = append(otelOpts, otelgrpc.WithTracerProvider(cfg.TracerProvider))
+	}
+	if cfg.MeterProvider != nil {
+		otelOpts = append(otelOpts, otelgrpc.WithMeterProvider(cfg.MeterProvider))
+	}
+	if cfg.Propagator != nil {
+		otelOpts = append(otelOpts, otelgrpc.WithPropagators(cfg.Propagator))
+	}
+
+	// Logging is outermost so it records the code recovery turned a panic
+	// into; user interceptors (auth) run inside recovery so their panics are
+	// caught too.
+	unary := append([]grpc.UnaryServerInterceptor{
+		loggingUnary(cfg.Logger),
+		recoveryUnary(cfg.Name, cfg.Logger, cfg.OnPanic),
+	}, cfg.UnaryInterceptors...)
+	stream := append([]grpc.StreamServerInterceptor{
+		loggingStream(cfg.Logger),
+		recoveryStream(cfg.Name, cfg.Logger, cfg.OnPanic),
+	}, cfg.StreamInterceptors...)
+
+	opts := append([]grpc.ServerOption{
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelOpts...)),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+	}, cfg.Options...)
+
+	gs := grpc.NewServer(opts...)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+
+	return &Server{cfg: cfg, lis: lis, grpc: gs, health: hs}, nil
+}
+
+// GRPC returns the server to register services on.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Health returns the health service; most callers only need SetServing.
+func (s *Server) Health() *health.Server { return s.health }
+
+// Addr returns the address the server listens on, with the real port when
+// the configured one was 0.
+func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// SetServing sets the health status of service (a full gRPC service name
+// such as "pianorhythm.v1.StateService") and of the whole server ("").
+func (s *Server) SetServing(service string, serving bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if serving {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	if service != "" {
+		s.health.SetServingStatus(service, st)
+	}
+	s.health.SetServingStatus("", st)
+}
+
+// Serve serves until ctx is done, then reports NOT_SERVING, stops
+// gracefully within StopTimeout and cuts the remaining calls after that. It
+// returns nil on a clean stop and may be called once. Handlers that ignore
+// their context's cancellation may still be running when it returns.
+func (s *Server) Serve(ctx context.Context) error {
+	err := errors.New("rpc: Serve called twice")
+	s.serveOnce.Do(func() { err = s.serve(ctx) })
+	return err
+}
+
+func (s *Server) serve(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- s.grpc.Serve(s.lis) }()
+
+	select {
+	case err := <-done:
+		// Serve returns early only on a listener failure or a Close.
+		if err == nil || errors.Is(err, grpc.ErrServerStopped) {
+			return nil
+		}
+		return fmt.Errorf("%s: serve on %s: %w", s.cfg.Name, s.Addr(), err)
+	case <-ctx.Done():
+	}
+
+	s.stop()
+	<-done
+	return nil
+}
+
+// stop drains in-flight calls for at most StopTimeout, then cuts them.
+func (s *Server) stop() {
+	s.closeOnce.Do(func() {
+		s.health.Shutdown()
+		stopped := make(chan struct{})
+		go func() {
+			s.grpc.GracefulStop()
+			close(stopped)
+		}()
+		t := time.NewTimer(s.cfg.StopTimeout)
+		defer t.Stop()
+		select {
+		case <-stopped:
+		case <-t.C:
+			s.cfg.Logger.Warn("graceful stop timed out, cutting calls",
+				"service", s.cfg.Name, "timeout", s.cfg.StopTimeout)
+			// Stop closes the connections and cancels the calls' contexts
+			// but does not wait for handlers; GracefulStop would, so its
+			// goroutine ends only when the last stuck handler returns.
+			s.grpc.Stop()
+		}
+		// Serve may never have run; the listener is ours to close then.
+		_ = s.lis.Close()
+	})
+}
+
+// Close stops the server at once without waiting for calls; use it when
+// Serve was never called (a later start step failed) or to cut a running
+// server. Serve then returns nil.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.health.Shutdown()
+		s.grpc.Stop()
+		_ = s.lis.Close()
+	})
+}
