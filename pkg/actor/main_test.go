@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,4 +54,31 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 		t.Fatalf("timed out waiting for %T", *new(T))
 		panic("unreachable")
 	}
+}
+
+// recorder is a concurrency-safe log shared by test actors.
+type recorder struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	r.log = append(r.log, s)
+	r.mu.Unlock()
+}
+
+func (r *recorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.log
+	r.log = nil
+	return l
+}
+
+// events subscribes to T on sys and returns a channel of what is published.
+func events[T any](t testing.TB, sys *System) <-chan T {
+	ch := make(chan T, 1024)
+	t.Cleanup(Subscribe(sys.Events(), func(v T) { ch <- v }))
+	return ch
 }

@@ -153,8 +153,9 @@ func (s *Supervisor) Spawn(p Props) (*Ref, error) {
 	return r, nil
 }
 
-// SpawnSupervisor starts a nested supervisor, with its Children, as the
-// last child. When it exceeds its restart intensity it escalates to s.
+// SpawnSupervisor starts a nested supervisor as the last child, then its
+// Children one after another: each one's first Started returns before the
+// next is spawned. When it exceeds its restart intensity it escalates to s.
 func (s *Supervisor) SpawnSupervisor(sp SupervisorProps) (*Supervisor, error) {
 	for _, p := range sp.Children {
 		if err := p.Validate(); err != nil {
@@ -167,9 +168,16 @@ func (s *Supervisor) SpawnSupervisor(sp SupervisorProps) (*Supervisor, error) {
 	}
 	go c.run()
 	for _, p := range sp.Children {
-		if _, err := c.Spawn(p); err != nil {
+		r, err := c.Spawn(p)
+		if err != nil {
 			return nil, err
 		}
+		// Static children start one after another, as in OTP, so that a
+		// child may rely on the ones before it (what RestForOne assumes).
+		// A ping is answered only after the first Started has returned.
+		ack := make(chan error, 1)
+		r.postSystem(sysMsg{kind: sysPing, ack: ack})
+		<-ack
 	}
 	return c, nil
 }
