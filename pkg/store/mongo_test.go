@@ -1,0 +1,112 @@
+package store_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/pianorhythm/server/pkg/store"
+	"github.com/pianorhythm/server/pkg/store/storetest"
+)
+
+func TestMongoUniqueIndexRejectsDuplicate(t *testing.T) {
+	ctx := testCtx(t)
+	users := storetest.Mongo(t).Collection("users")
+
+	_, err := users.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: "username", Value: 1}},
+		Options: options.Index().SetUnique(true),
+	})
+	require.NoError(t, err)
+	_, err = users.InsertOne(ctx, bson.D{{Key: "username", Value: "ada"}})
+	require.NoError(t, err)
+
+	_, err = users.InsertOne(ctx, bson.D{{Key: "username", Value: "ada"}})
+	require.Error(t, err)
+	require.True(t, mongo.IsDuplicateKeyError(err), "want duplicate key error, got %v", err)
+}
+
+func TestOpenMongoEmbeddedKeepsDataAcrossRestart(t *testing.T) {
+	ctx := testCtx(t)
+	dir := filepath.Join(t.TempDir(), "data") // does not exist yet: OpenMongo creates it
+	cfg := store.MongoConfig{DataDir: dir, Database: "restart"}
+
+	m, err := store.OpenMongo(ctx, cfg)
+	require.NoError(t, err)
+	require.True(t, m.Embedded)
+	_, err = m.DB.Collection("rooms").InsertOne(ctx, bson.D{{Key: "_id", Value: "lobby"}, {Key: "members", Value: 3}})
+	require.NoError(t, err)
+	require.NoError(t, m.Close(ctx))
+
+	m, err = store.OpenMongo(ctx, cfg)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, m.Close(ctx)) }()
+	var got struct {
+		ID      string `bson:"_id"`
+		Members int    `bson:"members"`
+	}
+	require.NoError(t, m.DB.Collection("rooms").FindOne(ctx, bson.D{{Key: "_id", Value: "lobby"}}).Decode(&got))
+	require.Equal(t, 3, got.Members)
+}
+
+func TestOpenMongoBadDataDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	readOnly := filepath.Join(t.TempDir(), "ro")
+	require.NoError(t, os.Mkdir(readOnly, 0o500))
+
+	tests := []struct {
+		name    string
+		dir     string
+		want    string
+		skipped string
+	}{
+		{name: "under a file", dir: filepath.Join(file, "data"), want: filepath.Join(file, "data")},
+		{name: "read-only", dir: readOnly, want: "is not writable", skipped: skipIfRoot()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.skipped != "" {
+				t.Skip(tt.skipped)
+			}
+			m, err := store.OpenMongo(testCtx(t), store.MongoConfig{DataDir: tt.dir})
+			if err == nil {
+				_ = m.Close(testCtx(t))
+				t.Fatal("OpenMongo succeeded")
+			}
+			t.Logf("error: %v", err)
+			require.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestOpenMongoUnreachable(t *testing.T) {
+	uri := "mongodb://127.0.0.1:" + itoa(freePort(t)) + "/?serverSelectionTimeoutMS=500"
+	m, err := store.OpenMongo(testCtx(t), store.MongoConfig{URI: uri})
+	if err == nil {
+		_ = m.Close(testCtx(t))
+		t.Fatal("OpenMongo succeeded")
+	}
+	t.Logf("error: %v", err)
+	require.Contains(t, err.Error(), "mongodb at mongodb://127.0.0.1:")
+}
+
+func skipIfRoot() string {
+	if os.Geteuid() == 0 {
+		return "root can write to a read-only directory"
+	}
+	return ""
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
