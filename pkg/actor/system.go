@@ -178,4 +178,3 @@ func (s *System) deadLetter(r *Ref, e *envelope, reason string, err error, answe
 	}
 	putEnvelope(e)
 }
-
