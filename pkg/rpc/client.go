@@ -8,6 +8,7 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -41,7 +42,9 @@ type ClientConfig struct {
 	// Logger receives breaker state changes. Nil means slog.Default().
 	Logger *slog.Logger
 	// TracerProvider, MeterProvider and Propagator feed the otelgrpc stats
-	// handler. Nil means the otel globals (set by telemetry.Install).
+	// handler; the breaker's counters (rpc.client.breaker.state_changes,
+	// rpc.client.breaker.rejected) use MeterProvider too. Nil means the
+	// otel globals (set by telemetry.Install).
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
 	Propagator     propagation.TextMapPropagator
@@ -163,16 +166,21 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		otelOpts = append(otelOpts, otelgrpc.WithPropagators(cfg.Propagator))
 	}
 
-	br := newBreaker(cfg.Name, cfg.Breaker, cfg.Logger)
+	mp := cfg.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	bm := newBreakerMetrics(mp)
+	br := newBreaker(cfg.Name, cfg.Breaker, cfg.Logger, bm)
 	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelOpts...)),
 		grpc.WithChainUnaryInterceptor(
 			deadlineUnary(cfg.Timeout),
-			breakerUnary(cfg.Name, br),
+			breakerUnary(cfg.Name, br, bm),
 			retryUnary(cfg.Retry, cfg.Idempotent),
 		),
-		grpc.WithChainStreamInterceptor(breakerStream(cfg.Name, br)),
+		grpc.WithChainStreamInterceptor(breakerStream(cfg.Name, br, bm)),
 	}, cfg.Options...)
 
 	conn, err := grpc.NewClient(cfg.Target, opts...)

@@ -45,7 +45,7 @@ func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
 	require.Equal(t, codes.Unavailable, status.Code(err))
 	assert.Contains(t, status.Convert(err).Message(), "state")
 	assert.Contains(t, status.Convert(err).Message(), "circuit breaker open")
-	assert.Less(t, time.Since(start), 50*time.Millisecond)
+	assert.Less(t, time.Since(start), time.Second, "fails fast, well before the 5s deadline")
 	assert.Equal(t, 3, fake.count("SaveUser"))
 
 	// gobreaker reads the wall clock; OpenTimeout is short instead.

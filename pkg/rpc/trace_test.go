@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/rpc"
@@ -62,4 +66,31 @@ func TestTraceFlowsToServerLogs(t *testing.T) {
 		assert.Equal(t, "state", line["service"])
 	}
 	assert.True(t, found, "no request log in %s", logs.String())
+}
+
+func TestBreakerMetrics(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	tel, err := telemetry.Setup(t.Context(), telemetry.Config{LogWriter: io.Discard})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(t.Context())) })
+
+	fake := newFakeState()
+	fake.setHandler(failWith(codes.Unavailable))
+	srv := startServer(t, rpc.ServerConfig{}, fake)
+	_, client := dial(t, srv, rpc.ClientConfig{
+		Name:          "state",
+		MeterProvider: tel.MeterProvider(),
+		Breaker:       rpc.BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Minute},
+	})
+	for range 3 {
+		_, err := client.SaveUser(t.Context(), &pb.SaveUserRequest{})
+		require.Equal(t, codes.Unavailable, status.Code(err))
+	}
+
+	rec := httptest.NewRecorder()
+	tel.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	assert.Regexp(t, `(?m)^rpc_client_breaker_rejected_total\{.*target="state".*\} 2$`, body)
+	assert.Regexp(t, `(?m)^rpc_client_breaker_state_changes_total\{.*state="open".*\} 1$`, body)
 }
