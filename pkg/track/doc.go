@@ -1,0 +1,5 @@
+// Package track emits analytics events to a Redis stream
+// (analytics:events), fire and forget: the caller never waits for Redis, and
+// when Redis cannot keep up events are dropped and counted rather than
+// slowing a room down. The analytics service consumes the stream.
+package track
