@@ -1,0 +1,300 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/actor"
+	"github.com/pianorhythm/server/pkg/auth"
+)
+
+// Manager is the RoomManager: it finds or starts the Room actor of a room
+// (one per live room, children of one supervisor) and routes commands to
+// it. It is safe for concurrent use; Close stops every Room actor.
+type Manager struct {
+	c   *core
+	sup *actor.Supervisor
+
+	mu     sync.Mutex
+	rooms  map[string]*actor.Ref
+	closed bool
+
+	// hook, when set by tests, runs at the start of every Room actor
+	// message (to inject panics).
+	hook func(roomID string, msg any)
+}
+
+// NewManager starts the room supervisor under sys.
+func NewManager(sys *actor.System, opt Options, state pb.StateServiceClient, events Events, log *slog.Logger) (*Manager, error) {
+	sup, err := sys.SpawnSupervisor(actor.SupervisorProps{
+		Name:     "rooms",
+		Strategy: actor.OneForOne,
+		// Rooms fail independently; a handful of crashing rooms must not
+		// make the supervisor give up on all of them.
+		MaxRestarts: 1000,
+		Within:      time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start room supervisor: %w", err)
+	}
+	return &Manager{
+		c:     &core{opt: opt, state: state, events: events, log: log},
+		sup:   sup,
+		rooms: make(map[string]*actor.Ref),
+	}, nil
+}
+
+// SetHook installs a test hook run before every Room actor message.
+func (m *Manager) SetHook(h func(roomID string, msg any)) { m.hook = h }
+
+// Close stops every Room actor and waits.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	m.rooms = map[string]*actor.Ref{}
+	m.mu.Unlock()
+	if err := m.sup.Stop(ctx); err != nil {
+		return fmt.Errorf("stop rooms: %w", err)
+	}
+	return nil
+}
+
+// ref returns the room's actor, starting it if needed.
+func (m *Manager) ref(id string) (*actor.Ref, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, refuse(ReasonUnavailable, "room service is shutting down")
+	}
+	if r := m.rooms[id]; r != nil {
+		return r, nil
+	}
+	r, err := m.sup.Spawn(actor.Props{
+		Kind:        "room",
+		Name:        "room:" + id,
+		New:         func() actor.Actor { return &roomActor{id: id, c: m.c, mgr: m} },
+		MailboxSize: m.c.opt.MailboxSize,
+		// A message that crashes the room twice is dropped; the caller gets
+		// an error, the room goes on.
+		MaxRetries: 2,
+	})
+	if err != nil {
+		return nil, fromState("start room", err)
+	}
+	m.rooms[id] = r
+	return r, nil
+}
+
+// forget drops ref from the index (the actor is stopping).
+func (m *Manager) forget(id string, ref *actor.Ref) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rooms[id] == ref {
+		delete(m.rooms, id)
+	}
+}
+
+// ask sends msg to the room's actor. An actor that stopped between lookup
+// and send (the room was just removed) is replaced once.
+func (m *Manager) ask(ctx context.Context, id string, msg any) (any, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := m.ref(id)
+		if err != nil {
+			return nil, err
+		}
+		v, err := r.Ask(ctx, msg)
+		if errors.Is(err, actor.ErrStopped) && attempt < 2 {
+			m.forget(id, r)
+			continue
+		}
+		var pe *actor.PanicError
+		if errors.As(err, &pe) {
+			return nil, refuse(ReasonInternal, "room "+id+" failed")
+		}
+		if err != nil && rpcStatus(err) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fromState("room "+id, err)
+		}
+		return v, nil
+	}
+}
+
+// askAs is ask with the reply converted to T.
+func askAs[T any](ctx context.Context, m *Manager, id string, msg any) (T, error) {
+	var zero T
+	v, err := m.ask(ctx, id, msg)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, refuse(ReasonInternal, fmt.Sprintf("room %s: unexpected reply %T", id, v))
+	}
+	return t, nil
+}
+
+// EnsureLobby creates the lobby if it is missing.
+func (m *Manager) EnsureLobby(ctx context.Context) error {
+	_, err := m.createLobby(ctx, 1)
+	return err
+}
+
+// createLobby stores lobby number n unless it exists, and returns its id.
+func (m *Manager) createLobby(ctx context.Context, n int) (string, error) {
+	id := lobbyName(n)
+	r := &pb.Room{
+		Id:        id,
+		Lobby:     true,
+		Settings:  defaultSettings(lobbyTitle(n), m.c.opt.LobbyCapacity),
+		CreatedAt: timestamppb.New(m.c.now()),
+	}
+	cctx, cancel := m.c.call(ctx)
+	defer cancel()
+	_, err := m.c.state.SaveRoom(cctx, &pb.SaveRoomRequest{Room: r, CreateOnly: true})
+	if err != nil && !isReason(err, ReasonAlreadyExists) {
+		return "", fromState("create lobby", err)
+	}
+	return id, nil
+}
+
+func lobbyTitle(n int) string {
+	if n <= 1 {
+		return "Lobby"
+	}
+	return fmt.Sprintf("Lobby %d", n)
+}
+
+// Create stores a new room owned by the caller and starts its actor (which
+// removes it after the grace if nobody joins).
+func (m *Manager) Create(ctx context.Context, caller auth.Identity, id string, settings *pb.RoomSettings) (*pb.Room, error) {
+	if id == "" {
+		id = uuid.NewString()[:8]
+	}
+	if !roomIDPattern.MatchString(id) {
+		return nil, refuse(ReasonInvalid, "room id must be 1-64 letters, digits, '-' or '_'")
+	}
+	if lobbyIndex(id) > 0 {
+		return nil, refuse(ReasonAlreadyExists, "lobby names are reserved")
+	}
+	if err := validateSettings(settings, m.c.opt.RoomCapacity); err != nil {
+		return nil, err
+	}
+	r := &pb.Room{
+		Id:        id,
+		Settings:  defaultSettings(id, m.c.opt.RoomCapacity),
+		OwnerId:   caller.UserID,
+		CreatedAt: timestamppb.New(m.c.now()),
+	}
+	if err := applySettings(r, settings); err != nil {
+		return nil, err
+	}
+	cctx, cancel := m.c.call(ctx)
+	saved, err := m.c.state.SaveRoom(cctx, &pb.SaveRoomRequest{Room: r, CreateOnly: true})
+	cancel()
+	if err != nil {
+		return nil, fromState("create room", err)
+	}
+	m.c.emit(ctx, pb.EventType_EVENT_TYPE_ROOM_CREATED, caller.UserID, id, 0)
+	if _, err := m.ask(ctx, id, touchCmd{}); err != nil {
+		m.c.log.WarnContext(ctx, "start room actor", "room", id, "err", err)
+	}
+	return public(saved), nil
+}
+
+// Join puts the caller in a room. A full lobby sends the joiner on to
+// lobby-2, lobby-3, ..., created on demand.
+func (m *Manager) Join(ctx context.Context, caller auth.Identity, req *pb.JoinRoomRequest) (*pb.JoinRoomResponse, error) {
+	id := req.GetRoomId()
+	if id == "" {
+		id = LobbyID
+	}
+	if !roomIDPattern.MatchString(id) {
+		return nil, refuse(ReasonInvalid, "invalid room id")
+	}
+	if lobbyIndex(id) > 0 {
+		return m.joinLobby(ctx, caller, req, lobbyIndex(id))
+	}
+	verified, err := m.precheckPassword(ctx, id, req.GetPassword())
+	if isReason(err, ReasonNotFound) && req.GetCreate() {
+		if _, err := m.Create(ctx, caller, id, req.GetSettings()); err != nil && !isReason(err, ReasonAlreadyExists) {
+			return nil, err
+		}
+		verified, err = m.precheckPassword(ctx, id, req.GetPassword())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return askAs[*pb.JoinRoomResponse](ctx, m, id, joinCmd{caller: caller, req: req, verifiedHash: verified})
+}
+
+// precheckPassword verifies the password against the stored hash outside
+// the Room actor, so a slow argon2id check does not hold up the room. It
+// returns the hash it matched ("" when there was none or it did not match;
+// the actor then decides).
+func (m *Manager) precheckPassword(ctx context.Context, id, pw string) (string, error) {
+	cctx, cancel := m.c.call(ctx)
+	r, err := m.c.state.GetRoom(cctx, &pb.GetRoomRequest{RoomId: id})
+	cancel()
+	if err != nil {
+		return "", fromState("get room", err)
+	}
+	if h := r.GetPasswordHash(); h != "" && pw != "" && checkPassword(h, pw) {
+		return h, nil
+	}
+	return "", nil
+}
+
+// joinLobby tries lobby n first, then every lobby from the first on,
+// creating the next one when all are full.
+func (m *Manager) joinLobby(ctx context.Context, caller auth.Identity, req *pb.JoinRoomRequest, first int) (*pb.JoinRoomResponse, error) {
+	tried := map[int]bool{}
+	next := 1
+	n := first
+	for range maxLobbies {
+		tried[n] = true
+		id := lobbyName(n)
+		resp, err := askAs[*pb.JoinRoomResponse](ctx, m, id, joinCmd{caller: caller, req: req})
+		if err == nil {
+			return resp, nil
+		}
+		switch {
+		case isReason(err, ReasonRoomFull):
+		case isReason(err, ReasonNotFound):
+			// Removed while empty, or not created yet: (re)create it.
+			if _, cerr := m.createLobby(ctx, n); cerr != nil {
+				return nil, cerr
+			}
+			if resp, err = askAs[*pb.JoinRoomResponse](ctx, m, id, joinCmd{caller: caller, req: req}); err == nil {
+				return resp, nil
+			}
+			if !isReason(err, ReasonRoomFull) {
+				return nil, err
+			}
+		default:
+			return nil, err
+		}
+		for tried[next] {
+			next++
+		}
+		n = next
+	}
+	return nil, refuse(ReasonRoomFull, "every lobby is full")
+}
+
+// rpcStatus reports whether err is already a status error (one of our
+// refusals, answered by the actor).
+func rpcStatus(err error) bool {
+	_, ok := status.FromError(err)
+	return ok
+}

@@ -1,0 +1,141 @@
+package roomsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/services/room/internal/clock"
+)
+
+// Config configures the room service. Every zero value is usable.
+type Config struct {
+	// EmptyRoomGrace is how long an empty room (not a lobby) lives before it
+	// is removed. Zero means 30s.
+	EmptyRoomGrace time.Duration
+	// OwnerSeatHold is how long the seat of an owner who left stays theirs
+	// before a member may claim it. Zero means 15s.
+	OwnerSeatHold time.Duration
+	// LobbyCapacity is the default and largest max players of a lobby.
+	// Zero means 30.
+	LobbyCapacity int32
+	// RoomCapacity is the default and largest max players of a room. Zero
+	// means 20.
+	RoomCapacity int32
+	// ChatLimit messages per ChatWindow per member; zero means 4.
+	ChatLimit int32
+	// OwnerChatLimit is ChatLimit for the room's owner; zero means 10.
+	OwnerChatLimit int32
+	// ChatWindow is the chat rate window; zero means 6s.
+	ChatWindow time.Duration
+	// MemberCacheTTL bounds how stale a room's cached member list may be
+	// when a chat message is checked; zero means 1s.
+	MemberCacheTTL time.Duration
+	// StateTimeout bounds each call to the state service; zero means 5s.
+	StateTimeout time.Duration
+	// MailboxSize of each Room actor; zero means 1000.
+	MailboxSize int
+	// Clock tells the time and runs the seat and grace timers; nil means
+	// the wall clock. Tests pass a clock.Fake (see NewFakeClock).
+	Clock Clock
+}
+
+// Clock is the time source of the service (see Config.Clock).
+type Clock = clock.Clock
+
+// FakeClock is a manual clock for tests: Advance moves time and runs due
+// timers.
+type FakeClock = clock.Fake
+
+// NewFakeClock returns a FakeClock reading t.
+func NewFakeClock(t time.Time) *FakeClock { return clock.NewFake(t) }
+
+func (c Config) withDefaults() Config {
+	if c.EmptyRoomGrace == 0 {
+		c.EmptyRoomGrace = 30 * time.Second
+	}
+	if c.OwnerSeatHold == 0 {
+		c.OwnerSeatHold = 15 * time.Second
+	}
+	if c.LobbyCapacity == 0 {
+		c.LobbyCapacity = 30
+	}
+	if c.RoomCapacity == 0 {
+		c.RoomCapacity = 20
+	}
+	if c.ChatLimit == 0 {
+		c.ChatLimit = 4
+	}
+	if c.OwnerChatLimit == 0 {
+		c.OwnerChatLimit = 10
+	}
+	if c.ChatWindow == 0 {
+		c.ChatWindow = 6 * time.Second
+	}
+	if c.MemberCacheTTL == 0 {
+		c.MemberCacheTTL = time.Second
+	}
+	if c.StateTimeout == 0 {
+		c.StateTimeout = 5 * time.Second
+	}
+	if c.MailboxSize == 0 {
+		c.MailboxSize = 1000
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	return c
+}
+
+// Validate reports a configuration New cannot use.
+func (c Config) Validate() error {
+	var errs []error
+	for name, d := range map[string]time.Duration{
+		"empty room grace": c.EmptyRoomGrace, "owner seat hold": c.OwnerSeatHold,
+		"chat window": c.ChatWindow, "member cache ttl": c.MemberCacheTTL, "state timeout": c.StateTimeout,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s %v is negative", name, d))
+		}
+	}
+	for name, n := range map[string]int32{
+		"lobby capacity": c.LobbyCapacity, "room capacity": c.RoomCapacity,
+		"chat limit": c.ChatLimit, "owner chat limit": c.OwnerChatLimit,
+	} {
+		if n < 0 {
+			errs = append(errs, fmt.Errorf("%s %d is negative", name, n))
+		}
+	}
+	if c.MailboxSize < 0 {
+		errs = append(errs, fmt.Errorf("mailbox size %d is negative", c.MailboxSize))
+	}
+	return errors.Join(errs...)
+}
+
+// Events receives analytics events (ROOM_CREATED, ROOM_JOINED, ROOM_LEFT,
+// CHAT), fire-and-forget; *track.Emitter is the real one. Emit must not
+// block long; a lost event never fails a request.
+type Events interface {
+	Emit(ctx context.Context, e *pb.Event)
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	// State is the state service. Required.
+	State pb.StateServiceClient
+	// Verifier checks bearer tokens; nil refuses them (identity metadata
+	// from trusted services still works).
+	Verifier auth.TokenVerifier
+	// Events receives analytics events; nil drops them.
+	Events Events
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Meter records the Room actors' metrics; nil is a no-op.
+	Meter metric.Meter
+}

@@ -1,0 +1,87 @@
+package roomsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"google.golang.org/grpc"
+
+	"github.com/pianorhythm/server/pkg/actor"
+	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/services/room/internal/room"
+)
+
+// Service is the running room service. Its methods are safe for concurrent
+// use; Close stops every Room actor.
+type Service struct {
+	sys    *actor.System
+	mgr    *room.Manager
+	server *room.Server
+	auth   auth.TokenVerifier
+}
+
+// New starts the room service: its actor system and the RoomManager. It
+// makes sure the lobby exists, so the state service must be reachable.
+func New(cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("room service config: %w", err)
+	}
+	if deps.State == nil {
+		return nil, errors.New("room service: Deps.State is required")
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var events room.Events
+	if deps.Events != nil {
+		events = deps.Events
+	}
+	sys := actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter})
+	mgr, err := room.NewManager(sys, room.Options{
+		EmptyRoomGrace: cfg.EmptyRoomGrace,
+		OwnerSeatHold:  cfg.OwnerSeatHold,
+		LobbyCapacity:  cfg.LobbyCapacity,
+		RoomCapacity:   cfg.RoomCapacity,
+		ChatLimit:      cfg.ChatLimit,
+		OwnerChatLimit: cfg.OwnerChatLimit,
+		ChatWindow:     cfg.ChatWindow,
+		CacheTTL:       cfg.MemberCacheTTL,
+		StateTimeout:   cfg.StateTimeout,
+		MailboxSize:    cfg.MailboxSize,
+		Clock:          cfg.Clock,
+	}, deps.State, events, log)
+	if err != nil {
+		_ = sys.Shutdown(context.Background())
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.StateTimeout)
+	defer cancel()
+	if err := mgr.EnsureLobby(ctx); err != nil {
+		_ = sys.Shutdown(context.Background())
+		return nil, fmt.Errorf("room service: %w", err)
+	}
+	return &Service{sys: sys, mgr: mgr, server: room.NewServer(mgr, deps.Verifier), auth: deps.Verifier}, nil
+}
+
+// Register registers pb.RoomService on s.
+func (s *Service) Register(g *grpc.Server) { s.server.Register(g) }
+
+// UnaryInterceptor is auth.UnaryServerInterceptor with the service's
+// verifier, for the hosting gRPC server. Handlers also resolve the identity
+// themselves when the host did not install it.
+func (s *Service) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return auth.UnaryServerInterceptor(s.auth)
+}
+
+// Close stops every Room actor and waits for them.
+func (s *Service) Close(ctx context.Context) error {
+	errMgr := s.mgr.Close(ctx)
+	if err := s.sys.Shutdown(ctx); err != nil {
+		return errors.Join(errMgr, fmt.Errorf("room service: %w", err))
+	}
+	return errMgr
+}
