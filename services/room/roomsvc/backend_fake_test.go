@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -18,6 +19,9 @@ type backend interface {
 	client() pb.StateServiceClient
 	// events returns the room events published for roomID so far.
 	events(t testing.TB, roomID string) []*pb.RoomEvent
+	// advance moves time forward for the room service and for the
+	// backend's own expiries (bans, rate windows).
+	advance(t testing.TB, clk *roomsvc.FakeClock, d time.Duration)
 }
 
 type fakeBackend struct {
@@ -29,6 +33,10 @@ func (b *fakeBackend) client() pb.StateServiceClient { return b.cl }
 
 func (b *fakeBackend) events(_ testing.TB, roomID string) []*pb.RoomEvent {
 	return b.fake.Events(roomID)
+}
+
+func (b *fakeBackend) advance(_ testing.TB, clk *roomsvc.FakeClock, d time.Duration) {
+	clk.Advance(d) // the fake reads the same clock
 }
 
 func startFake(t testing.TB, clk *roomsvc.FakeClock) backend {
