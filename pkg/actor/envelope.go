@@ -6,27 +6,48 @@ import (
 	"sync/atomic"
 )
 
-// envelope carries one message through a mailbox. Envelopes are pooled and
-// sent by pointer so that Tell allocates nothing and a mailbox of 1000 slots
-// costs 8 KB, not 1000 copies of the envelope.
+// envelope carries a message with its sender's context and reply slot.
+// A lane holds either a bare message (a Tell with no context to carry: the
+// cheapest case, as cheap as a channel send) or a pooled *envelope sent by
+// pointer; either way Tell allocates nothing. The actor unpacks bare
+// messages into envelopes it owns (pooled is false).
 type envelope struct {
-	msg any
-	ctx context.Context
-	fut *future // nil for Tell
-	gen uint64  // the generation of fut this message may answer
+	msg    any
+	ctx    context.Context
+	fut    *future // nil for Tell
+	gen    uint64  // the generation of fut this message may answer
+	pooled bool
 }
 
 var envPool = sync.Pool{New: func() any { return new(envelope) }}
 
 func getEnvelope(ctx context.Context, msg any) *envelope {
 	e := envPool.Get().(*envelope)
-	e.ctx, e.msg = ctx, msg
+	e.ctx, e.msg, e.pooled = ctx, msg, true
 	return e
 }
 
 func putEnvelope(e *envelope) {
+	pooled := e.pooled
 	*e = envelope{}
-	envPool.Put(e)
+	if pooled {
+		envPool.Put(e)
+	}
+}
+
+// unpack turns a lane item into an envelope, using slot for a bare message.
+func unpack(v any, slot *envelope) *envelope {
+	if e, ok := v.(*envelope); ok {
+		return e
+	}
+	*slot = envelope{msg: v}
+	return slot
+}
+
+// bare reports whether a Tell in ctx can travel as a bare message: the
+// context carries no values for the actor to see.
+func bare(ctx context.Context) bool {
+	return ctx == nil || ctx == context.Background() || ctx == context.TODO()
 }
 
 // reply is an answer to an Ask.

@@ -18,8 +18,8 @@ type Ref struct {
 	name  string
 	stats *kindStats
 
-	user    chan *envelope
-	prio    chan *envelope // nil unless Props.PriorityLane
+	user    chan any       // bare messages and *envelope
+	prio    chan any       // nil unless Props.PriorityLane
 	done    chan struct{}
 	stopped atomic.Bool
 	// incarnation counts starts, so a supervisor can ignore failure reports
@@ -48,10 +48,13 @@ type Ref struct {
 	batched  bool        // pending is a batch
 	retries  int
 	one      [1]*envelope
+	slot     envelope   // holds a bare message being handled
+	slots    []envelope // hold bare messages of a batch
 	batchBuf []*envelope
 	msgBuf   []any
 	batchEnv envelope
 	handled  int64 // not yet added to the handled counter
+	tick     uint  // clock-sampling counter
 }
 
 // Name returns the actor's name (Props.Name or a generated one).
@@ -67,6 +70,9 @@ func (r *Ref) Done() <-chan struct{} { return r.done }
 // queued, ErrStopped if the actor has stopped, and otherwise what the
 // Overflow policy says when the lane is full.
 func (r *Ref) Tell(ctx context.Context, msg any) error {
+	if bare(ctx) {
+		return r.enqueue(ctx, r.user, msg, false)
+	}
 	return r.enqueue(ctx, r.user, getEnvelope(ctx, msg), false)
 }
 
@@ -76,6 +82,9 @@ func (r *Ref) TellPriority(ctx context.Context, msg any) error {
 	lane := r.prio
 	if lane == nil {
 		lane = r.user
+	}
+	if bare(ctx) {
+		return r.enqueue(ctx, lane, msg, false)
 	}
 	return r.enqueue(ctx, lane, getEnvelope(ctx, msg), false)
 }
@@ -184,22 +193,23 @@ func (r *Ref) Unwatch(watcher *Ref) {
 	}
 }
 
-// enqueue puts e on lane or disposes of it; the caller must not touch e
-// afterwards. ask selects Ask semantics for DropNewest.
-func (r *Ref) enqueue(ctx context.Context, lane chan *envelope, e *envelope, ask bool) error {
+// enqueue puts v (a bare message or an *envelope) on lane or disposes of
+// it; the caller must not touch it afterwards. ask selects Ask semantics for
+// DropNewest.
+func (r *Ref) enqueue(ctx context.Context, lane chan any, v any, ask bool) error {
 	if r.stopped.Load() {
-		r.sys.deadLetter(r, e, ReasonStopped, ErrStopped, false)
+		r.reject(v, ReasonStopped, ErrStopped)
 		return ErrStopped
 	}
 	select {
-	case lane <- e:
+	case lane <- v:
 	default:
 		switch r.props.Overflow {
 		case FailFast:
-			putEnvelope(e)
+			release(v)
 			return ErrMailboxFull
 		case DropNewest:
-			r.sys.deadLetter(r, e, ReasonDropped, ErrMailboxFull, false)
+			r.reject(v, ReasonDropped, ErrMailboxFull)
 			if ask {
 				return ErrMailboxFull
 			}
@@ -209,12 +219,12 @@ func (r *Ref) enqueue(ctx context.Context, lane chan *envelope, e *envelope, ask
 			ctx = context.Background()
 		}
 		select {
-		case lane <- e:
+		case lane <- v:
 		case <-ctx.Done():
-			putEnvelope(e)
+			release(v)
 			return ctx.Err()
 		case <-r.done:
-			r.sys.deadLetter(r, e, ReasonStopped, ErrStopped, false)
+			r.reject(v, ReasonStopped, ErrStopped)
 			return ErrStopped
 		}
 	}
@@ -226,14 +236,30 @@ func (r *Ref) enqueue(ctx context.Context, lane chan *envelope, e *envelope, ask
 	return nil
 }
 
+// reject dead-letters a message that was not queued; its sender learns
+// the outcome from the returned error, so an Ask is not answered here.
+func (r *Ref) reject(v any, reason string, err error) {
+	var slot envelope
+	r.sys.deadLetter(r, unpack(v, &slot), reason, err, false)
+}
+
+func release(v any) {
+	if e, ok := v.(*envelope); ok {
+		putEnvelope(e)
+	}
+}
+
 // drainLanes turns every queued message into a "stopped" dead letter.
 func (r *Ref) drainLanes() {
+	var slot envelope
 	for {
 		select {
-		case e := <-r.prio:
-			r.sys.deadLetter(r, e, ReasonStopped, ErrStopped, true)
-		case e := <-r.user:
-			r.sys.deadLetter(r, e, ReasonStopped, ErrStopped, true)
+		case v := <-r.prio:
+			r.sys.deadLetter(r, unpack(v, &slot), ReasonStopped, ErrStopped, true)
+		case v := <-r.user:
+			if !isWake(v) {
+				r.sys.deadLetter(r, unpack(v, &slot), ReasonStopped, ErrStopped, true)
+			}
 		default:
 			return
 		}

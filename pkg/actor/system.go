@@ -127,13 +127,13 @@ func (s *System) newRef(sup *Supervisor, p Props) (*Ref, error) {
 		props:  p,
 		name:   name,
 		stats:  s.metrics.kind(p.Kind),
-		user:   make(chan *envelope, p.MailboxSize),
+		user:   make(chan any, p.MailboxSize),
 		done:   make(chan struct{}),
 		sysSig: make(chan struct{}, 1),
 		logger: s.logger.With("actor", name, "kind", p.Kind),
 	}
 	if p.PriorityLane {
-		r.prio = make(chan *envelope, p.MailboxSize)
+		r.prio = make(chan any, p.MailboxSize)
 	}
 	r.cctx.ref = r
 	s.mu.Lock()
