@@ -12,6 +12,11 @@ const LS_GUEST = 'pr.guestToken'; // the guest token from welcome
 const ME = 'me'; // the local player's source id for the synth and keys
 const KINDS = ['NOTE_KIND_UNSPECIFIED', 'NOTE_ON', 'NOTE_OFF', 'SUSTAIN_ON', 'SUSTAIN_OFF'];
 
+// Uncaught errors are kept for the console and for the browser tests.
+const errors = [];
+window.addEventListener('error', (e) => errors.push(String(e.message || e)));
+window.addEventListener('unhandledrejection', (e) => errors.push(String(e.reason?.message || e.reason)));
+
 const state = {
   me: null,
   room: null,
@@ -637,9 +642,10 @@ function slug(s) {
 }
 
 bind();
+enableSound(); // runs at once where the autoplay policy allows it
 setInterval(ping, 5000);
 setInterval(listRooms, 15000);
 conn.connect();
 
 // For tests and debugging in the console.
-window.pianorhythm = { state, clock, jitter, conn, piano, synth };
+window.pianorhythm = { state, clock, jitter, conn, piano, synth, errors };

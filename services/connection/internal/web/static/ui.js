@@ -110,7 +110,7 @@ export function renderMembers(ul, { members, ownerId, meId, canModerate, actions
     ul.append(el('li', { dataset: { userId: u.id }, class: isMe ? 'me' : '' },
       el('span', { class: 'dot', style: `background:${colorOf(u)}` }),
       el('span', { class: 'name', title: u.id, text: nameOf(u) }),
-      isOwner ? el('span', { class: 'crown', title: 'Room owner', text: '\u{1F451}' }) : null,
+      isOwner ? el('span', { class: 'crown', title: 'Room owner', text: '\u265B' }) : null,
       u.guest ? el('span', { class: 'tag', text: 'guest' }) : null,
       isMe ? el('span', { class: 'tag you', text: 'you' }) : null,
       el('span', { class: 'tools' }, tools)));
@@ -130,7 +130,7 @@ export function renderRooms(ul, rooms, currentId, onJoin) {
     ul.append(el('li', { dataset: { roomId: r.id }, class: r.id === currentId ? 'current' : '', title: r.id, onclick: () => onJoin(r) },
       el('span', { class: 'dot', style: `background:${r.settings?.color || (r.lobby ? '#7e8cff' : '#5ad1a3')}` }),
       el('span', { class: 'name', text: roomLabel(r) }),
-      r.hasPassword ? el('span', { class: 'tag', title: 'Password', text: '\u{1F512}' }) : null,
+      r.hasPassword ? el('span', { class: 'tag', title: 'Password protected', text: 'password' }) : null,
       r.settings?.proOnly ? el('span', { class: 'tag', text: 'pro' }) : null,
       el('span', { class: 'count', text: `${r.memberCount || 0}${max ? '/' + max : ''}` })));
   }
