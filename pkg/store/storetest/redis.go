@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -45,10 +46,35 @@ func MiniRedis(t testing.TB) (*miniredis.Miniredis, *redis.Client) {
 }
 
 // Prefix returns a key prefix unique to this call, like "t:1a2b3c4d:", so
-// tests sharing one real Redis never see each other's keys.
+// tests sharing one real Redis never see each other's keys. With REDIS_URL
+// set, keys under the prefix are deleted at cleanup so the shared server
+// does not fill up.
 func Prefix(t testing.TB) string {
 	t.Helper()
-	return "t:" + randomHex(t, 4) + ":"
+	p := "t:" + randomHex(t, 4) + ":"
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		t.Cleanup(func() { deletePrefix(t, url, p) })
+	}
+	return p
+}
+
+func deletePrefix(t testing.TB, url, prefix string) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Errorf("storetest: %v", err)
+		return
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	it := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for it.Next(ctx) {
+		c.Unlink(ctx, it.Val())
+	}
+	if err := it.Err(); err != nil {
+		t.Errorf("storetest: delete keys %s*: %v", prefix, err)
+	}
 }
 
 func randomHex(t testing.TB, n int) string {
