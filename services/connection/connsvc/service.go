@@ -1,0 +1,172 @@
+package connsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/pianorhythm/server/api"
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/services/connection/internal/edge"
+	"github.com/pianorhythm/server/services/connection/internal/gateway"
+	"github.com/pianorhythm/server/services/connection/internal/ghost"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+)
+
+// Gateway holds the client connections the REST gateway forwards to, one
+// per service; nil ones are left out of the REST API and of /readyz.
+type Gateway struct {
+	User, Room, State, Analytics, Monitor, Connection *grpc.ClientConn
+}
+
+// Deps are the edge's collaborators. Redis, Room, User and State are
+// required.
+type Deps struct {
+	// Redis carries notes and room and user events between instances.
+	Redis redis.UniversalClient
+	// Room, User and State are clients built by the caller (rpc.Dial, with
+	// breakers and deadlines).
+	Room  pb.RoomServiceClient
+	User  pb.UserServiceClient
+	State pb.StateServiceClient
+	// Verifier checks access tokens. Nil means asking the user service
+	// (VerifyToken) on every connect.
+	Verifier auth.TokenVerifier
+	// Gateway are the services behind /v1/... and /readyz.
+	Gateway Gateway
+	// Web serves the web client at /. Nil means a placeholder page.
+	Web http.Handler
+	// Metrics serves /metrics. Nil means 404.
+	Metrics http.Handler
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Service is a running edge instance.
+type Service struct {
+	cfg     Config
+	deps    Deps
+	edge    *edge.Server
+	handler http.Handler
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New validates cfg, starts the edge, the instance heartbeat and the
+// GhostTracker, and builds the HTTP handler.
+func New(cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("connection config: %w", err)
+	}
+	if deps.Redis == nil || deps.Room == nil || deps.User == nil || deps.State == nil {
+		return nil, errors.New("connection deps: Redis, Room, User and State are required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	deps.Logger = deps.Logger.With("service", "connection", "instance", cfg.InstanceID)
+	if deps.Verifier == nil {
+		deps.Verifier = remoteVerifier{user: deps.User}
+	}
+	s := &Service{cfg: cfg, deps: deps}
+	gw, err := gateway.NewMux(context.Background(), s.backends())
+	if err != nil {
+		return nil, err
+	}
+	s.edge = edge.New(edge.Config{
+		InstanceID: cfg.InstanceID, KeyPrefix: cfg.KeyPrefix,
+		PingInterval: cfg.PingInterval, IdleTimeout: cfg.IdleTimeout, SlowTimeout: cfg.SlowTimeout,
+		QuotaRefill: cfg.QuotaRefill, CallTimeout: cfg.CallTimeout,
+		SendQueueBytes: cfg.SendQueueBytes, MaxFrameBytes: cfg.MaxFrameBytes,
+		JoinsPerSecond: cfg.JoinsPerSecond, OriginPatterns: cfg.OriginPatterns,
+	}, edge.Deps{Redis: deps.Redis, Room: deps.Room, User: deps.User, Verifier: deps.Verifier, Logger: deps.Logger})
+	s.handler = s.routes(gw)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Go(func() { ghost.Heartbeat(ctx, deps.State, cfg.InstanceID, cfg.HeartbeatTTL, deps.Logger) })
+	tracker := &ghost.Tracker{Self: cfg.InstanceID, Interval: cfg.GhostInterval,
+		State: deps.State, Room: deps.Room, User: deps.User, Log: deps.Logger}
+	s.wg.Go(func() { tracker.Serve(ctx) })
+	return s, nil
+}
+
+// InstanceID is the instance's id (generated when the config left it
+// empty).
+func (s *Service) InstanceID() string { return s.cfg.InstanceID }
+
+// Handler is the edge's HTTP handler: /ws, /v1/..., /.well-known/jwks.json,
+// /openapi.json, /metrics, /healthz, /readyz and the web client at /.
+func (s *Service) Handler() http.Handler { return s.handler }
+
+func (s *Service) backends() []gateway.Backend {
+	g := s.deps.Gateway
+	return []gateway.Backend{
+		{Name: "user", Conn: g.User, Register: pb.RegisterUserServiceHandler},
+		{Name: "room", Conn: g.Room, Register: pb.RegisterRoomServiceHandler},
+		{Name: "state", Conn: g.State, Register: pb.RegisterStateServiceHandler},
+		{Name: "analytics", Conn: g.Analytics, Register: pb.RegisterAnalyticsServiceHandler},
+		{Name: "monitor", Conn: g.Monitor, Register: pb.RegisterMonitorServiceHandler},
+		{Name: "connection", Conn: g.Connection, Register: pb.RegisterConnectionServiceHandler},
+	}
+}
+
+func (s *Service) routes(gw *runtime.ServeMux) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/ws", s.edge)
+	mux.Handle("/v1/", gw)
+	mux.Handle("/.well-known/", gw)
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(api.OpenAPI)
+	})
+	if s.deps.Metrics != nil {
+		mux.Handle("/metrics", s.deps.Metrics)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	checks := []gateway.Check{{Name: "redis", Check: func(ctx context.Context) error { return s.deps.Redis.Ping(ctx).Err() }}}
+	for _, b := range s.backends() {
+		if b.Conn != nil {
+			checks = append(checks, gateway.Check{Name: b.Name, Check: gateway.HealthCheck(b.Conn)})
+		}
+	}
+	mux.Handle("GET /readyz", gateway.Ready(checks, s.cfg.ReadyTimeout))
+	web := s.deps.Web
+	if web == nil {
+		web = placeholder
+	}
+	mux.Handle("/", web)
+	return mux
+}
+
+var placeholder = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write([]byte(`<!doctype html><title>PianoRhythm</title><p>PianoRhythm edge is running. Connect a client to <code>/ws</code>; the REST API is under <code>/v1/</code> (<a href="/openapi.json">OpenAPI</a>).`))
+})
+
+// Close closes every socket with 4000, stops the heartbeat, the tracker
+// and the edge's actors, and waits for them (until ctx ends).
+func (s *Service) Close(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		err = s.edge.Close(ctx)
+		s.cancel()
+		s.wg.Wait()
+	})
+	return err
+}
