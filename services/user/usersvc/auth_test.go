@@ -1,0 +1,282 @@
+package usersvc_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/services/user/usersvc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+func TestRESTRegisterLoginRefreshLogout(t *testing.T) {
+	e := newEnv(t, usersvc.Config{})
+	reg := e.register("Alice")
+	if reg.GetAccessToken() == "" || reg.GetRefreshToken() == "" || reg.GetUser().GetId() == "" {
+		t.Fatalf("register = %v", reg)
+	}
+	if !reg.GetAccessTokenExpiresAt().AsTime().Equal(e.clock.Now().Add(15 * time.Minute)) {
+		t.Fatalf("access expiry = %v, want 15 min from now", reg.GetAccessTokenExpiresAt().AsTime())
+	}
+	var me pb.User
+	e.must("GET", "/v1/users/me", reg.GetAccessToken(), nil, &me)
+	if me.GetUsername() != "Alice" || me.GetDisplayName() != "Alice" || me.GetRoles()[0] != pb.Role_MEMBER || me.GetGuest() {
+		t.Fatalf("me = %v", &me)
+	}
+	// The state service holds the current record too.
+	if u, err := e.state.GetUser(context.Background(), &pb.GetUserRequest{UserId: me.GetId()}); err != nil || u.GetUsername() != "Alice" {
+		t.Fatalf("state copy = %v, %v", u, err)
+	}
+
+	t.Run("duplicate username any case", func(t *testing.T) {
+		code, ae := e.call("POST", "/v1/auth/register", "", &pb.RegisterRequest{Username: "aLICE", Password: "12345678"}, nil)
+		if code != http.StatusConflict || ae.reason() != "ALREADY_EXISTS" {
+			t.Fatalf("= %d %v", code, ae)
+		}
+	})
+	t.Run("invalid input", func(t *testing.T) {
+		for _, r := range []*pb.RegisterRequest{
+			{Username: "a", Password: "12345678"},
+			{Username: "bob bob", Password: "12345678"},
+			{Username: "bob", Password: "short"},
+			{Username: "bob", Password: "12345678", DisplayName: strings.Repeat("x", 41)},
+		} {
+			if code, ae := e.call("POST", "/v1/auth/register", "", r, nil); code != http.StatusBadRequest || ae.reason() != "INVALID_ARGUMENT" {
+				t.Errorf("register %v = %d %v", r, code, ae)
+			}
+		}
+	})
+
+	var login pb.AuthResponse
+	e.must("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "alice", Password: "password-Alice"}, &login)
+	if login.GetUser().GetId() != me.GetId() {
+		t.Fatalf("login user = %v", login.GetUser())
+	}
+
+	// Refresh rotates: the new pair works, the old refresh token is spent.
+	var r1 pb.AuthResponse
+	e.must("POST", "/v1/auth/refresh", "", &pb.RefreshRequest{RefreshToken: login.GetRefreshToken()}, &r1)
+	if r1.GetRefreshToken() == login.GetRefreshToken() || r1.GetAccessToken() == "" {
+		t.Fatal("refresh did not rotate")
+	}
+	e.must("GET", "/v1/users/me", r1.GetAccessToken(), nil, &me)
+
+	// Reusing the rotated token revokes the whole family: r1 dies too.
+	if code, _ := e.call("POST", "/v1/auth/refresh", "", &pb.RefreshRequest{RefreshToken: login.GetRefreshToken()}, nil); code != http.StatusUnauthorized {
+		t.Fatalf("reuse = %d, want 401", code)
+	}
+	if code, _ := e.call("POST", "/v1/auth/refresh", "", &pb.RefreshRequest{RefreshToken: r1.GetRefreshToken()}, nil); code != http.StatusUnauthorized {
+		t.Fatalf("refresh after family revoked = %d, want 401", code)
+	}
+	// The registration session is another family and still works.
+	var r2 pb.AuthResponse
+	e.must("POST", "/v1/auth/refresh", "", &pb.RefreshRequest{RefreshToken: reg.GetRefreshToken()}, &r2)
+
+	// Logout revokes; logging out twice is fine.
+	e.must("POST", "/v1/auth/logout", "", &pb.LogoutRequest{RefreshToken: r2.GetRefreshToken()}, nil)
+	e.must("POST", "/v1/auth/logout", "", &pb.LogoutRequest{RefreshToken: r2.GetRefreshToken()}, nil)
+	if code, _ := e.call("POST", "/v1/auth/refresh", "", &pb.RefreshRequest{RefreshToken: r2.GetRefreshToken()}, nil); code != http.StatusUnauthorized {
+		t.Fatalf("refresh after logout = %d, want 401", code)
+	}
+
+	// Refresh tokens expire.
+	var r3 pb.AuthResponse
+	e.must("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "alice", Password: "password-Alice"}, &r3)
+	e.clock.Advance(31 * 24 * time.Hour)
+	if code, _ := e.call("POST", "/v1/auth/refresh", "", &pb.RefreshRequest{RefreshToken: r3.GetRefreshToken()}, nil); code != http.StatusUnauthorized {
+		t.Fatalf("expired refresh = %d, want 401", code)
+	}
+}
+
+func TestRESTGuest(t *testing.T) {
+	e := newEnv(t, usersvc.Config{})
+	var g pb.AuthResponse
+	e.must("POST", "/v1/auth/guest", "", &pb.CreateGuestRequest{}, &g)
+	if !g.GetUser().GetGuest() || g.GetUser().GetDisplayName() == "" || !strings.HasPrefix(g.GetUser().GetId(), "g-") {
+		t.Fatalf("guest = %v", g.GetUser())
+	}
+	var me pb.User
+	e.must("GET", "/v1/users/me", g.GetAccessToken(), nil, &me)
+	if me.GetId() != g.GetUser().GetId() || me.GetRoles()[0] != pb.Role_GUEST {
+		t.Fatalf("me = %v", &me)
+	}
+	var named pb.AuthResponse
+	e.must("POST", "/v1/auth/guest", "", &pb.CreateGuestRequest{DisplayName: "Visitor"}, &named)
+	if named.GetUser().GetDisplayName() != "Visitor" {
+		t.Fatalf("named guest = %v", named.GetUser())
+	}
+	// Guests may rename themselves, but not create rooms.
+	e.must("PATCH", "/v1/users/me", g.GetAccessToken(), &pb.UpdateProfileRequest{DisplayName: ptr("Renamed")}, &me)
+	if me.GetDisplayName() != "Renamed" {
+		t.Fatalf("renamed guest = %v", &me)
+	}
+	var perm pb.ValidatePermissionResponse
+	e.must("POST", "/v1/users/"+me.GetId()+"/permissions", "", &pb.ValidatePermissionRequest{Action: pb.Action_ACTION_CREATE_ROOM}, &perm)
+	if perm.GetAllowed() || perm.GetReason() != "GUESTS_NOT_ALLOWED" {
+		t.Fatalf("guest create room = %v", &perm)
+	}
+	var refreshed pb.AuthResponse
+	e.must("POST", "/v1/auth/refresh", "", &pb.RefreshRequest{RefreshToken: g.GetRefreshToken()}, &refreshed)
+	if refreshed.GetUser().GetDisplayName() != "Renamed" {
+		t.Fatalf("refreshed guest = %v", refreshed.GetUser())
+	}
+}
+
+func TestLoginFailuresSameErrorAndRateLimited(t *testing.T) {
+	e := newEnv(t, usersvc.Config{})
+	e.register("carol")
+	unknown, ae1 := e.call("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "nobody", Password: "whatever1"}, nil)
+	wrong, ae2 := e.call("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "carol", Password: "whatever1"}, nil)
+	if unknown != http.StatusUnauthorized || wrong != unknown || ae1.Message != ae2.Message || ae1.reason() != ae2.reason() {
+		t.Fatalf("unknown user = %d %v; wrong password = %d %v", unknown, ae1, wrong, ae2)
+	}
+	// Per account: 10 attempts a minute, counted from every IP.
+	for i := 1; i < 10; i++ {
+		e.call("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "carol", Password: "whatever1"}, nil)
+	}
+	code, ae := e.call("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "carol", Password: "password-carol"}, nil)
+	if code != http.StatusTooManyRequests || ae.reason() != "RATE_LIMITED" {
+		t.Fatalf("11th attempt = %d %v, want 429 RATE_LIMITED", code, ae)
+	}
+	// A minute later the account may log in again.
+	e.clock.Advance(61 * time.Second)
+	e.must("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "carol", Password: "password-carol"}, nil)
+
+	// Per IP (x-forwarded-for from the gateway, here set directly over
+	// gRPC): 10 attempts a minute over any accounts.
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-forwarded-for", "203.0.113.7")
+	for i := range 10 {
+		_, err := e.client.Login(ctx, &pb.LoginRequest{Username: "user" + string(rune('a'+i)) + "xx", Password: "whatever1"})
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("attempt %d = %v", i, err)
+		}
+	}
+	if _, err := e.client.Login(ctx, &pb.LoginRequest{Username: "carol", Password: "password-carol"}); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("11th attempt from one IP = %v, want ResourceExhausted", err)
+	}
+}
+
+// TestBadTokensRejected: forged, expired and wrong-key tokens get
+// Unauthenticated on every authenticated RPC, over gRPC and REST.
+func TestBadTokensRejected(t *testing.T) {
+	e := newEnv(t, usersvc.Config{})
+	other := newEnv(t, usersvc.Config{}) // another key
+	good := e.register("dave").GetAccessToken()
+	wrongKey := other.register("dave").GetAccessToken()
+
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	forge := func(kid string) string {
+		c := auth.NewClaims(auth.Identity{UserID: "x", Roles: []pb.Role{pb.Role_ADMIN}}, "pianorhythm", "j", e.clock.Now(), time.Hour)
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+		tok.Header["kid"] = kid
+		s, _ := tok.SignedString(priv)
+		return s
+	}
+	realKid := e.svc.JWKS().GetKeys()[0].GetKid()
+	tamper := func(tok string) string { // change the payload, keep the signature
+		parts := strings.Split(tok, ".")
+		p := []byte(parts[1])
+		p[len(p)/2] ^= 1
+		return parts[0] + "." + string(p) + "." + parts[2]
+	}
+	expired := e.register("erin").GetAccessToken()
+	e.clock.Advance(16 * time.Minute)
+	good = func() string {
+		var r pb.AuthResponse
+		e.must("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "dave", Password: "password-dave"}, &r)
+		return r.GetAccessToken()
+	}()
+
+	bad := map[string]string{
+		"forged with real kid": forge(realKid),
+		"forged unknown kid":   forge("nope"),
+		"wrong key":            wrongKey,
+		"expired":              expired,
+		"tampered":             tamper(good),
+		"garbage":              "abc",
+	}
+	rpcs := map[string]func(ctx context.Context) error{
+		"Me": func(ctx context.Context) error { _, err := e.client.Me(ctx, &pb.MeRequest{}); return err },
+		"UpdateProfile": func(ctx context.Context) error {
+			_, err := e.client.UpdateProfile(ctx, &pb.UpdateProfileRequest{Color: ptr("#000000")})
+			return err
+		},
+		"ListFriends": func(ctx context.Context) error {
+			_, err := e.client.ListFriends(ctx, &pb.ListFriendsRequest{})
+			return err
+		},
+		"GrantRole": func(ctx context.Context) error {
+			_, err := e.client.GrantRole(ctx, &pb.GrantRoleRequest{UserId: "x", Role: pb.Role_PRO})
+			return err
+		},
+		"SearchUsers": func(ctx context.Context) error {
+			_, err := e.client.SearchUsers(ctx, &pb.SearchUsersRequest{Prefix: "d"})
+			return err
+		},
+		"UpdatePresence": func(ctx context.Context) error {
+			_, err := e.client.UpdatePresence(ctx, &pb.UpdatePresenceRequest{UserId: "x"})
+			return err
+		},
+	}
+	for name, tok := range bad {
+		t.Run(name, func(t *testing.T) {
+			ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+			for rpc, call := range rpcs {
+				if err := call(ctx); status.Code(err) != codes.Unauthenticated {
+					t.Errorf("%s = %v, want Unauthenticated", rpc, err)
+				}
+			}
+			if code, _ := e.call("GET", "/v1/users/me", tok, nil, nil); code != http.StatusUnauthorized {
+				t.Errorf("REST me = %d, want 401", code)
+			}
+			if _, err := e.client.VerifyToken(context.Background(), &pb.VerifyTokenRequest{Token: tok}); status.Code(err) != codes.Unauthenticated {
+				t.Errorf("VerifyToken = %v", err)
+			}
+			if _, err := e.svc.Verifier().Verify(context.Background(), tok); err == nil {
+				t.Error("Verifier accepted it")
+			}
+		})
+	}
+	// And the good one passes everywhere.
+	if u, err := e.client.VerifyToken(context.Background(), &pb.VerifyTokenRequest{Token: good}); err != nil || u.GetUsername() != "dave" {
+		t.Fatalf("VerifyToken(good) = %v, %v", u, err)
+	}
+	// No token at all: Unauthenticated too.
+	if _, err := e.client.Me(context.Background(), &pb.MeRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("Me without token = %v", err)
+	}
+}
+
+// TestJWKSAndRemoteVerifier: another service verifies with pkg/auth from
+// GET /.well-known/jwks.json.
+func TestJWKSAndRemoteVerifier(t *testing.T) {
+	e := newEnv(t, usersvc.Config{})
+	var jwks pb.JwksResponse
+	e.must("GET", "/.well-known/jwks.json", "", nil, &jwks)
+	if len(jwks.GetKeys()) != 1 || jwks.GetKeys()[0].GetKty() != "OKP" || jwks.GetKeys()[0].GetCrv() != "Ed25519" {
+		t.Fatalf("jwks = %v", &jwks)
+	}
+	v, err := auth.NewVerifier(auth.VerifierConfig{
+		Fetch:  func(ctx context.Context) (*pb.JwksResponse, error) { return e.client.Jwks(ctx, &pb.JwksRequest{}) },
+		Issuer: "pianorhythm", Clock: e.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := e.register("frank")
+	id, err := v.Verify(context.Background(), reg.GetAccessToken())
+	if err != nil || id.UserID != reg.GetUser().GetId() || id.DisplayName != "frank" || id.Highest() != pb.Role_MEMBER || id.Guest {
+		t.Fatalf("Verify = %+v, %v", id, err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
