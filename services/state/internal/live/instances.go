@@ -1,0 +1,40 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Heartbeat marks an edge instance alive for ttl: a key with that TTL and
+// its expiry in the instance index.
+func (s *Store) Heartbeat(ctx context.Context, instanceID string, ttl time.Duration, now time.Time) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.k.Instance(instanceID), now.UnixMilli(), ttl)
+		p.ZAdd(ctx, s.k.Instances(), redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: instanceID})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("heartbeat of %q: %w", instanceID, err)
+	}
+	return nil
+}
+
+// Instances lists the instances whose heartbeat has not expired, pruning
+// expired ones from the index.
+func (s *Store) Instances(ctx context.Context, now time.Time) ([]string, error) {
+	ms := strconv.FormatInt(now.UnixMilli(), 10)
+	var live *redis.StringSliceCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRemRangeByScore(ctx, s.k.Instances(), "-inf", ms)
+		live = p.ZRange(ctx, s.k.Instances(), 0, -1)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list instances: %w", err)
+	}
+	return live.Val(), nil
+}

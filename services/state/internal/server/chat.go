@@ -1,0 +1,72 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/services/state/internal/shard"
+)
+
+func (s *Server) SaveChatMessage(ctx context.Context, req *pb.SaveChatMessageRequest) (*pb.ChatMessage, error) {
+	m := req.GetMessage()
+	if m == nil {
+		return nil, toStatus(invalidf("message is required"))
+	}
+	userCheck := checkID("message.user_id", m.GetUserId())
+	if m.GetSystem() {
+		userCheck = checkOptionalID("message.user_id", m.GetUserId())
+	}
+	if err := firstErr(
+		checkID("message.room_id", m.GetRoomId()),
+		checkOptionalID("message.id", m.GetId()),
+		userCheck,
+		checkChatText(m.GetText()),
+		checkText("message.display_name", m.GetDisplayName(), maxNameRunes),
+		checkColor("message.color", m.GetColor()),
+	); err != nil {
+		return nil, toStatus(err)
+	}
+	return call(ctx, s, shard.RoomKey(m.GetRoomId()), func(ctx context.Context) (*pb.ChatMessage, error) {
+		return s.eng.SaveChat(ctx, m)
+	})
+}
+
+func (s *Server) ChatHistory(ctx context.Context, req *pb.ChatHistoryRequest) (*pb.ChatHistoryResponse, error) {
+	limit := int(req.GetLimit())
+	if limit < 0 || limit > s.cfg.ChatHistory {
+		return nil, toStatus(invalidf("limit must be 0-%d", s.cfg.ChatHistory))
+	}
+	if limit == 0 {
+		limit = s.cfg.ChatHistory
+	}
+	if err := checkID("room_id", req.GetRoomId()); err != nil {
+		return nil, toStatus(err)
+	}
+	return call(ctx, s, shard.RoomKey(req.GetRoomId()), func(ctx context.Context) (*pb.ChatHistoryResponse, error) {
+		msgs, err := s.eng.ChatHistory(ctx, req.GetRoomId(), limit)
+		if err != nil {
+			return nil, err
+		}
+		return &pb.ChatHistoryResponse{Messages: msgs}, nil
+	})
+}
+
+func (s *Server) DeleteChatMessage(ctx context.Context, req *pb.DeleteChatMessageRequest) (*emptypb.Empty, error) {
+	if err := firstErr(checkID("room_id", req.GetRoomId()), checkID("message_id", req.GetMessageId())); err != nil {
+		return nil, toStatus(err)
+	}
+	return call(ctx, s, shard.RoomKey(req.GetRoomId()), func(ctx context.Context) (*emptypb.Empty, error) {
+		return &emptypb.Empty{}, s.eng.DeleteChat(ctx, req.GetRoomId(), req.GetMessageId())
+	})
+}
+
+func (s *Server) ClearChat(ctx context.Context, req *pb.ClearChatRequest) (*emptypb.Empty, error) {
+	if err := checkID("room_id", req.GetRoomId()); err != nil {
+		return nil, toStatus(err)
+	}
+	return call(ctx, s, shard.RoomKey(req.GetRoomId()), func(ctx context.Context) (*emptypb.Empty, error) {
+		return &emptypb.Empty{}, s.eng.ClearChat(ctx, req.GetRoomId())
+	})
+}
