@@ -82,9 +82,7 @@ var (
 // Started loads the room and its members from state, at the first start
 // and after every restart, and re-arms the timers the stored room implies.
 func (a *roomActor) Started(c *actor.Context) error {
-	if h := a.mgr.hook; h != nil {
-		h(a.id, nil)
-	}
+	a.mgr.runHook(a.id, nil)
 	ctx := c.Context()
 	room, err := a.loadRoom(ctx)
 	if isReason(err, ReasonNotFound) {
@@ -118,9 +116,7 @@ func (a *roomActor) Stopped(*actor.Context) {
 
 // Receive runs one command and answers it: a value or an error.
 func (a *roomActor) Receive(c *actor.Context) {
-	if h := a.mgr.hook; h != nil {
-		h(a.id, c.Message())
-	}
+	a.mgr.runHook(a.id, c.Message())
 	if a.gone {
 		c.Respond(refuse(ReasonNotFound, "room "+a.id+" not found"))
 		a.mgr.forget(a.id, c.Self())

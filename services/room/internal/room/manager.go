@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,7 +31,7 @@ type Manager struct {
 
 	// hook, when set by tests, runs at the start of every Room actor
 	// message (to inject panics).
-	hook func(roomID string, msg any)
+	hook atomic.Pointer[func(roomID string, msg any)]
 }
 
 // NewManager starts the room supervisor under sys.
@@ -54,7 +55,13 @@ func NewManager(sys *actor.System, opt Options, state pb.StateServiceClient, eve
 }
 
 // SetHook installs a test hook run before every Room actor message.
-func (m *Manager) SetHook(h func(roomID string, msg any)) { m.hook = h }
+func (m *Manager) SetHook(h func(roomID string, msg any)) { m.hook.Store(&h) }
+
+func (m *Manager) runHook(roomID string, msg any) {
+	if h := m.hook.Load(); h != nil && *h != nil {
+		(*h)(roomID, msg)
+	}
+}
 
 // Close stops every Room actor and waits.
 func (m *Manager) Close(ctx context.Context) error {
