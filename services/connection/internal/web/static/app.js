@@ -178,6 +178,17 @@ const handlers = {
 
   userLeft(u) {
     if (!inRoom(u.roomId)) return;
+    if (u.userId === state.me?.id) {
+      // Our seat went to another window of the same user: stay out rather
+      // than fight over it.
+      state.room = null;
+      state.members.clear();
+      forgetRemotePlayers();
+      chat.notice('You opened this room in another window; this one left it. Pick a room to rejoin here.');
+      setStatus('connected', 'not in a room');
+      renderRoom();
+      return;
+    }
     const m = state.members.get(u.userId);
     state.members.delete(u.userId);
     piano.releaseAll(u.userId);
@@ -274,6 +285,7 @@ const handlers = {
       else state.friends.set(id, fr);
     }
     renderFriends($('#friends'), state.friends, friendActions);
+    if (req?.kind === 'friendAct') toast('Friends updated.', 'ok', 1500);
   },
 
   noteQuota(q) {
@@ -284,22 +296,17 @@ const handlers = {
     }
   },
 
-  profile(p) {
+  profile(p, req) {
     if (!p.user) return;
     state.me = p.user;
     const m = state.members.get(p.user.id);
     if (m) m.user = p.user;
     renderMe();
     renderRoom();
-    toast('Profile saved.', 'ok', 2000);
+    if (req?.kind === 'profile') toast('Profile saved.', 'ok', 2000);
   },
 
-  ack(_, req) {
-    if (req?.kind === 'friendAct') {
-      toast('Done.', 'ok', 1500);
-      listFriends();
-    }
-  },
+  ack() {},
 
   error(e, req) {
     const code = e.code || 'ERROR';
