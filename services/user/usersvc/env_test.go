@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(storetest.Wrap(m)) }
@@ -179,3 +180,5 @@ func (e *env) register(username string) *pb.AuthResponse {
 	e.must("POST", "/v1/auth/register", "", &pb.RegisterRequest{Username: username, Password: "password-" + username}, &resp)
 	return &resp
 }
+
+func durationOf(d time.Duration) *durationpb.Duration { return durationpb.New(d) }
