@@ -7,6 +7,9 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
 	github.com/pianorhythm/server/api v0.0.0
 	github.com/pianorhythm/server/pkg v0.0.0
+	github.com/pianorhythm/server/services/room v0.0.0-00010101000000-000000000000
+	github.com/pianorhythm/server/services/state v0.0.0-00010101000000-000000000000
+	github.com/pianorhythm/server/services/user v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sync v0.25.0
@@ -73,6 +76,7 @@ require (
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/exp v0.0.0-20261014143641-f0251eb4aa3e // indirect
 	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect
@@ -89,3 +93,9 @@ require (
 replace github.com/pianorhythm/server/api => ../../api
 
 replace github.com/pianorhythm/server/pkg => ../../pkg
+
+replace github.com/pianorhythm/server/services/state => ../state
+
+replace github.com/pianorhythm/server/services/user => ../user
+
+replace github.com/pianorhythm/server/services/room => ../room

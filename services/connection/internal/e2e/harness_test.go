@@ -1,0 +1,317 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/rpc"
+	"github.com/pianorhythm/server/pkg/store/storetest"
+	"github.com/pianorhythm/server/services/connection/connsvc"
+	"github.com/pianorhythm/server/services/connection/internal/codec"
+	"github.com/pianorhythm/server/services/room/roomsvc"
+	"github.com/pianorhythm/server/services/state/statesvc"
+	"github.com/pianorhythm/server/services/user/usersvc"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestMain(m *testing.M) { os.Exit(storetest.Wrap(m).Run()) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// world is the back end shared by the edges of one test: state, user and
+// room services over loopback gRPC on one Redis.
+type world struct {
+	t      testing.TB
+	rdb    *redis.Client
+	prefix string
+	state  *grpc.ClientConn
+	user   *grpc.ClientConn
+	room   *grpc.ClientConn
+	users  *usersvc.Service
+}
+
+func newWorld(t testing.TB) *world {
+	t.Helper()
+	w := &world{t: t, rdb: storetest.Redis(t), prefix: storetest.Prefix(t)}
+	mongo := storetest.Mongo(t)
+
+	st, err := statesvc.New(statesvc.Config{KeyPrefix: w.prefix}, statesvc.Deps{Redis: w.rdb, Mongo: mongo, Logger: quiet})
+	if err != nil {
+		t.Fatalf("state: %v", err)
+	}
+	w.state = w.serve("state", st.Register, nil, st.Close)
+
+	us, err := usersvc.New(usersvc.Config{}, usersvc.Deps{State: pb.NewStateServiceClient(w.state), Mongo: mongo, Logger: quiet})
+	if err != nil {
+		t.Fatalf("user: %v", err)
+	}
+	w.users = us
+	w.user = w.serve("user", us.Register, us.UnaryInterceptor(), us.Close)
+
+	rs, err := roomsvc.New(roomsvc.Config{}, roomsvc.Deps{State: pb.NewStateServiceClient(w.state), Verifier: us.Verifier(), Logger: quiet})
+	if err != nil {
+		t.Fatalf("room: %v", err)
+	}
+	w.room = w.serve("room", rs.Register, rs.UnaryInterceptor(), rs.Close)
+	return w
+}
+
+// serve runs a service on a loopback gRPC server until the test ends and
+// returns a client connection to it.
+func (w *world) serve(name string, register func(*grpc.Server), icpt grpc.UnaryServerInterceptor, closeSvc func(context.Context) error) *grpc.ClientConn {
+	t := w.t
+	var icpts []grpc.UnaryServerInterceptor
+	if icpt != nil {
+		icpts = append(icpts, icpt)
+	}
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: name, Addr: "127.0.0.1:0", Logger: quiet, UnaryInterceptors: icpts})
+	if err != nil {
+		t.Fatalf("%s server: %v", name, err)
+	}
+	register(srv.GRPC())
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("dial %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		conn.Close()
+		cancel()
+		<-served
+		ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		if err := closeSvc(ctx); err != nil {
+			t.Errorf("close %s: %v", name, err)
+		}
+	})
+	return conn
+}
+
+// edge is one edge instance serving HTTP on loopback.
+type edge struct {
+	svc  *connsvc.Service
+	http *httptest.Server
+	// down makes every call of this instance to the services fail, like
+	// a crashed process whose sockets are gone.
+	down *atomic.Bool
+}
+
+func (w *world) edge(cfg connsvc.Config) *edge {
+	t := w.t
+	t.Helper()
+	if cfg.KeyPrefix == "" {
+		cfg.KeyPrefix = w.prefix
+	}
+	down := new(atomic.Bool)
+	cut := grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if down.Load() {
+			return status.Error(codes.Unavailable, "instance is down")
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	})
+	dial := func(cc *grpc.ClientConn) *grpc.ClientConn {
+		c, err := grpc.NewClient(cc.Target(), grpc.WithTransportCredentials(insecure.NewCredentials()), cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	state, user, room := dial(w.state), dial(w.user), dial(w.room)
+	svc, err := connsvc.New(cfg, connsvc.Deps{
+		Redis: w.rdb, Room: pb.NewRoomServiceClient(room), User: pb.NewUserServiceClient(user),
+		State: pb.NewStateServiceClient(state), Verifier: w.users.Verifier(),
+		Gateway: connsvc.Gateway{User: user, Room: room, State: state},
+		Logger:  quiet,
+	})
+	if err != nil {
+		t.Fatalf("connsvc.New: %v", err)
+	}
+	hs := httptest.NewServer(svc.Handler())
+	e := &edge{svc: svc, http: hs, down: down}
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+func (e *edge) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	e.svc.Close(ctx)
+	e.http.Close()
+}
+
+func (e *edge) wsURL(query string) string {
+	u := "ws" + strings.TrimPrefix(e.http.URL, "http") + "/ws"
+	if query != "" {
+		u += "?" + query
+	}
+	return u
+}
+
+// client is a test WebSocket client speaking one wire format.
+type client struct {
+	t       testing.TB
+	ws      *websocket.Conn
+	format  codec.Format
+	welcome *pb.Welcome
+	// skipped holds messages read while waiting for another kind.
+	seq int
+}
+
+// dial connects as a guest (token "") or with a token, and reads welcome.
+func (e *edge) dial(t testing.TB, format codec.Format, token string) *client {
+	t.Helper()
+	opts := &websocket.DialOptions{Subprotocols: []string{format.String()}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	query := ""
+	if token != "" {
+		query = "token=" + token
+	}
+	ws, _, err := websocket.Dial(ctx, e.wsURL(query), opts)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	ws.SetReadLimit(1 << 20)
+	c := &client{t: t, ws: ws, format: format}
+	t.Cleanup(func() { ws.CloseNow() })
+	m := c.read(5 * time.Second)
+	if m.GetWelcome() == nil {
+		t.Fatalf("first message %v, want welcome", m)
+	}
+	c.welcome = m.GetWelcome()
+	return c
+}
+
+func (c *client) id() string { return c.welcome.GetUser().GetId() }
+
+func (c *client) send(m *pb.ClientMessage) string {
+	c.t.Helper()
+	if m.Id == "" {
+		c.seq++
+		m.Id = string(rune('a'+c.seq%26)) + strings.Repeat("x", c.seq/26)
+	}
+	var b []byte
+	var err error
+	if c.format == codec.JSON {
+		b, err = protojson.Marshal(m)
+	} else {
+		b, err = proto.Marshal(m)
+	}
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.sendRaw(b)
+	return m.Id
+}
+
+func (c *client) sendRaw(b []byte) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.ws.Write(ctx, c.format.MessageType(), b); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// read returns the next message, failing the test on timeout or close.
+func (c *client) read(timeout time.Duration) *pb.ServerMessage {
+	c.t.Helper()
+	m, err := c.tryRead(timeout)
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	return m
+}
+
+func (c *client) tryRead(timeout time.Duration) (*pb.ServerMessage, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, b, err := c.ws.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := new(pb.ServerMessage)
+	if c.format == codec.JSON {
+		err = protojson.Unmarshal(b, m)
+	} else {
+		err = proto.Unmarshal(b, m)
+	}
+	return m, err
+}
+
+// await reads until a message matches, skipping others.
+func (c *client) await(what string, timeout time.Duration, match func(*pb.ServerMessage) bool) *pb.ServerMessage {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			c.t.Fatalf("timed out waiting for %s", what)
+		}
+		m, err := c.tryRead(left)
+		if err != nil {
+			c.t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if match(m) {
+			return m
+		}
+	}
+}
+
+// reply waits for the answer to request id.
+func (c *client) reply(id string) *pb.ServerMessage {
+	c.t.Helper()
+	return c.await("reply "+id, 10*time.Second, func(m *pb.ServerMessage) bool { return m.GetId() == id })
+}
+
+// join joins room and returns roomJoined, failing on an error reply.
+func (c *client) join(room string, create bool) *pb.RoomJoined {
+	c.t.Helper()
+	m := c.reply(c.send(&pb.ClientMessage{Payload: &pb.ClientMessage_Join{Join: &pb.Join{Room: room, Create: create}}}))
+	if m.GetRoomJoined() == nil {
+		c.t.Fatalf("join %s: %v", room, m)
+	}
+	return m.GetRoomJoined()
+}
+
+// closeCode reads until the server closes and returns the close code.
+func (c *client) closeCode(timeout time.Duration) websocket.StatusCode {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		_, _, err := c.ws.Read(ctx)
+		cancel()
+		if err != nil {
+			return websocket.CloseStatus(err)
+		}
+	}
+	c.t.Fatal("connection not closed in time")
+	return 0
+}
+
+func notes(n int) *pb.ClientMessage {
+	evs := make([]*pb.NoteEvent, n)
+	for i := range evs {
+		evs[i] = &pb.NoteEvent{Kind: pb.NoteKind_NOTE_ON, Note: uint32(60 + i%12), Velocity: 90}
+	}
+	return &pb.ClientMessage{Payload: &pb.ClientMessage_Notes{Notes: &pb.NoteBatch{Time: time.Now().UnixMilli(), Events: evs}}}
+}
