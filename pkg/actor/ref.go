@@ -18,8 +18,8 @@ type Ref struct {
 	name  string
 	stats *kindStats
 
-	user    chan any       // bare messages and *envelope
-	prio    chan any       // nil unless Props.PriorityLane
+	user    chan any // bare messages and *envelope
+	prio    chan any // nil unless Props.PriorityLane
 	done    chan struct{}
 	stopped atomic.Bool
 	// incarnation counts starts, so a supervisor can ignore failure reports
