@@ -20,7 +20,6 @@ require (
 	github.com/FerretDB/FerretDB v1.24.2 // indirect
 	github.com/FerretDB/wire v0.0.8 // indirect
 	github.com/SAP/go-hdb v1.13.6 // indirect
-	github.com/alicebob/miniredis/v2 v2.40.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -48,7 +47,6 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
-	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/sony/gobreaker/v2 v2.4.0 // indirect
 	github.com/xdg-go/scram v1.4.0 // indirect
@@ -88,3 +86,11 @@ require (
 replace github.com/pianorhythm/server/api => ../../api
 
 replace github.com/pianorhythm/server/pkg => ../../pkg
+
+require (
+	github.com/alicebob/miniredis/v2 v2.40.0
+	github.com/pianorhythm/server/services/state v0.0.0
+	github.com/redis/go-redis/v9 v9.23.0
+)
+
+replace github.com/pianorhythm/server/services/state => ../state

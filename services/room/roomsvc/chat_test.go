@@ -63,7 +63,7 @@ func TestChatRateAndRules(t *testing.T) {
 			}
 		}
 		wantReason(t, send("bob"), "RATE_LIMITED")
-		e.clock.Advance(6 * time.Second)
+		e.advance(6 * time.Second)
 		if err := send("bob"); err != nil {
 			t.Fatalf("after the window: %v", err)
 		}
@@ -76,7 +76,7 @@ func TestChatRateAndRules(t *testing.T) {
 		}
 		wantReason(t, send("alice"), "RATE_LIMITED")
 	})
-	e.clock.Advance(6 * time.Second)
+	e.advance(6 * time.Second)
 	t.Run("only the owner may chat", func(t *testing.T) {
 		must[*pb.Room](t)(e.rooms.UpdateRoomSettings(as(alice), &pb.UpdateRoomSettingsRequest{RoomId: "talk", Settings: &pb.RoomSettings{OnlyOwnerCanChat: proto.Bool(true)}}))
 		wantReason(t, send("bob"), "PERMISSION_DENIED")

@@ -150,3 +150,6 @@ func (r *recorder) count(typ pb.EventType) int {
 	}
 	return n
 }
+
+// advance moves time for the room service and the state backend.
+func (e *env) advance(d time.Duration) { e.be.advance(e.t, e.clock, d) }

@@ -115,18 +115,18 @@ func TestEmptyRoomRemovedAfterGrace(t *testing.T) {
 	must[*pb.Room](t)(e.rooms.CreateRoom(as(alice), &pb.CreateRoomRequest{RoomId: "brief"}))
 	must[*pb.Room](t)(e.rooms.CreateRoom(as(alice), &pb.CreateRoomRequest{RoomId: "nobody"}))
 	must[*pb.JoinRoomResponse](t)(e.rooms.JoinRoom(as(alice), &pb.JoinRoomRequest{RoomId: "brief"}))
-	e.clock.Advance(20 * time.Second)
+	e.advance(20 * time.Second)
 	must[any](t)(e.rooms.LeaveRoom(as(alice), &pb.LeaveRoomRequest{RoomId: "brief"}))
-	e.clock.Advance(15 * time.Second) // "nobody" was empty for 35s, "brief" for 15s
+	e.advance(15 * time.Second) // "nobody" was empty for 35s, "brief" for 15s
 	waitGone(t, e, "nobody")
 	must[*pb.Room](t)(e.rooms.GetRoom(as(bob), &pb.GetRoomRequest{RoomId: "brief"}))
 
 	// A joiner within the grace keeps the room.
 	must[*pb.JoinRoomResponse](t)(e.rooms.JoinRoom(as(bob), &pb.JoinRoomRequest{RoomId: "brief"}))
-	e.clock.Advance(time.Minute)
+	e.advance(time.Minute)
 	must[*pb.Room](t)(e.rooms.GetRoom(as(bob), &pb.GetRoomRequest{RoomId: "brief"}))
 	must[any](t)(e.rooms.LeaveRoom(as(bob), &pb.LeaveRoomRequest{RoomId: "brief"}))
-	e.clock.Advance(30 * time.Second)
+	e.advance(30 * time.Second)
 	waitGone(t, e, "brief")
 }
 
@@ -166,7 +166,7 @@ func TestLobbies(t *testing.T) {
 	for _, u := range users[:2] {
 		must[any](t)(e.rooms.LeaveRoom(as(u), &pb.LeaveRoomRequest{RoomId: "lobby"}))
 	}
-	e.clock.Advance(time.Hour)
+	e.advance(time.Hour)
 	must[*pb.Room](t)(e.rooms.GetRoom(as(alice), &pb.GetRoomRequest{RoomId: "lobby"}))
 	// Lobbies cannot be deleted, have no owner to claim.
 	_, err = e.rooms.DeleteRoom(as(admin), &pb.DeleteRoomRequest{RoomId: "lobby-2"})

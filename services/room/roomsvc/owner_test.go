@@ -29,14 +29,14 @@ func TestOwnerSeatHandover(t *testing.T) {
 
 	// The owner leaves and comes back within the hold: still the owner.
 	must[any](t)(e.rooms.LeaveRoom(as(alice), &pb.LeaveRoomRequest{RoomId: "stage"}))
-	e.clock.Advance(14 * time.Second)
+	e.advance(14 * time.Second)
 	_, err = claim("bob")
 	wantReason(t, err, "PERMISSION_DENIED")
 	resp := must[*pb.JoinRoomResponse](t)(e.rooms.JoinRoom(as(alice), &pb.JoinRoomRequest{RoomId: "stage"}))
 	if resp.GetRoom().GetOwnerId() != "alice" {
 		t.Fatalf("owner after return = %q", resp.GetRoom().GetOwnerId())
 	}
-	e.clock.Advance(time.Minute) // the old hold timer must not free the seat
+	e.advance(time.Minute) // the old hold timer must not free the seat
 	_, err = claim("bob")
 	wantReason(t, err, "PERMISSION_DENIED")
 	if r := must[*pb.Room](t)(e.rooms.GetRoom(as(bob), &pb.GetRoomRequest{RoomId: "stage"})); r.GetOwnerId() != "alice" {
@@ -46,10 +46,10 @@ func TestOwnerSeatHandover(t *testing.T) {
 	// The owner leaves for good: after 15 s the seat falls free and the
 	// next member claims it.
 	must[any](t)(e.rooms.LeaveRoom(as(alice), &pb.LeaveRoomRequest{RoomId: "stage"}))
-	e.clock.Advance(15*time.Second - time.Millisecond)
+	e.advance(15*time.Second - time.Millisecond)
 	_, err = claim("bob")
 	wantReason(t, err, "PERMISSION_DENIED")
-	e.clock.Advance(time.Millisecond)
+	e.advance(time.Millisecond)
 	r := must[*pb.Room](t)(claim("bob"))
 	if r.GetOwnerId() != "bob" {
 		t.Fatalf("owner after claim = %q", r.GetOwnerId())
