@@ -113,6 +113,17 @@ func TestBrowserAgainstFakeServer(t *testing.T) {
 		}
 	})
 
+	t.Run("profile name reaches the other member list", func(t *testing.T) {
+		var bID string
+		b.exec(&bID, `return window.pianorhythm.state.me.id`)
+		b.click("#profile-btn")
+		b.exec(nil, `document.querySelector('#profile-dialog input[name=name]').value = ''`)
+		b.typeInto(`#profile-dialog input[name=name]`, "Bea")
+		b.click(`#profile-dialog button[value=ok]`)
+		b.waitJS("own name", waitLong, `return document.querySelector('#me-name').textContent === 'Bea'`)
+		a.waitJS("renamed member", waitLong, `return document.querySelector('#members li[data-user-id="' + arguments[0] + '"] .name')?.textContent === 'Bea'`, bID)
+	})
+
 	for name, s := range map[string]*session{"A": a, "B": b} {
 		var errs []string
 		s.exec(&errs, `return window.pianorhythm.errors`)
@@ -138,6 +149,14 @@ func TestBrowserAgainstFakeServer(t *testing.T) {
 		}
 		if room != "jazz-club" {
 			t.Errorf("rejoined %q, want jazz-club", room)
+		}
+	})
+
+	t.Run("narrow screen", func(t *testing.T) {
+		b.cmd("POST", "/window/rect", map[string]int{"width": 430, "height": 900}, nil)
+		b.waitJS("keyboard visible", waitLong, `return document.querySelector('#keyboard').getBoundingClientRect().width <= 430`)
+		if err := os.WriteFile(artifactPath(t, "web-fake-narrow.png"), b.screenshot(), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -5,10 +5,10 @@
 import { Connection, Clock, NoteBatcher, JitterBuffer, int } from './net.js';
 import { Synth } from './audio.js';
 import { Piano, connectMIDI } from './piano.js';
+import { LS_AUTH, LS_GUEST, loadAuth, currentToken } from './auth.js';
+import { askRoomPassword, editProfile, askLogin } from './dialogs.js';
 import { $, toast, Chat, renderMembers, renderRooms, renderFriends, colorOf, nameOf, roomLabel } from './ui.js';
 
-const LS_AUTH = 'pr.auth'; // {accessToken, refreshToken, expiresAt} after login
-const LS_GUEST = 'pr.guestToken'; // the guest token from welcome
 const ME = 'me'; // the local player's source id for the synth and keys
 const KINDS = ['NOTE_KIND_UNSPECIFIED', 'NOTE_ON', 'NOTE_OFF', 'SUSTAIN_ON', 'SUSTAIN_OFF'];
 
@@ -49,28 +49,6 @@ async function wsURL() {
   const token = await currentToken();
   state.usedToken = token !== '';
   return `${scheme}//${location.host}/ws${token ? '?token=' + encodeURIComponent(token) : ''}`;
-}
-
-function loadAuth() {
-  try {
-    return JSON.parse(localStorage.getItem(LS_AUTH) || 'null');
-  } catch (_) {
-    return null;
-  }
-}
-
-async function currentToken() {
-  let auth = loadAuth();
-  if (auth?.refreshToken && auth.expiresAt && Date.parse(auth.expiresAt) - Date.now() < 30000) {
-    try {
-      auth = await authCall('/v1/auth/refresh', { refreshToken: auth.refreshToken });
-    } catch (err) {
-      localStorage.removeItem(LS_AUTH);
-      toast('Your session expired; you are a guest again.');
-      auth = null;
-    }
-  }
-  return auth?.accessToken || localStorage.getItem(LS_GUEST) || '';
 }
 
 function onOpen() {
@@ -179,6 +157,13 @@ const handlers = {
   userLeft(u) {
     if (!inRoom(u.roomId)) return;
     if (u.userId === state.me?.id) {
+      // Leaving the old room while a join is in flight is expected; a kick
+      // is explained by the kicked message.
+      if (u.reason === 'kicked' || [...state.pending.values()].some((p) => p.kind === 'join')) return;
+      if (u.reason !== 'moved') {
+        join(state.lastRoom.id, state.lastRoom.password); // dropped by mistake (ghost): take the seat back
+        return;
+      }
       // Our seat went to another window of the same user: stay out rather
       // than fight over it.
       state.room = null;
@@ -476,16 +461,7 @@ function enableSound() {
   }
 }
 
-// ---- auth
-
-async function authCall(path, body) {
-  const res = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.message || `${res.status} ${res.statusText}`);
-  const auth = { accessToken: data.accessToken, refreshToken: data.refreshToken, expiresAt: data.accessTokenExpiresAt };
-  localStorage.setItem(LS_AUTH, JSON.stringify(auth));
-  return auth;
-}
+// ---- account
 
 async function logout() {
   const auth = loadAuth();
@@ -499,15 +475,10 @@ async function logout() {
 }
 
 function askPassword(room) {
-  const dlg = $('#password-dialog');
-  dlg.querySelector('.dlg-room').textContent = room;
-  const input = dlg.querySelector('input[name=password]');
-  input.value = '';
-  dlg.onclose = () => {
-    if (dlg.returnValue === 'ok' && input.value) join(room, input.value);
+  askRoomPassword(room, (password) => {
+    if (password) join(room, password);
     else if (!state.room) join('lobby');
-  };
-  dlg.showModal();
+  });
 }
 
 // ---- DOM wiring
@@ -596,35 +567,12 @@ function bind() {
   $('#velocity').addEventListener('input', (e) => (piano.velocity = Number(e.target.value)));
   $('#volume').addEventListener('input', (e) => synth.setVolume(Number(e.target.value) / 100));
 
-  $('#profile-btn').addEventListener('click', () => {
-    const dlg = $('#profile-dialog');
-    const f = dlg.querySelector('form').elements;
-    f.name.value = nameOf(state.me);
-    if (/^#[0-9a-fA-F]{6}$/.test(state.me?.color || '')) f.color.value = state.me.color;
-    dlg.querySelector('.dlg-user-id').textContent = state.me?.id || '';
-    dlg.onclose = () => {
-      if (dlg.returnValue !== 'ok') return;
-      request('profile', { setProfile: { name: f.name.value.trim(), color: f.color.value } });
-    };
-    dlg.showModal();
-  });
+  $('#profile-btn').addEventListener('click', () =>
+    editProfile(state.me, (setProfile) => request('profile', { setProfile })));
 
   $('#login-btn').addEventListener('click', () => {
     if (loadAuth() && !state.me?.guest) return logout();
-    const dlg = $('#login-dialog');
-    dlg.onclose = async () => {
-      const f = dlg.querySelector('form').elements;
-      const body = { username: f.username.value.trim(), password: f.password.value };
-      if (dlg.returnValue !== 'login' && dlg.returnValue !== 'register') return;
-      try {
-        await authCall(dlg.returnValue === 'login' ? '/v1/auth/login' : '/v1/auth/register', body);
-        f.password.value = '';
-        conn.reconnectNow();
-      } catch (err) {
-        toast(`${dlg.returnValue === 'login' ? 'Login' : 'Registration'} failed: ${err.message}`);
-      }
-    };
-    dlg.showModal();
+    askLogin(() => conn.reconnectNow());
   });
 
   $('#midi-btn').addEventListener('click', startMIDI);
