@@ -18,6 +18,7 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/store/storetest"
+	"github.com/pianorhythm/server/pkg/telemetry"
 	"github.com/pianorhythm/server/services/state/statesvc"
 )
 
@@ -77,13 +78,13 @@ func start(t testing.TB, st stores, cfg statesvc.Config) instance {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := statesvc.New(cfg, statesvc.Deps{Redis: st.rdb, Mongo: st.db, Logger: log})
 	require.NoError(t, err)
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "state", Addr: "127.0.0.1:0", Logger: log})
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "state", Addr: "127.0.0.1:0", Logger: log, Propagator: telemetry.Propagator()})
 	require.NoError(t, err)
 	svc.Register(srv.GRPC())
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
-	conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: "state", Timeout: 10 * time.Second, Logger: log})
+	conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: "state", Timeout: 10 * time.Second, Logger: log, Propagator: telemetry.Propagator()})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = conn.Close()
