@@ -1,0 +1,133 @@
+// Command user runs the user service (UserManager) alone, on its gRPC port.
+// Every flag has an environment variable; the configuration is printed at
+// start with secrets masked.
+//
+// The signing key is kept in PR_USER_KEY_FILE (default
+// <data dir>/user-signing.key, created on first start), so tokens survive
+// a restart. Every replica must share one key file (or PR_USER_SIGNING_SEED).
+// PR_ADMINS lists usernames that become admins when they register or log
+// in: the way to make the first admin.
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/flagenv"
+	"github.com/pianorhythm/server/pkg/rpc"
+	"github.com/pianorhythm/server/pkg/store"
+	"github.com/pianorhythm/server/pkg/telemetry"
+	"github.com/pianorhythm/server/services/user/usersvc"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "user:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) (err error) {
+	fs := flagenv.New("user")
+	addr := fs.String("addr", "PR_USER_ADDR", "127.0.0.1:9102", "UserService gRPC address")
+	stateAddr := fs.String("state-addr", "PR_STATE_ADDR", "127.0.0.1:9101", "state service")
+	mongoURI := fs.Secret("mongodb-uri", "MONGODB_URI", "", "MongoDB URI (empty: embedded FerretDB under the data dir)")
+	database := fs.String("mongodb-database", "PR_MONGODB_DATABASE", "pianorhythm", "MongoDB database")
+	dataDir := fs.String("data-dir", "PR_DATA_DIR", "./data", "data directory (embedded MongoDB, signing key)")
+	keyFile := fs.String("key-file", "PR_USER_KEY_FILE", "", "signing key file (empty: <data-dir>/user-signing.key)")
+	seed := fs.Secret("signing-seed", "PR_USER_SIGNING_SEED", "", "base64 Ed25519 seed; wins over the key file")
+	issuer := fs.String("issuer", "PR_USER_ISSUER", "pianorhythm", "iss claim of access tokens")
+	accessTTL := fs.Duration("access-ttl", "PR_ACCESS_TTL", 15*time.Minute, "access token lifetime")
+	refreshTTL := fs.Duration("refresh-ttl", "PR_REFRESH_TTL", 30*24*time.Hour, "refresh token lifetime")
+	admins := fs.String("admins", "PR_ADMINS", "", "comma-separated usernames that become admins at register or login")
+	loginLimit := fs.Int("login-limit", "PR_LOGIN_LIMIT", 10, "login attempts per minute per account and per IP")
+	discordID := fs.String("discord-client-id", "PR_DISCORD_CLIENT_ID", "", "Discord OAuth2 client id (empty: Discord login off)")
+	discordSecret := fs.Secret("discord-client-secret", "PR_DISCORD_CLIENT_SECRET", "", "Discord OAuth2 client secret")
+	discordRedirect := fs.String("discord-redirect-url", "PR_DISCORD_REDIRECT_URL", "", "https://host/v1/auth/oauth/discord/callback")
+	discordAuth := fs.String("discord-auth-url", "PR_DISCORD_AUTH_URL", "", "authorize endpoint (empty: Discord's)")
+	discordToken := fs.String("discord-token-url", "PR_DISCORD_TOKEN_URL", "", "token endpoint (empty: Discord's)")
+	discordUser := fs.String("discord-userinfo-url", "PR_DISCORD_USERINFO_URL", "", "user info endpoint (empty: Discord's)")
+	otlp := fs.String("otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP gRPC endpoint (empty: no export)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fs.Print(os.Stderr)
+
+	cfg := usersvc.Config{
+		AccessTTL: *accessTTL, RefreshTTL: *refreshTTL, Issuer: *issuer, KeyFile: *keyFile, LoginLimit: *loginLimit,
+		Discord: usersvc.DiscordConfig{ClientID: *discordID, ClientSecret: *discordSecret, RedirectURL: *discordRedirect,
+			AuthURL: *discordAuth, TokenURL: *discordToken, UserInfoURL: *discordUser},
+	}
+	if cfg.KeyFile == "" {
+		cfg.KeyFile = filepath.Join(*dataDir, "user-signing.key")
+	}
+	if *seed != "" {
+		if cfg.SigningKeySeed, err = base64.StdEncoding.DecodeString(*seed); err != nil {
+			return fmt.Errorf("signing seed: %w", err)
+		}
+	}
+	for _, a := range strings.Split(*admins, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.Admins = append(cfg.Admins, a)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "user", OTLPEndpoint: *otlp})
+	if err != nil {
+		return err
+	}
+	tel.Install()
+	defer func() { err = errors.Join(err, tel.Shutdown(context.Background())) }()
+	log := tel.Logger()
+
+	mongo, err := store.OpenMongo(ctx, store.MongoConfig{URI: *mongoURI, Database: *database, DataDir: *dataDir, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = errors.Join(err, mongo.Close(cctx))
+	}()
+	stateConn, err := rpc.Dial(rpc.ClientConfig{Target: *stateAddr, Name: "state", Logger: log})
+	if err != nil {
+		return fmt.Errorf("dial state: %w", err)
+	}
+	defer stateConn.Close()
+
+	svc, err := usersvc.New(cfg, usersvc.Deps{State: pb.NewStateServiceClient(stateConn), Mongo: mongo.DB, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = errors.Join(err, svc.Close(cctx))
+	}()
+
+	gs, err := rpc.NewServer(rpc.ServerConfig{Name: "user", Addr: *addr, Logger: log,
+		UnaryInterceptors: []grpc.UnaryServerInterceptor{svc.UnaryInterceptor()}})
+	if err != nil {
+		return err
+	}
+	svc.Register(gs.GRPC())
+	gs.SetServing(pb.UserService_ServiceDesc.ServiceName, true)
+	log.Info("user service listening", "addr", gs.Addr())
+	return gs.Serve(ctx)
+}
