@@ -175,12 +175,12 @@ func TestChatValidation(t *testing.T) {
 	ctx := ctxT(t)
 	saveRoom(t, c, &pb.Room{Id: "r"})
 	for name, m := range map[string]*pb.ChatMessage{
-		"empty text":   {RoomId: "r", UserId: "u", Text: ""},
-		"long text":    {RoomId: "r", UserId: "u", Text: strings.Repeat("é", 513)},
-		"no room":      {UserId: "u", Text: "hi"},
-		"bad room id":  {RoomId: "r:members", UserId: "u", Text: "hi"},
-		"no user":      {RoomId: "r", Text: "hi"},
-		"bad color":    {RoomId: "r", UserId: "u", Text: "hi", Color: "red"},
+		"empty text":  {RoomId: "r", UserId: "u", Text: ""},
+		"long text":   {RoomId: "r", UserId: "u", Text: strings.Repeat("é", 513)},
+		"no room":     {UserId: "u", Text: "hi"},
+		"bad room id": {RoomId: "r:members", UserId: "u", Text: "hi"},
+		"no user":     {RoomId: "r", Text: "hi"},
+		"bad color":   {RoomId: "r", UserId: "u", Text: "hi", Color: "red"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := c.SaveChatMessage(ctx, &pb.SaveChatMessageRequest{Message: m})

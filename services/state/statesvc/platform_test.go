@@ -221,9 +221,12 @@ func TestValidation(t *testing.T) {
 			_, err := c.SaveRoom(ctx, &pb.SaveRoomRequest{Room: &pb.Room{Id: "r", Lobby: true, Settings: &pb.RoomSettings{MaxPlayers: ptr(int32(31))}}})
 			return err
 		},
-		"page size":     func() error { _, err := c.ListRooms(ctx, &pb.ListRoomsRequest{PageSize: 201}); return err },
-		"page token":    func() error { _, err := c.ListRooms(ctx, &pb.ListRoomsRequest{PageToken: "!!"}); return err },
-		"presence many": func() error { _, err := c.GetPresence(ctx, &pb.GetPresenceRequest{UserIds: make([]string, 501)}); return err },
+		"page size":  func() error { _, err := c.ListRooms(ctx, &pb.ListRoomsRequest{PageSize: 201}); return err },
+		"page token": func() error { _, err := c.ListRooms(ctx, &pb.ListRoomsRequest{PageToken: "!!"}); return err },
+		"presence many": func() error {
+			_, err := c.GetPresence(ctx, &pb.GetPresenceRequest{UserIds: make([]string, 501)})
+			return err
+		},
 		"heartbeat ttl": func() error {
 			_, err := c.Heartbeat(ctx, &pb.HeartbeatRequest{InstanceId: "e", Ttl: durationpb.New(2 * time.Hour)})
 			return err

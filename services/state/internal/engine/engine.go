@@ -27,7 +27,7 @@ type Engine struct {
 	Now func() time.Time
 	// ChatKeep is how many messages a room keeps in Redis.
 	ChatKeep int
-	Logger      *slog.Logger
+	Logger   *slog.Logger
 }
 
 func (e *Engine) now() time.Time {

@@ -34,7 +34,7 @@ func (s *Store) SetOnline(ctx context.Context, userID, instanceID, connID string
 	return &pb.Presence{UserId: userID, Online: true, InstanceId: instanceID, ConnectionId: connID, Since: timestamppb.New(now)}, nil
 }
 
-// setOfflineScript: KEYS presence; ARGV user, conn ('' = any), prefix.
+// setOfflineScript: KEYS presence; ARGV user, conn (” = any), prefix.
 // Returns {0} not online, {2} another connection holds it, {1, conn} cleared.
 var setOfflineScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'conn')
