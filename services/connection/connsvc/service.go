@@ -170,3 +170,7 @@ func (s *Service) Close(ctx context.Context) error {
 	})
 	return err
 }
+
+// Connections lists this instance's connections, optionally only those in
+// roomID (as the admin RPC does).
+func (s *Service) Connections(roomID string) []*pb.Connection { return s.edge.Connections(roomID, "") }

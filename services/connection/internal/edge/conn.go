@@ -107,18 +107,27 @@ func (c *conn) run() {
 	}}})
 
 	var wg sync.WaitGroup
+	writerDone := make(chan struct{})
 	wg.Go(c.readLoop)
-	wg.Go(c.writeLoop)
+	wg.Go(func() { defer close(writerDone); c.writeLoop() })
 	wg.Go(c.keepalive)
 	c.loop()
 
-	// Teardown: leave the local room at once, close the socket with the
+	// Teardown: leave the local room at once, let the writer flush what is
+	// queued (the noteQuota or error that explains the close; not for a
+	// slow client, whose writer may be stuck), close the socket with the
 	// reason (a handshake bounded by the library), then tell the services.
 	if c.roomID != "" {
 		c.srv.hub.Leave(c.roomID, c.id)
 	}
-	c.q.Close()
 	reason := c.reason
+	if reason.Code != closecode.Slow.Code {
+		select {
+		case <-writerDone:
+		case <-time.After(flushTimeout):
+		}
+	}
+	c.q.Close()
 	if err := c.ws.Close(reason.Code, reason.Reason); err != nil && !errors.Is(err, context.Canceled) {
 		log.Debug("close websocket", "err", err)
 	}
@@ -177,9 +186,14 @@ func (c *conn) writeLoop() {
 	typ := c.format.MessageType()
 	var batch [][]byte
 	for {
+		final := false
 		select {
 		case <-c.ctx.Done():
-			return
+			// One last flush, unless the client is the reason.
+			if c.reason.Code == closecode.Slow.Code {
+				return
+			}
+			final = true
 		case <-c.q.Ready():
 		}
 		// Everything queued goes out in this iteration; a context without
@@ -187,16 +201,22 @@ func (c *conn) writeLoop() {
 		// when the slow timeout closes the socket).
 		batch = c.q.Drain(batch)
 		for _, b := range batch {
-			if c.ctx.Err() != nil {
-				return
+			if c.ctx.Err() != nil && c.reason.Code == closecode.Slow.Code {
+				return // free the socket for the close frame
 			}
 			if err := c.ws.Write(context.Background(), typ, b); err != nil {
 				c.fail(closecode.Normal.WithReason("write failed"))
 				return
 			}
 		}
+		if final {
+			return
+		}
 	}
 }
+
+// flushTimeout bounds the last flush before a close.
+const flushTimeout = 2 * time.Second
 
 func (c *conn) keepalive() {
 	wait := c.srv.cfg.IdleTimeout - c.srv.cfg.PingInterval

@@ -214,6 +214,9 @@ func (s *Server) Connections(roomID, userID string) []*pb.Connection {
 	s.mu.Unlock()
 	var out []*pb.Connection
 	for _, c := range all {
+		if c.ctx.Err() != nil {
+			continue // closing
+		}
 		info := c.info()
 		if (roomID == "" || info.GetRoomId() == roomID) && (userID == "" || info.GetUserId() == userID) {
 			out = append(out, info)
