@@ -58,7 +58,7 @@ func BenchmarkJoinLeave(b *testing.B) {
 // BenchmarkChat measures SendChat over gRPC on loopback (validation, rate
 // limit through state's Hit, SaveChatMessage, PublishRoomEvent).
 func BenchmarkChat(b *testing.B) {
-	e := newEnv(b, roomsvc.Config{ChatLimit: 1 << 30, OwnerChatLimit: 1 << 30, Clock: roomsvc.NewFakeClock(t0)})
+	e := newEnv(b, roomsvc.Config{ChatLimit: 1_000_000, OwnerChatLimit: 1_000_000, Clock: roomsvc.NewFakeClock(t0)})
 	must[*pb.JoinRoomResponse](b)(e.rooms.JoinRoom(as(alice), &pb.JoinRoomRequest{RoomId: "chat", Create: true}))
 	must[*pb.JoinRoomResponse](b)(e.rooms.JoinRoom(as(bob), &pb.JoinRoomRequest{RoomId: "chat"}))
 	b.Run("one-sender", func(b *testing.B) {

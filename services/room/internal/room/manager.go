@@ -232,17 +232,35 @@ func (m *Manager) Join(ctx context.Context, caller auth.Identity, req *pb.JoinRo
 	if lobbyIndex(id) > 0 {
 		return m.joinLobby(ctx, caller, req, lobbyIndex(id))
 	}
-	verified, err := m.precheckPassword(ctx, id, req.GetPassword())
-	if isReason(err, ReasonNotFound) && req.GetCreate() {
+	create := func() error {
 		if _, err := m.Create(ctx, caller, id, req.GetSettings()); err != nil && !isReason(err, ReasonAlreadyExists) {
+			return err
+		}
+		return nil
+	}
+	verified := ""
+	if pw := req.GetPassword(); pw != "" {
+		var err error
+		verified, err = m.precheckPassword(ctx, id, pw)
+		if isReason(err, ReasonNotFound) && req.GetCreate() {
+			if err := create(); err != nil {
+				return nil, err
+			}
+			verified, err = m.precheckPassword(ctx, id, pw)
+		}
+		if err != nil {
 			return nil, err
 		}
-		verified, err = m.precheckPassword(ctx, id, req.GetPassword())
 	}
-	if err != nil {
-		return nil, err
+	cmd := joinCmd{caller: caller, req: req, verifiedHash: verified}
+	resp, err := askAs[*pb.JoinRoomResponse](ctx, m, id, cmd)
+	if isReason(err, ReasonNotFound) && req.GetCreate() {
+		if err := create(); err != nil {
+			return nil, err
+		}
+		resp, err = askAs[*pb.JoinRoomResponse](ctx, m, id, cmd)
 	}
-	return askAs[*pb.JoinRoomResponse](ctx, m, id, joinCmd{caller: caller, req: req, verifiedHash: verified})
+	return resp, err
 }
 
 // precheckPassword verifies the password against the stored hash outside

@@ -28,7 +28,7 @@ func (a *roomActor) join(ctx context.Context, c *actor.Context, m joinCmd) (*pb.
 		if h := r.GetPasswordHash(); h != "" && h != m.verifiedHash {
 			// The password changed since the handler checked it (or it was
 			// not checked): check again here.
-			if !checkPassword(h, m.req.GetPassword()) {
+			if m.req.GetPassword() == "" || !checkPassword(h, m.req.GetPassword()) {
 				return nil, refuse(ReasonWrongPassword, "wrong password")
 			}
 		}
