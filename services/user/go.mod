@@ -42,6 +42,7 @@ require (
 	github.com/montanaflynn/stats v0.7.1 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/ncruces/go-strftime v0.1.9 // indirect
+	github.com/pianorhythm/server/services/state v0.0.0
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
@@ -89,3 +90,5 @@ require (
 replace github.com/pianorhythm/server/api => ../../api
 
 replace github.com/pianorhythm/server/pkg => ../../pkg
+
+replace github.com/pianorhythm/server/services/state => ../state

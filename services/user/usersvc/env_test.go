@@ -77,14 +77,21 @@ func newEnv(t testing.TB, cfg usersvc.Config) *env {
 	e := &env{t: t, clock: newClock()}
 	e.state = statefake.New(e.clock.Now)
 	stateConn := serve(t, func(gs *grpc.Server) { pb.RegisterStateServiceServer(gs, e.state) })
+	e.start(cfg, pb.NewStateServiceClient(stateConn))
+	return e
+}
+
+// start runs the user service over state, its gRPC server and the REST
+// gateway in front of it.
+func (e *env) start(cfg usersvc.Config, state pb.StateServiceClient) {
+	t := e.t
+	t.Helper()
 	if cfg.Password == (usersvc.PasswordConfig{}) {
 		cfg.Password = cheap
 	}
 	httpClient := &http.Client{Timeout: 10 * time.Second}
 	t.Cleanup(httpClient.CloseIdleConnections)
-	svc, err := usersvc.New(cfg, usersvc.Deps{
-		State: pb.NewStateServiceClient(stateConn), Mongo: storetest.Mongo(t), Clock: e.clock.Now, HTTPClient: httpClient,
-	})
+	svc, err := usersvc.New(cfg, usersvc.Deps{State: state, Mongo: storetest.Mongo(t), Clock: e.clock.Now, HTTPClient: httpClient})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +113,6 @@ func newEnv(t testing.TB, cfg usersvc.Config) *env {
 	t.Cleanup(e.rest.Close)
 	e.http = e.rest.Client()
 	t.Cleanup(e.http.CloseIdleConnections)
-	return e
 }
 
 // apiError is the gateway's error body.
