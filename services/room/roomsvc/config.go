@@ -93,6 +93,10 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// maxLimit is the largest capacity or rate limit (the state service's
+// bound for Hit).
+const maxLimit = 1_000_000
+
 // Validate reports a configuration New cannot use.
 func (c Config) Validate() error {
 	var errs []error
@@ -108,8 +112,8 @@ func (c Config) Validate() error {
 		"lobby capacity": c.LobbyCapacity, "room capacity": c.RoomCapacity,
 		"chat limit": c.ChatLimit, "owner chat limit": c.OwnerChatLimit,
 	} {
-		if n < 0 {
-			errs = append(errs, fmt.Errorf("%s %d is negative", name, n))
+		if n < 0 || n > maxLimit {
+			errs = append(errs, fmt.Errorf("%s %d is not within 0-%d", name, n, maxLimit))
 		}
 	}
 	if c.MailboxSize < 0 {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -57,7 +58,7 @@ func (e *env) startInstance() (*roomsvc.Service, pb.RoomServiceClient) {
 	if err != nil {
 		t.Fatalf("roomsvc.New: %v", err)
 	}
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "room", Logger: quiet, UnaryInterceptors: []grpc.UnaryServerInterceptor{svc.UnaryInterceptor()}})
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "room", Logger: quiet, Propagator: propagation.TraceContext{}, UnaryInterceptors: []grpc.UnaryServerInterceptor{svc.UnaryInterceptor()}})
 	if err != nil {
 		t.Fatalf("rpc.NewServer: %v", err)
 	}

@@ -133,11 +133,15 @@ func TestEmptyRoomRemovedAfterGrace(t *testing.T) {
 // waitGone checks the room is gone once its actor handled the expiry
 // notice the clock told it: a later command to the same actor queues
 // behind that notice, so no polling is needed.
-func waitGone(t *testing.T, e *env, id string) {
+func waitGone(t *testing.T, e *env, id string) { waitGoneOn(t, e.rooms, id) }
+
+// waitGoneOn is waitGone through the instance c, the one whose actor holds
+// the timer.
+func waitGoneOn(t *testing.T, c pb.RoomServiceClient, id string) {
 	t.Helper()
-	_, err := e.rooms.ClaimOwnership(as(admin), &pb.ClaimOwnershipRequest{RoomId: id})
+	_, err := c.ClaimOwnership(as(admin), &pb.ClaimOwnershipRequest{RoomId: id})
 	wantReason(t, err, "NOT_FOUND")
-	_, err = e.rooms.GetRoom(as(admin), &pb.GetRoomRequest{RoomId: id})
+	_, err = c.GetRoom(as(admin), &pb.GetRoomRequest{RoomId: id})
 	wantReason(t, err, "NOT_FOUND")
 }
 
@@ -182,5 +186,40 @@ func TestLobbies(t *testing.T) {
 	resp = must[*pb.JoinRoomResponse](t)(e.rooms.JoinRoom(as(bob), &pb.JoinRoomRequest{RoomId: "lobby-3"}))
 	if resp.GetRoom().GetId() != "lobby-3" {
 		t.Fatalf("landed in %s", resp.GetRoom().GetId())
+	}
+}
+
+// TestSweepRemovesRoomsLeftEmpty: a room left empty by an earlier run (no
+// actor anywhere) is removed after the grace once a room service starts.
+func TestSweepRemovesRoomsLeftEmpty(t *testing.T) {
+	e := newEnv(t, roomsvc.Config{})
+	for _, id := range []string{"orphan", "lobby-4"} {
+		must[*pb.Room](t)(e.state.SaveRoom(as(admin), &pb.SaveRoomRequest{Room: &pb.Room{Id: id, Lobby: id != "orphan", Settings: &pb.RoomSettings{MaxPlayers: proto.Int32(5)}}}))
+	}
+	_, second := e.startInstance()
+	e.advance(30 * time.Second)
+	waitGoneOn(t, second, "orphan")
+	waitGoneOn(t, second, "lobby-4")
+	must[*pb.Room](t)(e.rooms.GetRoom(as(admin), &pb.GetRoomRequest{RoomId: "lobby"}))
+}
+
+func TestConfigValidate(t *testing.T) {
+	for name, cfg := range map[string]roomsvc.Config{
+		"negative grace":  {EmptyRoomGrace: -time.Second},
+		"negative hold":   {OwnerSeatHold: -1},
+		"huge chat limit": {ChatLimit: 2_000_000},
+		"negative rooms":  {RoomCapacity: -1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := cfg.Validate(); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	if err := (roomsvc.Config{}).Validate(); err != nil {
+		t.Fatalf("zero config refused: %v", err)
+	}
+	if _, err := roomsvc.New(roomsvc.Config{}, roomsvc.Deps{}); err == nil {
+		t.Fatal("New without state accepted")
 	}
 }

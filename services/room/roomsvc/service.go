@@ -23,7 +23,8 @@ type Service struct {
 }
 
 // New starts the room service: its actor system and the RoomManager. It
-// makes sure the lobby exists, so the state service must be reachable.
+// makes sure the lobby exists, so the state service must be reachable, and
+// arms the removal of rooms a previous run left empty.
 func New(cfg Config, deps Deps) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -63,6 +64,11 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := mgr.EnsureLobby(ctx); err != nil {
 		_ = sys.Shutdown(context.Background())
 		return nil, fmt.Errorf("room service: %w", err)
+	}
+	// Not fatal: the rooms stay until the next start or someone enters
+	// and leaves them.
+	if _, err := mgr.Sweep(ctx); err != nil {
+		log.Warn("sweep empty rooms", "err", err)
 	}
 	return &Service{sys: sys, mgr: mgr, server: room.NewServer(mgr, deps.Verifier), auth: deps.Verifier}, nil
 }

@@ -323,3 +323,30 @@ func rpcStatus(err error) bool {
 	_, ok := status.FromError(err)
 	return ok
 }
+
+// Sweep starts the actor of every empty room other than the lobby, so
+// rooms left empty by a previous run (or a replica that died) get their
+// grace timer and are removed. It returns how many it started.
+func (m *Manager) Sweep(ctx context.Context) (int, error) {
+	n, token := 0, ""
+	for {
+		cctx, cancel := m.c.call(ctx)
+		resp, err := m.c.state.ListRooms(cctx, &pb.ListRoomsRequest{IncludePrivate: true, PageSize: 200, PageToken: token})
+		cancel()
+		if err != nil {
+			return n, fromState("list rooms", err)
+		}
+		for _, r := range resp.GetRooms() {
+			if r.GetMemberCount() > 0 || lobbyIndex(r.GetId()) == 1 {
+				continue
+			}
+			if _, err := m.ask(ctx, r.GetId(), touchCmd{}); err != nil && !isReason(err, ReasonNotFound) {
+				return n, err
+			}
+			n++
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return n, nil
+		}
+	}
+}
