@@ -32,10 +32,10 @@ func TestKickWithBan(t *testing.T) {
 	}
 	_, err = e.rooms.JoinRoom(as(bob), &pb.JoinRoomRequest{RoomId: "club"})
 	wantReason(t, err, "BANNED")
-	e.advance(59*time.Second)
+	e.advance(59 * time.Second)
 	_, err = e.rooms.JoinRoom(as(bob), &pb.JoinRoomRequest{RoomId: "club"})
 	wantReason(t, err, "BANNED")
-	e.advance(2*time.Second)
+	e.advance(2 * time.Second)
 	must[*pb.JoinRoomResponse](t)(e.rooms.JoinRoom(as(bob), &pb.JoinRoomRequest{RoomId: "club"}))
 
 	// A ban can be lifted early by the owner.

@@ -15,8 +15,8 @@ import (
 // permission checks that need the room happen inside the actor, against the
 // room as stored.
 type (
-	touchCmd  struct{}
-	joinCmd   struct {
+	touchCmd struct{}
+	joinCmd  struct {
 		caller auth.Identity
 		req    *pb.JoinRoomRequest
 		// verifiedHash is the password hash the handler already checked the
@@ -30,8 +30,8 @@ type (
 		caller   auth.Identity
 		settings *pb.RoomSettings
 	}
-	deleteCmd   struct{ caller auth.Identity }
-	kickCmd     struct {
+	deleteCmd struct{ caller auth.Identity }
+	kickCmd   struct {
 		caller auth.Identity
 		req    *pb.KickRequest
 	}
@@ -39,8 +39,8 @@ type (
 		caller auth.Identity
 		userID string
 	}
-	claimCmd    struct{ caller auth.Identity }
-	chatCmd     struct {
+	claimCmd struct{ caller auth.Identity }
+	chatCmd  struct {
 		caller auth.Identity
 		text   string
 	}

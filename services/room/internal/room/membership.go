@@ -245,4 +245,3 @@ func (a *roomActor) destroy(ctx context.Context, c *actor.Context) error {
 func isInternal(id auth.Identity) bool {
 	return len(id.UserID) > len("system:") && id.UserID[:len("system:")] == "system:"
 }
-
