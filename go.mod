@@ -3,12 +3,18 @@ module github.com/pianorhythm/server
 go 1.26.0
 
 require (
-	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
 	github.com/pianorhythm/server/api v0.0.0
 	github.com/pianorhythm/server/pkg v0.0.0
 	github.com/pianorhythm/server/services/analytics v0.0.0
 	github.com/pianorhythm/server/services/monitor v0.0.0
 	google.golang.org/grpc v1.85.0
+)
+
+require (
+	github.com/coder/websocket v1.8.15 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
 )
 
 require (
@@ -38,6 +44,10 @@ require (
 	github.com/montanaflynn/stats v0.7.1 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/ncruces/go-strftime v0.1.9 // indirect
+	github.com/pianorhythm/server/services/connection v0.0.0
+	github.com/pianorhythm/server/services/room v0.0.0
+	github.com/pianorhythm/server/services/state v0.0.0
+	github.com/pianorhythm/server/services/user v0.0.0
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect

@@ -4,50 +4,97 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/track"
 	"github.com/pianorhythm/server/services/analytics/analyticssvc"
+	"github.com/pianorhythm/server/services/connection/connsvc"
 	"github.com/pianorhythm/server/services/monitor/monitorsvc"
+	"github.com/pianorhythm/server/services/room/roomsvc"
+	"github.com/pianorhythm/server/services/state/statesvc"
+	"github.com/pianorhythm/server/services/user/usersvc"
+	"google.golang.org/grpc"
 )
 
-// Placeholders for services whose issue has not landed: their generated
-// Unimplemented servers, so health and reflection already show them.
-type (
-	stateStub struct {
-		pb.UnimplementedStateServiceServer
-	}
-	userStub struct {
-		pb.UnimplementedUserServiceServer
-	}
-	roomStub struct {
-		pb.UnimplementedRoomServiceServer
-	}
-	connectionStub struct {
-		pb.UnimplementedConnectionServiceServer
-	}
-)
+// build constructs every service on its server, in dependency order, and
+// returns the edge's HTTP handler.
+func (s *System) build() (http.Handler, error) {
+	cfg := s.cfg
+	state := pb.NewStateServiceClient(s.Conn("state"))
+	user := pb.NewUserServiceClient(s.Conn("user"))
+	room := pb.NewRoomServiceClient(s.Conn("room"))
 
-// build constructs every service on its server and returns the edge's HTTP
-// handler.
-func (s *System) build(ctx context.Context) (http.Handler, error) {
-	pb.RegisterStateServiceServer(s.byName["state"].srv.GRPC(), stateStub{})
-	pb.RegisterUserServiceServer(s.byName["user"].srv.GRPC(), userStub{})
-	pb.RegisterRoomServiceServer(s.byName["room"].srv.GRPC(), roomStub{})
-	pb.RegisterConnectionServiceServer(s.byName["connection"].srv.GRPC(), connectionStub{})
+	stateSvc, err := statesvc.New(statesvc.Config{KeyPrefix: cfg.KeyPrefix}, statesvc.Deps{
+		Redis: s.redis.Client, Mongo: s.mongo.DB, Logger: s.logger("state"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state service: %w", err)
+	}
+	s.attach("state", stateSvc.Register, stateSvc.Close)
 
-	analytics, err := analyticssvc.New(analyticssvc.Config{}, analyticssvc.Deps{Logger: s.log.With("component", "analytics")})
+	userCfg := usersvc.Config{SigningKeySeed: cfg.SigningKeySeed, Admins: cfg.Admins, Discord: cfg.Discord}
+	if len(userCfg.SigningKeySeed) == 0 {
+		userCfg.KeyFile = filepath.Join(cfg.DataDir, "signing-key")
+	}
+	userSvc, err := usersvc.New(userCfg, usersvc.Deps{State: state, Mongo: s.mongo.DB, Logger: s.logger("user")})
+	if err != nil {
+		return nil, fmt.Errorf("user service: %w", err)
+	}
+	s.attach("user", userSvc.Register, userSvc.Close)
+
+	s.events = track.NewEmitter(s.redis.Client, track.Config{Stream: cfg.KeyPrefix + "analytics:events", Logger: s.logger("track")})
+
+	analyticsSvc, err := analyticssvc.New(analyticssvc.Config{}, analyticssvc.Deps{Logger: s.logger("analytics")})
 	if err != nil {
 		return nil, fmt.Errorf("analytics service: %w", err)
 	}
-	analytics.Register(s.byName["analytics"].srv.GRPC())
-	s.byName["analytics"].close = analytics.Close
+	s.attach("analytics", analyticsSvc.Register, analyticsSvc.Close)
 
-	monitor, err := monitorsvc.New(monitorsvc.Config{}, monitorsvc.Deps{Logger: s.log.With("component", "monitor")})
+	roomSvc, err := roomsvc.New(roomsvc.Config{}, roomsvc.Deps{
+		State: state, Verifier: s.verifier, Events: s.events, Logger: s.logger("room"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("room service: %w", err)
+	}
+	s.attach("room", roomSvc.Register, roomSvc.Close)
+
+	connSvc, err := connsvc.New(connsvc.Config{InstanceID: cfg.InstanceID, KeyPrefix: cfg.KeyPrefix}, connsvc.Deps{
+		Redis: s.redis.Client, Room: room, User: user, State: state, Verifier: s.verifier,
+		Gateway: connsvc.Gateway{
+			User: s.Conn("user"), Room: s.Conn("room"), State: s.Conn("state"),
+			Analytics: s.Conn("analytics"), Monitor: s.Conn("monitor"), Connection: s.Conn("connection"),
+		},
+		Metrics: cfg.Metrics,
+		Logger:  s.logger("connection"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connection service: %w", err)
+	}
+	s.attach("connection", connSvc.Register, connSvc.Close)
+
+	monitorSvc, err := monitorsvc.New(monitorsvc.Config{}, monitorsvc.Deps{Logger: s.logger("monitor")})
 	if err != nil {
 		return nil, fmt.Errorf("monitor service: %w", err)
 	}
-	monitor.Register(s.byName["monitor"].srv.GRPC())
-	s.byName["monitor"].close = monitor.Close
+	s.attach("monitor", monitorSvc.Register, monitorSvc.Close)
 
-	return s.edgeHandler(ctx)
+	return connSvc.Handler(), nil
+}
+
+// attach registers a constructed service on its gRPC server, records how to
+// close it and starts serving, so that the services built after it (which
+// may call it while starting) find it answering.
+func (s *System) attach(name string, register func(*grpc.Server), closeFn func(context.Context) error) {
+	svc := s.byName[name]
+	register(svc.srv.GRPC())
+	svc.close = closeFn
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := svc.srv.Serve(s.runCtx); err != nil {
+			s.log.Error("grpc server stopped", "component", name, "err", err)
+		}
+	}()
+	svc.srv.SetServing("", true)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+
+	"github.com/pianorhythm/server/services/user/usersvc"
 )
 
 // Config configures the all-in-one system. Every zero value has a working
@@ -33,6 +35,12 @@ type Config struct {
 	// Admins are usernames that get the admin role when they register or
 	// log in (bootstrap of the first admin).
 	Admins []string
+	// SigningKeySeed is the 32-byte Ed25519 seed that signs access tokens;
+	// every replica of the user service must share it. Zero means a key kept
+	// in DataDir/signing-key, created on first start.
+	SigningKeySeed []byte
+	// Discord enables Discord login when its ClientID is set.
+	Discord usersvc.DiscordConfig
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 	// Metrics serves /metrics; nil means an empty 404 handler.

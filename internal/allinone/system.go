@@ -14,8 +14,11 @@ import (
 	"sync"
 	"time"
 
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/store"
+	"github.com/pianorhythm/server/pkg/track"
 	"google.golang.org/grpc"
 )
 
@@ -33,10 +36,13 @@ type System struct {
 	log      *slog.Logger
 	redis    *store.Redis
 	mongo    *store.Mongo
+	verifier *auth.Verifier
+	events   *track.Emitter
 	services []*service
 	byName   map[string]*service
 	httpLis  net.Listener
 	http     *http.Server
+	runCtx   context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closed   sync.Once
@@ -69,6 +75,14 @@ func Start(ctx context.Context, cfg Config) (_ *System, err error) {
 		return nil, fmt.Errorf("mongodb: %w", err)
 	}
 
+	// Every service verifies bearer tokens against the user service's JWKS,
+	// fetched over gRPC when first needed (the user service is not built yet).
+	if s.verifier, err = auth.NewVerifier(auth.VerifierConfig{Fetch: func(ctx context.Context) (*pb.JwksResponse, error) {
+		return pb.NewUserServiceClient(s.Conn("user")).Jwks(ctx, &pb.JwksRequest{})
+	}}); err != nil {
+		return nil, fmt.Errorf("token verifier: %w", err)
+	}
+
 	// Listen on every port before starting anything, so a taken port fails
 	// fast with its name.
 	addrs := map[string]string{
@@ -76,7 +90,13 @@ func Start(ctx context.Context, cfg Config) (_ *System, err error) {
 		"connection": cfg.ConnectionAddr, "analytics": cfg.AnalyticsAddr, "monitor": cfg.MonitorAddr,
 	}
 	for _, name := range serviceNames {
-		srv, err := rpc.NewServer(rpc.ServerConfig{Name: name, Addr: addrs[name], Logger: cfg.Logger.With("component", name)})
+		var interceptors []grpc.UnaryServerInterceptor
+		if name != "state" { // the state service trusts its callers: it is never exposed
+			interceptors = append(interceptors, auth.UnaryServerInterceptor(s.verifier))
+		}
+		srv, err := rpc.NewServer(rpc.ServerConfig{
+			Name: name, Addr: addrs[name], Logger: s.logger(name), UnaryInterceptors: interceptors,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("%s service: %w", name, err)
 		}
@@ -93,19 +113,10 @@ func Start(ctx context.Context, cfg Config) (_ *System, err error) {
 		return nil, fmt.Errorf("edge http: %w", err)
 	}
 
-	handler, err := s.build(runCtx)
+	s.runCtx = runCtx
+	handler, err := s.build()
 	if err != nil {
 		return nil, err
-	}
-	for _, svc := range s.services {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := svc.srv.Serve(runCtx); err != nil {
-				s.log.Error("grpc server stopped", "service", svc.name, "err", err)
-			}
-		}()
-		svc.srv.SetServing("", true)
 	}
 	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(1)
@@ -143,6 +154,11 @@ func (s *System) Conn(name string) *grpc.ClientConn {
 	return nil
 }
 
+// logger is the system's logger for one component.
+func (s *System) logger(component string) *slog.Logger {
+	return s.log.With("component", component)
+}
+
 // Redis is the system's Redis store.
 func (s *System) Redis() *store.Redis { return s.redis }
 
@@ -164,6 +180,11 @@ func (s *System) Close(ctx context.Context) error {
 				if err := svc.close(ctx); err != nil {
 					errs = append(errs, fmt.Errorf("%s service: %w", svc.name, err))
 				}
+			}
+		}
+		if s.events != nil {
+			if err := s.events.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("analytics events: %w", err))
 			}
 		}
 		if s.cancel != nil {
