@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pianorhythm/server/services/connection/internal/web"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -40,7 +41,7 @@ type Deps struct {
 	Verifier auth.TokenVerifier
 	// Gateway are the services behind /v1/... and /readyz.
 	Gateway Gateway
-	// Web serves the web client at /. Nil means a placeholder page.
+	// Web serves the web client at /. Nil means the embedded web client.
 	Web http.Handler
 	// Metrics serves /metrics. Nil means 404.
 	Metrics http.Handler
@@ -142,35 +143,10 @@ func (s *Service) routes(gw *runtime.ServeMux) http.Handler {
 		}
 	}
 	mux.Handle("GET /readyz", gateway.Ready(checks, s.cfg.ReadyTimeout))
-	web := s.deps.Web
-	if web == nil {
-		web = placeholder
+	client := s.deps.Web
+	if client == nil {
+		client = web.Handler()
 	}
-	mux.Handle("/", web)
+	mux.Handle("/", client)
 	return mux
 }
-
-var placeholder = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/" {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write([]byte(`<!doctype html><title>PianoRhythm</title><p>PianoRhythm edge is running. Connect a client to <code>/ws</code>; the REST API is under <code>/v1/</code> (<a href="/openapi.json">OpenAPI</a>).`))
-})
-
-// Close closes every socket with 4000, stops the heartbeat, the tracker
-// and the edge's actors, and waits for them (until ctx ends).
-func (s *Service) Close(ctx context.Context) error {
-	var err error
-	s.once.Do(func() {
-		err = s.edge.Close(ctx)
-		s.cancel()
-		s.wg.Wait()
-	})
-	return err
-}
-
-// Connections lists this instance's connections, optionally only those in
-// roomID (as the admin RPC does).
-func (s *Service) Connections(roomID string) []*pb.Connection { return s.edge.Connections(roomID, "") }
