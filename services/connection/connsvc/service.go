@@ -150,3 +150,19 @@ func (s *Service) routes(gw *runtime.ServeMux) http.Handler {
 	mux.Handle("/", client)
 	return mux
 }
+
+// Close closes every socket with 4000, stops the heartbeat, the tracker
+// and the edge's actors, and waits for them (until ctx ends).
+func (s *Service) Close(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		err = s.edge.Close(ctx)
+		s.cancel()
+		s.wg.Wait()
+	})
+	return err
+}
+
+// Connections lists this instance's connections, optionally only those in
+// roomID (as the admin RPC does).
+func (s *Service) Connections(roomID string) []*pb.Connection { return s.edge.Connections(roomID, "") }
