@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pianorhythm/server/services/connection/internal/web"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/pianorhythm/server/services/connection/internal/edge"
 	"github.com/pianorhythm/server/services/connection/internal/gateway"
 	"github.com/pianorhythm/server/services/connection/internal/ghost"
+	"github.com/pianorhythm/server/services/connection/internal/web"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 )
