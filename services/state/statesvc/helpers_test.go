@@ -73,7 +73,7 @@ func start(t testing.TB, st stores, cfg statesvc.Config) instance {
 		cfg.Now = st.clk.Now
 	}
 	if cfg.Shards == 0 {
-		cfg.Shards = 4
+		cfg.Shards = 4 // the default (2 per CPU) on this machine's scale
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := statesvc.New(cfg, statesvc.Deps{Redis: st.rdb, Mongo: st.db, Logger: log})
@@ -90,7 +90,8 @@ func start(t testing.TB, st stores, cfg statesvc.Config) instance {
 		_ = conn.Close()
 		cancel()
 		require.NoError(t, <-served)
-		cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Generous: after a benchmark the archive backlog is flushed here.
+		cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer ccancel()
 		require.NoError(t, svc.Close(cctx))
 	})
