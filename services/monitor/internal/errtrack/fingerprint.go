@@ -15,7 +15,7 @@ var (
 	hexRe   = regexp.MustCompile(`(?i)\b0x[0-9a-f]+\b`)
 	longHex = regexp.MustCompile(`(?i)\b[0-9a-f]*[0-9][0-9a-f]*\b`)
 	idRe    = regexp.MustCompile(`\b[A-Za-z_-]*\d[\w-]*\b`)
-	argsRe  = regexp.MustCompile(`\(.*\)$`)
+	argsRe  = regexp.MustCompile(`\([^()]*\)$`)
 )
 
 // Normalize replaces what varies between occurrences of one error (ids,

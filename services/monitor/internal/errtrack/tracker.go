@@ -141,8 +141,8 @@ type group struct {
 	count                int64
 	first, last          time.Time
 	traceID              string
-	recent       []time.Time // the last SpikeThreshold+1 arrivals, oldest first
-	alertedUntil time.Time
+	recent               []time.Time // the last SpikeThreshold+1 arrivals, oldest first
+	alertedUntil         time.Time
 }
 
 // groups is the tracker actor's state.
