@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func startSystem(t *testing.T) *allinone.System {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	anyPort := "127.0.0.1:0"
-	stamp := time.Now().Format("150405.000000")
+	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	sys, err := allinone.Start(ctx, allinone.Config{
 		HTTPAddr: anyPort, StateAddr: anyPort, UserAddr: anyPort, RoomAddr: anyPort,
 		ConnectionAddr: anyPort, AnalyticsAddr: anyPort, MonitorAddr: anyPort,
