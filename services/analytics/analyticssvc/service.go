@@ -1,0 +1,160 @@
+package analyticssvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"google.golang.org/grpc"
+
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/actor"
+	"github.com/pianorhythm/server/services/analytics/internal/events"
+	"github.com/pianorhythm/server/services/analytics/internal/keys"
+	"github.com/pianorhythm/server/services/analytics/internal/server"
+	"github.com/pianorhythm/server/services/analytics/internal/songs"
+	"github.com/pianorhythm/server/services/analytics/internal/userstats"
+)
+
+// Service is a running analytics service: three tracker actors and the
+// stream reader goroutine. Close stops them.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	sys     *actor.System
+	tracker *actor.Ref
+	srv     *server.Server
+
+	stopReader context.CancelFunc
+	readerDone chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// New prepares the stores (song index, seed songs, consumer group) and
+// starts the trackers and the stream reader. The caller registers it on a
+// gRPC server with Register and must Close it.
+func New(cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := deps.validate(); err != nil {
+		return nil, err
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.StartTimeout)
+	defer cancel()
+
+	catalogue := songs.NewCatalogue(deps.Mongo)
+	if err := catalogue.EnsureIndexes(ctx); err != nil {
+		return nil, fmt.Errorf("start analytics: %w", err)
+	}
+	if !cfg.NoSeed {
+		if err := catalogue.Seed(ctx, songs.Seed(), cfg.Now()); err != nil {
+			return nil, fmt.Errorf("start analytics: seed songs: %w", err)
+		}
+	}
+	k := keys.New(cfg.KeyPrefix)
+	counts := events.NewCounts(deps.Redis, k, cfg.SeenTTL)
+	users := userstats.NewStore(deps.Redis, k, cfg.SeenTTL, cfg.Now)
+	songStats := songs.NewStats(deps.Redis, k, cfg.SeenTTL)
+
+	s := &Service{cfg: cfg, log: log, readerDone: make(chan struct{})}
+	s.sys = actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter})
+	fail := func(err error) (*Service, error) {
+		_ = s.sys.Shutdown(ctx)
+		return nil, fmt.Errorf("start analytics: %w", err)
+	}
+	userTracker, err := s.sys.Spawn(actor.Props{
+		Kind: "analytics-user-stats", Name: "UserStatsTracker",
+		New: userstats.NewTracker(users, cfg.OpTimeout),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	songTracker, err := s.sys.Spawn(actor.Props{
+		Kind: "analytics-sheet-music", Name: "SheetMusicStatsTracker",
+		New: songs.NewTracker(songs.TrackerConfig{Catalogue: catalogue, Stats: songStats, OpTimeout: cfg.OpTimeout, Now: cfg.Now}),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	s.tracker, err = s.sys.Spawn(actor.Props{
+		Kind: "analytics-tracker", Name: "AnalyticsTracker",
+		New: events.NewTracker(events.TrackerConfig{
+			Client: deps.Redis, Stream: cfg.Stream, Group: cfg.Group, Counts: counts,
+			Sinks:     []*actor.Ref{userTracker, songTracker},
+			OpTimeout: cfg.OpTimeout, Logger: log, SkipAck: cfg.skipAck,
+		}),
+		// Room for a few batches, so the reader reads the next one while
+		// the tracker applies this one.
+		MailboxSize: 4 * cfg.BatchSize,
+		BatchSize:   cfg.BatchSize,
+		// A batch is retried by the reader (claim), not by the actor.
+		MaxRetries: -1,
+	})
+	if err != nil {
+		return fail(err)
+	}
+
+	reader := events.NewReader(events.ReaderConfig{
+		Client: deps.Redis, Stream: cfg.Stream, Group: cfg.Group, Consumer: cfg.Consumer,
+		BatchSize: cfg.BatchSize, Block: cfg.BlockTime,
+		ClaimIdle: cfg.ClaimIdle, ClaimInterval: cfg.ClaimInterval, RetryBackoff: cfg.BlockTime,
+		Tracker: s.tracker, Logger: log,
+	})
+	if err := reader.EnsureGroup(ctx); err != nil {
+		return fail(err)
+	}
+	s.srv = server.New(server.Config{
+		Redis: deps.Redis, Stream: cfg.Stream, StreamMaxLen: cfg.StreamMaxLen,
+		Counts: counts, Users: users, Catalogue: catalogue, SongStats: songStats, Songs: songTracker,
+		OpTimeout: cfg.OpTimeout, Now: cfg.Now, Logger: log,
+	})
+
+	rctx, stop := context.WithCancel(context.Background())
+	s.stopReader = stop
+	go func() {
+		defer close(s.readerDone)
+		_ = reader.Run(rctx)
+	}()
+	return s, nil
+}
+
+// Register registers the AnalyticsService on g.
+func (s *Service) Register(g *grpc.Server) { pb.RegisterAnalyticsServiceServer(g, s.srv) }
+
+// Server returns the AnalyticsService implementation, for callers in the
+// same process that skip the network.
+func (s *Service) Server() pb.AnalyticsServiceServer { return s.srv }
+
+// Close stops the stream reader (within BlockTime), lets the trackers
+// apply and acknowledge what was already read, and stops every actor,
+// waiting until ctx is done at most. What is left unacknowledged is
+// claimed by the next start. Stop the gRPC server first. Calling it again
+// returns the first result.
+func (s *Service) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		s.stopReader()
+		select {
+		case <-s.readerDone:
+			if _, err := s.tracker.Ask(ctx, events.Sync{}); err != nil {
+				errs = append(errs, fmt.Errorf("drain tracker: %w", err))
+			}
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("stop stream reader: %w", ctx.Err()))
+		}
+		if err := s.sys.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop actors: %w", err))
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}

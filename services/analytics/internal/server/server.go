@@ -1,0 +1,259 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/actor"
+	"github.com/pianorhythm/server/services/analytics/internal/events"
+	"github.com/pianorhythm/server/services/analytics/internal/songs"
+	"github.com/pianorhythm/server/services/analytics/internal/userstats"
+)
+
+// Config is what the server needs; every field is required.
+type Config struct {
+	Redis redis.UniversalClient
+	// Stream receives events from Track, as pkg/track writes them, capped
+	// at StreamMaxLen entries (approximately).
+	Stream       string
+	StreamMaxLen int64
+	Counts       *events.Counts
+	Users        *userstats.Store
+	Catalogue    *songs.Catalogue
+	SongStats    *songs.Stats
+	// Songs is the SheetMusicStatsTracker.
+	Songs     *actor.Ref
+	OpTimeout time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Server implements AnalyticsService. It is safe for concurrent use.
+type Server struct {
+	pb.UnimplementedAnalyticsServiceServer
+	cfg Config
+}
+
+var _ pb.AnalyticsServiceServer = (*Server)(nil)
+
+// New returns the server.
+func New(cfg Config) *Server { return &Server{cfg: cfg} }
+
+func (s *Server) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.OpTimeout)
+}
+
+// Track writes the event to the stream, like pkg/track: it is applied
+// asynchronously, once per id (a retry with the same id counts once).
+func (s *Server) Track(ctx context.Context, req *pb.TrackRequest) (*emptypb.Empty, error) {
+	ev := req.GetEvent()
+	if err := checkEvent(ev); err != nil {
+		return nil, err
+	}
+	if ev.GetId() == "" {
+		ev.Id = uuid.NewString()
+	}
+	if ev.GetAt() == nil {
+		ev.At = timestamppb.New(s.cfg.Now())
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	if err := s.add(ctx, ev); err != nil {
+		return nil, toStatus(err)
+	}
+	return &emptypb.Empty{}, nil
+}
+
+func (s *Server) add(ctx context.Context, ev *pb.Event) error {
+	vals, err := events.Values(ev)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Redis.XAdd(ctx, &redis.XAddArgs{
+		Stream: s.cfg.Stream, MaxLen: s.cfg.StreamMaxLen, Approx: true, Values: vals,
+	}).Err()
+}
+
+// EventCounts returns the events counted per type name ("notes", "chat").
+func (s *Server) EventCounts(ctx context.Context, _ *pb.EventCountsRequest) (*pb.EventCountsResponse, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	m, err := s.cfg.Counts.All(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.EventCountsResponse{Counts: m}, nil
+}
+
+// GetUserStats returns a user's totals and achievements; zeros for a user
+// with no recorded activity.
+func (s *Server) GetUserStats(ctx context.Context, req *pb.UserStatsRequest) (*pb.UserStats, error) {
+	if err := checkID("user_id", req.GetUserId()); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	st, err := s.cfg.Users.Stats(ctx, req.GetUserId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return st, nil
+}
+
+// Leaderboard returns the top users of a metric.
+func (s *Server) Leaderboard(ctx context.Context, req *pb.LeaderboardRequest) (*pb.LeaderboardResponse, error) {
+	if !userstats.IsLeaderboard(req.GetMetric()) {
+		return nil, invalid("metric must be one of " + strings.Join(userstats.Leaderboards, ", "))
+	}
+	n, err := limit(req.GetLimit(), defaultLimit)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	entries, err := s.cfg.Users.Leaderboard(ctx, req.GetMetric(), n)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.LeaderboardResponse{Entries: entries}, nil
+}
+
+// ListSongs pages through the catalogue in id order, optionally by tag.
+func (s *Server) ListSongs(ctx context.Context, req *pb.ListSongsRequest) (*pb.ListSongsResponse, error) {
+	if req.GetTag() != "" {
+		if err := checkTag(req.GetTag()); err != nil {
+			return nil, err
+		}
+	}
+	n, err := limit(req.GetPageSize(), defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	after, err := decodeToken(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	list, more, err := s.cfg.Catalogue.List(ctx, req.GetTag(), after, n)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.cfg.SongStats.Fill(ctx, list...); err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.ListSongsResponse{Songs: list}
+	if more {
+		resp.NextPageToken = encodeToken(list[len(list)-1].GetId())
+	}
+	return resp, nil
+}
+
+// GetSong returns one song with its stats.
+func (s *Server) GetSong(ctx context.Context, req *pb.GetSongRequest) (*pb.Song, error) {
+	if err := checkSongID(req.GetSongId()); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	song, err := s.cfg.Catalogue.Get(ctx, req.GetSongId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.cfg.SongStats.Fill(ctx, song); err != nil {
+		return nil, toStatus(err)
+	}
+	return song, nil
+}
+
+// CreateSong adds a song to the catalogue; without an id it gets a UUID.
+func (s *Server) CreateSong(ctx context.Context, req *pb.CreateSongRequest) (*pb.Song, error) {
+	if err := checkSong(req.GetSong()); err != nil {
+		return nil, err
+	}
+	song := &pb.Song{
+		Id: req.GetSong().GetId(), Title: req.GetSong().GetTitle(), Author: req.GetSong().GetAuthor(),
+		Tags: req.GetSong().GetTags(), NoteCount: req.GetSong().GetNoteCount(), DurationMs: req.GetSong().GetDurationMs(),
+	}
+	if song.Id == "" {
+		song.Id = uuid.NewString()
+	}
+	return s.askSong(ctx, songs.Create{Song: song})
+}
+
+// RecordSongPlay counts a play now and also writes it to the stream as a
+// SONG_PLAYED event with the same id, so it shows in EventCounts while the
+// play itself is counted once.
+func (s *Server) RecordSongPlay(ctx context.Context, req *pb.RecordSongPlayRequest) (*pb.Song, error) {
+	if err := checkSongID(req.GetSongId()); err != nil {
+		return nil, err
+	}
+	if req.GetUserId() != "" {
+		if err := checkID("user_id", req.GetUserId()); err != nil {
+			return nil, err
+		}
+	}
+	ev := &pb.Event{
+		Id: uuid.NewString(), Type: pb.EventType_EVENT_TYPE_SONG_PLAYED, UserId: req.GetUserId(),
+		At: timestamppb.New(s.cfg.Now()), Attributes: map[string]string{songs.SongAttribute: req.GetSongId()},
+	}
+	song, err := s.askSong(ctx, songs.RecordPlay{Event: ev})
+	if err != nil {
+		return nil, err
+	}
+	actx, cancel := s.ctx(ctx)
+	defer cancel()
+	if err := s.add(actx, ev); err != nil {
+		// The play is counted; only its event count is missing.
+		s.cfg.Logger.Warn("song play not written to the event stream", "song", req.GetSongId(), "err", err)
+	}
+	return song, nil
+}
+
+// FavoriteSong adds or removes one favorite of a song.
+func (s *Server) FavoriteSong(ctx context.Context, req *pb.FavoriteSongRequest) (*pb.Song, error) {
+	if err := checkSongID(req.GetSongId()); err != nil {
+		return nil, err
+	}
+	return s.askSong(ctx, songs.Favorite{SongID: req.GetSongId(), Favorite: req.GetFavorite()})
+}
+
+// TopSongs returns the most played songs, most played first.
+func (s *Server) TopSongs(ctx context.Context, req *pb.TopSongsRequest) (*pb.ListSongsResponse, error) {
+	n, err := limit(req.GetLimit(), defaultLimit)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	ids, err := s.cfg.SongStats.Top(ctx, n)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	list, err := s.cfg.Catalogue.ByIDs(ctx, ids)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.cfg.SongStats.Fill(ctx, list...); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ListSongsResponse{Songs: list}, nil
+}
+
+func (s *Server) askSong(ctx context.Context, msg any) (*pb.Song, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	song, err := actor.Ask[*pb.Song](ctx, s.cfg.Songs, msg)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return song, nil
+}
