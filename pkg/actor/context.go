@@ -2,8 +2,11 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 )
+
+var errNothingToForward = errors.New("actor: no message to forward outside Receive")
 
 // Context is what an actor sees of the message it is handling. It is owned
 // by the actor's goroutine and valid only during the call it is passed to:
@@ -36,6 +39,25 @@ func (c *Context) Respond(v any) {
 		return
 	}
 	c.env.answer(v, nil)
+}
+
+// Forward hands the message being handled to another actor as if its
+// sender had sent it there: an Ask is then answered by the target's
+// Respond, and this actor must not answer it. A router actor uses it to
+// stay out of the reply path. It waits for room in the target's mailbox as
+// the target's overflow policy says, until the sender's context ends. On
+// error the message is still this actor's to answer.
+func (c *Context) Forward(to *Ref) error {
+	if c.env == nil {
+		return errNothingToForward
+	}
+	e := getEnvelope(c.env.ctx, c.env.msg)
+	e.fut, e.gen = c.env.fut, c.env.gen
+	if err := to.enqueue(c.env.ctx, to.user, e, e.fut != nil); err != nil {
+		return err
+	}
+	c.env.fut = nil // the target answers now
+	return nil
 }
 
 // Context returns the sender's context values (trace span, request ids)

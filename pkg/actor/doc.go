@@ -25,7 +25,14 @@
 // Envelopes are pooled and travel by pointer through a buffered channel, so
 // Tell does not allocate and costs about as much as a channel send. Ask uses a
 // pooled reply slot, not a goroutine; a reply that arrives after the asker's
-// deadline is dropped.
+// deadline is dropped. A router actor may Context.Forward a message to
+// another actor, whose Respond then answers the original asker.
+//
+// # Pools
+//
+// NewHashPool routes by consistent hash of a key, so messages with one key
+// are handled in order by one member (KeyIndex gives that member's index);
+// NewRoundRobinPool spreads messages evenly.
 //
 // # Failures
 //

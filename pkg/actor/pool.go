@@ -74,7 +74,14 @@ func (p *Pool) Route(msg any) *Ref {
 	if p.key == nil {
 		return p.refs[(p.next.Add(1)-1)%uint64(len(p.refs))]
 	}
-	return p.refs[jumpHash(fnv1a(p.key(msg)), len(p.refs))]
+	return p.refs[KeyIndex(p.key(msg), len(p.refs))]
+}
+
+// KeyIndex returns the member of an n-member hash pool that owns key, the
+// consistent hash NewHashPool routes by. Code that keeps its own slice of
+// actors (to give each its index) routes with it to stay consistent.
+func KeyIndex(key string, n int) int {
+	return jumpHash(fnv1a(key), n)
 }
 
 // Tell sends msg to the member chosen by the pool's routing.
