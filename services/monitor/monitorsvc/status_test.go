@@ -210,9 +210,9 @@ func TestStatusPage(t *testing.T) {
 			if rep.GetHealthy() || !cs["user"].GetUp() || cs["analytics"].GetUp() || cs["user"].GetUptime() != 1 {
 				t.Fatalf("report %v", &rep)
 			}
-			// Plain JSON decoders see the REST API's field names.
+			// Plain JSON decoders see the REST API's field names, false included.
 			var raw map[string]any
-			if err := json.Unmarshal([]byte(body), &raw); err != nil || raw["components"] == nil {
+			if err := json.Unmarshal([]byte(body), &raw); err != nil || raw["components"] == nil || raw["healthy"] != false {
 				t.Fatalf("not plain JSON with components: %s", body)
 			}
 		})

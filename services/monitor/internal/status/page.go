@@ -15,7 +15,7 @@ import (
 )
 
 // Handler serves the status page: JSON (the StatusReport in the same
-// protojson form as the REST API) when the request asks for
+// protojson form as the REST API, zero fields included) when the request asks for
 // application/json or has ?format=json, an HTML table otherwise. Both
 // answer 200 whatever the health; the body says it.
 func Handler(report func(context.Context) (*pb.StatusReport, error)) http.Handler {
@@ -27,7 +27,8 @@ func Handler(report func(context.Context) (*pb.StatusReport, error)) http.Handle
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		if wantsJSON(r) {
-			b, err := protojson.Marshal(rep)
+			// Unpopulated fields are written: "up": false must be visible.
+			b, err := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(rep)
 			if err != nil {
 				http.Error(w, "encode status", http.StatusInternalServerError)
 				return
