@@ -29,13 +29,14 @@ type Config struct {
 	OnStarted func(shard, rooms int)
 }
 
-// Manager owns the shard supervisor and routes requests to shards. It is
-// safe for concurrent use.
+// Manager owns the StateManager actor and the shard supervisor. It is safe
+// for concurrent use.
 type Manager struct {
-	cfg    Config
-	eng    *engine.Engine
-	sup    *actor.Supervisor
-	shards []*actor.Ref
+	cfg     Config
+	eng     *engine.Engine
+	sup     *actor.Supervisor
+	manager *actor.Ref
+	shards  []*actor.Ref
 }
 
 // New starts cfg.Shards shard actors under a one-for-one supervisor of sys.
@@ -74,14 +75,45 @@ func New(sys *actor.System, eng *engine.Engine, cfg Config) (*Manager, error) {
 		}
 		m.shards = append(m.shards, ref)
 	}
+	// The StateManager is the service's entry point (PianoRhythmState of
+	// the original). It forwards each request to the shard owning its key
+	// and stays out of the reply path, so it costs one mailbox hop, not a
+	// round trip; the shards do the work in parallel.
+	queue := cfg.MailboxSize
+	if queue <= 0 {
+		queue = 1000
+	}
+	m.manager, err = sup.Spawn(actor.Props{
+		Kind:        "state-manager",
+		Name:        "state-manager",
+		New:         func() actor.Actor { return &stateManager{m: m} },
+		MailboxSize: queue * cfg.Shards,
+	})
+	if err != nil {
+		_ = sup.Stop(context.Background())
+		return nil, fmt.Errorf("start state manager: %w", err)
+	}
 	return m, nil
+}
+
+// stateManager routes requests to shards.
+type stateManager struct{ m *Manager }
+
+func (s *stateManager) Receive(c *actor.Context) {
+	j, ok := c.Message().(job)
+	if !ok {
+		return
+	}
+	if err := c.Forward(s.m.shards[s.m.route(j.key)]); err != nil {
+		c.Respond(fmt.Errorf("route to shard: %w", err))
+	}
 }
 
 // Do runs fn on the shard that owns key and returns its result. Requests
 // with one key run one at a time, in the order they were made.
 func Do[T any](ctx context.Context, m *Manager, key string, fn func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
-	v, err := m.shards[m.route(key)].Ask(ctx, job{run: func(ctx context.Context) (any, error) { return fn(ctx) }})
+	v, err := m.manager.Ask(ctx, job{key: key, run: func(ctx context.Context) (any, error) { return fn(ctx) }})
 	if err != nil {
 		return zero, err
 	}
@@ -98,20 +130,9 @@ func (m *Manager) Refs() []*actor.Ref { return append([]*actor.Ref(nil), m.shard
 // Stop stops the shards and their supervisor and waits.
 func (m *Manager) Stop(ctx context.Context) error { return m.sup.Stop(ctx) }
 
-// route is a consistent hash (FNV-1a, then jump hash) of key over the
-// shards: stable for a given shard count, and moving few keys when it
-// changes.
+// route is the consistent hash of key over the shards (the actor kernel's
+// hash pool routing): stable for a given shard count, and moving few keys
+// when it changes.
 func (m *Manager) route(key string) int {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(key); i++ {
-		h ^= uint64(key[i])
-		h *= 1099511628211
-	}
-	var b, j int64 = -1, 0
-	for j < int64(m.cfg.Shards) {
-		b = j
-		h = h*2862933555777941757 + 1
-		j = int64(float64(b+1) * (float64(int64(1)<<31) / float64((h>>33)+1)))
-	}
-	return int(b)
+	return actor.KeyIndex(key, m.cfg.Shards)
 }

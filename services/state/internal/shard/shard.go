@@ -9,6 +9,7 @@ import (
 
 // job is one request: run on the shard that owns key.
 type job struct {
+	key string
 	run func(ctx context.Context) (any, error)
 }
 
