@@ -134,7 +134,7 @@ func (s *Service) StatusHandler() http.Handler { return status.Handler(s.monitor
 // service's logger, for example around the handler of telemetry's logger:
 // slog.New(svc.LogHandler(log.Handler())).
 func (s *Service) LogHandler(inner slog.Handler) slog.Handler {
-	return logsink.NewHandler(inner, s.sink, "")
+	return logsink.NewHandler(inner, func() *logsink.Sink { return s.sink }, "")
 }
 
 // Report groups an error report, as the ReportError RPC does. A missing

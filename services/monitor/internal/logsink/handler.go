@@ -16,15 +16,16 @@ import (
 // program tags each service's logger with it), else the handler's default.
 type Handler struct {
 	inner   slog.Handler
-	sink    *Sink
+	sink    func() *Sink
 	service string
 	attrs   []slog.Attr // accumulated WithAttrs, keys already group-qualified
 	group   string      // current group prefix, "a.b."
 }
 
-// NewHandler returns a Handler copying to sink; service names entries whose
-// records carry no service attribute.
-func NewHandler(inner slog.Handler, sink *Sink, service string) *Handler {
+// NewHandler returns a Handler copying to the Sink sink returns at each
+// record (nil: the record is not copied, for a sink that does not exist
+// yet); service names entries whose records carry no service attribute.
+func NewHandler(inner slog.Handler, sink func() *Sink, service string) *Handler {
 	return &Handler{inner: inner, sink: sink, service: service}
 }
 
@@ -40,7 +41,9 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
 // to inner if inner wants it.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level >= slog.LevelWarn {
-		h.sink.Add(h.entry(ctx, r))
+		if sink := h.sink(); sink != nil {
+			sink.Add(h.entry(ctx, r))
+		}
 	}
 	if !h.inner.Enabled(ctx, r.Level) {
 		return nil
