@@ -31,7 +31,13 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(storetest.Wrap(m).Run()) }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+// quiet discards logs; E2E_LOG=1 shows them.
+var quiet = func() *slog.Logger {
+	if os.Getenv("E2E_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}()
 
 // world is the back end shared by the edges of one test: state, user and
 // room services over loopback gRPC on one Redis.

@@ -114,8 +114,7 @@ func TestRefusalsKeepTheConnectionOpen(t *testing.T) {
 
 func TestCloseCodes(t *testing.T) {
 	w := newWorld(t)
-	e := w.edge(connsvc.Config{PingInterval: 100 * time.Millisecond, IdleTimeout: 400 * time.Millisecond,
-	})
+	e := w.edge(connsvc.Config{PingInterval: 100 * time.Millisecond, IdleTimeout: 400 * time.Millisecond})
 
 	t.Run("frame over 64 KiB: 1009", func(t *testing.T) {
 		c := e.dial(t, codec.JSON, "")

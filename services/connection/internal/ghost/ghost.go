@@ -111,6 +111,11 @@ func (t *Tracker) clean(ctx context.Context, instance string) (int, error) {
 	}
 	failed := 0
 	var errs []error
+	// Room seats name their instance too; presence may not carry the room.
+	if err := t.leaveSeats(ctx, instance); err != nil {
+		failed++
+		errs = append(errs, err)
+	}
 	for _, p := range res.GetPresences() {
 		if p.GetRoomId() != "" {
 			_, err := t.Room.LeaveRoom(ctx, &pb.LeaveRoomRequest{
@@ -133,4 +138,38 @@ func (t *Tracker) clean(ctx context.Context, instance string) (int, error) {
 		t.Log.Info("ghost removed", "user", p.GetUserId(), "room", p.GetRoomId(), "instance", instance)
 	}
 	return failed, errors.Join(errs...)
+}
+
+// leaveSeats removes every room member held by instance.
+func (t *Tracker) leaveSeats(ctx context.Context, instance string) error {
+	var errs []error
+	token := ""
+	for {
+		rooms, err := t.State.ListRooms(ctx, &pb.ListRoomsRequest{IncludePrivate: true, PageSize: 200, PageToken: token})
+		if err != nil {
+			return err
+		}
+		for _, r := range rooms.GetRooms() {
+			members, err := t.State.RoomMembers(ctx, &pb.RoomMembersRequest{RoomId: r.GetId()})
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			for _, m := range members.GetMembers() {
+				if m.GetInstanceId() != instance {
+					continue
+				}
+				_, err := t.Room.LeaveRoom(ctx, &pb.LeaveRoomRequest{RoomId: r.GetId(), UserId: m.GetUser().GetId(),
+					ConnectionId: m.GetConnectionId(), Reason: "ghost"})
+				if err != nil && rpc.Reason(err) != "NOT_IN_ROOM" && rpc.Reason(err) != "NOT_FOUND" {
+					errs = append(errs, err)
+					continue
+				}
+				t.Log.Info("ghost left room", "user", m.GetUser().GetId(), "room", r.GetId(), "instance", instance)
+			}
+		}
+		if token = rooms.GetNextPageToken(); token == "" {
+			return errors.Join(errs...)
+		}
+	}
 }
