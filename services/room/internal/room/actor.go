@@ -11,22 +11,24 @@ import (
 	"github.com/pianorhythm/server/services/room/internal/clock"
 )
 
-// Messages a Room actor handles. Each command carries the caller's identity;
-// permission checks that need the room happen inside the actor, against the
-// room as stored.
+// Messages a Room actor handles (JoinRoom, LeaveRoom and UpdateRoomSettings
+// are the RoomManager messages of the original design; CreateRoom is
+// Manager.Create). Each command carries the caller's identity; permission
+// checks that need the room happen inside the actor, against the room as
+// stored.
 type (
 	touchCmd struct{}
-	joinCmd  struct {
+	joinRoom struct {
 		caller auth.Identity
 		req    *pb.JoinRoomRequest
 		// verifiedHash is the password hash the handler already checked the
 		// password against, outside the actor (argon2id is slow on purpose).
 		verifiedHash string
 	}
-	leaveCmd struct {
+	leaveRoom struct {
 		userID, connectionID, reason string
 	}
-	settingsCmd struct {
+	updateRoomSettings struct {
 		caller   auth.Identity
 		settings *pb.RoomSettings
 	}
@@ -116,11 +118,14 @@ func (a *roomActor) Stopped(*actor.Context) {
 
 // Receive runs one command and answers it: a value or an error.
 func (a *roomActor) Receive(c *actor.Context) {
-	a.mgr.runHook(a.id, c.Message())
+	msg := c.Message()
+	if r, ok := msg.(toRoom); ok {
+		msg = r.cmd
+	}
+	a.mgr.runHook(a.id, msg)
 	if a.gone {
 		c.Respond(refuse(ReasonNotFound, "room "+a.id+" not found"))
-		a.mgr.forget(a.id, c.Self())
-		c.Stop()
+		c.Stop() // the RoomManager watches it and forgets it
 		return
 	}
 	ctx := c.Context()
@@ -128,14 +133,14 @@ func (a *roomActor) Receive(c *actor.Context) {
 		v   any
 		err error
 	)
-	switch m := c.Message().(type) {
+	switch m := msg.(type) {
 	case touchCmd:
 		v, err = a.touch(ctx)
-	case joinCmd:
+	case joinRoom:
 		v, err = a.join(ctx, c, m)
-	case leaveCmd:
+	case leaveRoom:
 		v, err = a.leave(ctx, c, m)
-	case settingsCmd:
+	case updateRoomSettings:
 		v, err = a.updateSettings(ctx, m)
 	case deleteCmd:
 		err = a.deleteByUser(ctx, c, m)

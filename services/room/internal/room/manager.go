@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,23 +17,31 @@ import (
 	"github.com/pianorhythm/server/pkg/auth"
 )
 
-// Manager is the RoomManager: it finds or starts the Room actor of a room
-// (one per live room, children of one supervisor) and routes commands to
-// it. It is safe for concurrent use; Close stops every Room actor.
+// Manager is the RoomManager's handle: the RoomManager actor finds or
+// starts the Room actor of a room (one per live room, children of one
+// supervisor) and forwards each command to it; Manager's methods hold the
+// logic that needs no room actor (creating rooms, lobby overflow). It is
+// safe for concurrent use; Close stops every Room actor.
 type Manager struct {
-	c   *core
-	sup *actor.Supervisor
-
-	mu     sync.Mutex
-	rooms  map[string]*actor.Ref
-	closed bool
+	c      *core
+	sup    *actor.Supervisor
+	ref    *actor.Ref // the RoomManager actor
+	closed atomic.Bool
 
 	// hook, when set by tests, runs at the start of every Room actor
 	// message (to inject panics).
 	hook atomic.Pointer[func(roomID string, msg any)]
 }
 
-// NewManager starts the room supervisor under sys.
+// toRoom is a command for the Room actor of room; the RoomManager forwards
+// it there, and the Room actor's reply goes straight to the asker.
+type toRoom struct {
+	room string
+	cmd  any
+}
+
+// NewManager starts the RoomManager actor and the room supervisor under
+// sys.
 func NewManager(sys *actor.System, opt Options, state pb.StateServiceClient, events Events, log *slog.Logger) (*Manager, error) {
 	sup, err := sys.SpawnSupervisor(actor.SupervisorProps{
 		Name:     "rooms",
@@ -47,11 +54,20 @@ func NewManager(sys *actor.System, opt Options, state pb.StateServiceClient, eve
 	if err != nil {
 		return nil, fmt.Errorf("start room supervisor: %w", err)
 	}
-	return &Manager{
-		c:     &core{opt: opt, state: state, events: events, log: log},
-		sup:   sup,
-		rooms: make(map[string]*actor.Ref),
-	}, nil
+	m := &Manager{c: &core{opt: opt, state: state, events: events, log: log}, sup: sup}
+	m.ref, err = sys.Spawn(actor.Props{
+		Kind: "room-manager",
+		Name: "room-manager",
+		New: func() actor.Actor {
+			return &roomManager{m: m, rooms: map[string]*actor.Ref{}, ids: map[*actor.Ref]string{}}
+		},
+		MailboxSize: 10 * max(opt.MailboxSize, 100),
+	})
+	if err != nil {
+		_ = sup.Stop(context.Background())
+		return nil, fmt.Errorf("start room manager: %w", err)
+	}
+	return m, nil
 }
 
 // SetHook installs a test hook run before every Room actor message.
@@ -63,29 +79,68 @@ func (m *Manager) runHook(roomID string, msg any) {
 	}
 }
 
-// Close stops every Room actor and waits.
+// Close stops the RoomManager and every Room actor, and waits.
 func (m *Manager) Close(ctx context.Context) error {
-	m.mu.Lock()
-	m.closed = true
-	m.rooms = map[string]*actor.Ref{}
-	m.mu.Unlock()
+	m.closed.Store(true)
+	if err := m.ref.Stop(ctx); err != nil {
+		return fmt.Errorf("stop room manager: %w", err)
+	}
 	if err := m.sup.Stop(ctx); err != nil {
 		return fmt.Errorf("stop rooms: %w", err)
 	}
 	return nil
 }
 
-// ref returns the room's actor, starting it if needed.
-func (m *Manager) ref(id string) (*actor.Ref, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return nil, refuse(ReasonUnavailable, "room service is shutting down")
+// roomManager is the RoomManager actor. It alone owns the index of live
+// Room actors, so finding and starting them needs no lock; it watches each
+// one and forgets it when it stops (a room that was removed, or one its
+// supervisor gave up on).
+type roomManager struct {
+	m     *Manager
+	rooms map[string]*actor.Ref
+	ids   map[*actor.Ref]string
+}
+
+func (a *roomManager) Receive(c *actor.Context) {
+	switch msg := c.Message().(type) {
+	case toRoom:
+		if err := a.forward(c, msg.room); err != nil {
+			c.Respond(err)
+		}
+	case actor.Terminated:
+		if id, ok := a.ids[msg.Ref]; ok {
+			delete(a.ids, msg.Ref)
+			if a.rooms[id] == msg.Ref {
+				delete(a.rooms, id)
+			}
+		}
 	}
-	if r := m.rooms[id]; r != nil {
-		return r, nil
+}
+
+// forward hands the command being handled to the room's actor, starting it
+// if needed; an actor found stopped (the room was just removed) is replaced
+// once.
+func (a *roomManager) forward(c *actor.Context, id string) error {
+	for attempt := 0; ; attempt++ {
+		ref := a.rooms[id]
+		if ref == nil {
+			var err error
+			if ref, err = a.start(c, id); err != nil {
+				return err
+			}
+		}
+		err := c.Forward(ref)
+		if errors.Is(err, actor.ErrStopped) && attempt == 0 {
+			delete(a.rooms, id)
+			continue
+		}
+		return err
 	}
-	r, err := m.sup.Spawn(actor.Props{
+}
+
+func (a *roomManager) start(c *actor.Context, id string) (*actor.Ref, error) {
+	m := a.m
+	ref, err := m.sup.Spawn(actor.Props{
 		Kind:        "room",
 		Name:        "room:" + id,
 		New:         func() actor.Actor { return &roomActor{id: id, c: m.c, mgr: m} },
@@ -97,30 +152,21 @@ func (m *Manager) ref(id string) (*actor.Ref, error) {
 	if err != nil {
 		return nil, fromState("start room", err)
 	}
-	m.rooms[id] = r
-	return r, nil
+	ref.Watch(c.Self())
+	a.rooms[id], a.ids[ref] = ref, id
+	return ref, nil
 }
 
-// forget drops ref from the index (the actor is stopping).
-func (m *Manager) forget(id string, ref *actor.Ref) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.rooms[id] == ref {
-		delete(m.rooms, id)
-	}
-}
-
-// ask sends msg to the room's actor. An actor that stopped between lookup
-// and send (the room was just removed) is replaced once.
+// ask sends msg to the room's actor through the RoomManager. A room actor
+// that stopped after receiving it (the room was just removed) answers
+// ErrStopped; the command is then sent once more, to a fresh actor.
 func (m *Manager) ask(ctx context.Context, id string, msg any) (any, error) {
 	for attempt := 0; ; attempt++ {
-		r, err := m.ref(id)
-		if err != nil {
-			return nil, err
+		if m.closed.Load() {
+			return nil, refuse(ReasonUnavailable, "room service is shutting down")
 		}
-		v, err := r.Ask(ctx, msg)
+		v, err := m.ref.Ask(ctx, toRoom{room: id, cmd: msg})
 		if errors.Is(err, actor.ErrStopped) && attempt < 2 {
-			m.forget(id, r)
 			continue
 		}
 		var pe *actor.PanicError
@@ -252,7 +298,7 @@ func (m *Manager) Join(ctx context.Context, caller auth.Identity, req *pb.JoinRo
 			return nil, err
 		}
 	}
-	cmd := joinCmd{caller: caller, req: req, verifiedHash: verified}
+	cmd := joinRoom{caller: caller, req: req, verifiedHash: verified}
 	resp, err := askAs[*pb.JoinRoomResponse](ctx, m, id, cmd)
 	if isReason(err, ReasonNotFound) && req.GetCreate() {
 		if err := create(); err != nil {
@@ -289,7 +335,7 @@ func (m *Manager) joinLobby(ctx context.Context, caller auth.Identity, req *pb.J
 	for range maxLobbies {
 		tried[n] = true
 		id := lobbyName(n)
-		resp, err := askAs[*pb.JoinRoomResponse](ctx, m, id, joinCmd{caller: caller, req: req})
+		resp, err := askAs[*pb.JoinRoomResponse](ctx, m, id, joinRoom{caller: caller, req: req})
 		if err == nil {
 			return resp, nil
 		}
@@ -300,7 +346,7 @@ func (m *Manager) joinLobby(ctx context.Context, caller auth.Identity, req *pb.J
 			if _, cerr := m.createLobby(ctx, n); cerr != nil {
 				return nil, cerr
 			}
-			if resp, err = askAs[*pb.JoinRoomResponse](ctx, m, id, joinCmd{caller: caller, req: req}); err == nil {
+			if resp, err = askAs[*pb.JoinRoomResponse](ctx, m, id, joinRoom{caller: caller, req: req}); err == nil {
 				return resp, nil
 			}
 			if !isReason(err, ReasonRoomFull) {

@@ -17,7 +17,7 @@ const chatHistoryOnJoin = 100
 // join checks the rules that are the room service's (password, pro-only,
 // guests) and lets state add the member, which checks capacity, bans and
 // maintenance atomically.
-func (a *roomActor) join(ctx context.Context, c *actor.Context, m joinCmd) (*pb.JoinRoomResponse, error) {
+func (a *roomActor) join(ctx context.Context, c *actor.Context, m joinRoom) (*pb.JoinRoomResponse, error) {
 	r, err := a.loadRoom(ctx)
 	if err != nil {
 		return nil, err
@@ -119,7 +119,7 @@ func (a *roomActor) profile(ctx context.Context, id auth.Identity) *pb.User {
 }
 
 // leave removes a member (all its seats, or only connectionID's).
-func (a *roomActor) leave(ctx context.Context, c *actor.Context, m leaveCmd) (*emptyReply, error) {
+func (a *roomActor) leave(ctx context.Context, c *actor.Context, m leaveRoom) (*emptyReply, error) {
 	reason := m.reason
 	if reason == "" {
 		reason = "left"
@@ -235,8 +235,7 @@ func (a *roomActor) destroy(ctx context.Context, c *actor.Context) error {
 	a.gone = true
 	stopTimer(&a.seatTimer)
 	stopTimer(&a.emptyTimer)
-	a.mgr.forget(a.id, c.Self())
-	c.Stop()
+	c.Stop() // the RoomManager watches it and forgets it
 	return nil
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 // updateSettings changes the fields the caller set.
-func (a *roomActor) updateSettings(ctx context.Context, m settingsCmd) (*pb.Room, error) {
+func (a *roomActor) updateSettings(ctx context.Context, m updateRoomSettings) (*pb.Room, error) {
 	r, err := a.loadRoom(ctx)
 	if err != nil {
 		return nil, err

@@ -120,7 +120,7 @@ func (s *Server) UpdateRoomSettings(ctx context.Context, req *pb.UpdateRoomSetti
 	if err != nil {
 		return nil, err
 	}
-	return askAs[*pb.Room](ctx, s.m, rid, settingsCmd{caller: id, settings: req.GetSettings()})
+	return askAs[*pb.Room](ctx, s.m, rid, updateRoomSettings{caller: id, settings: req.GetSettings()})
 }
 
 // DeleteRoom deletes a room (owner or staff; never a lobby).
@@ -173,7 +173,7 @@ func (s *Server) LeaveRoom(ctx context.Context, req *pb.LeaveRoomRequest) (*empt
 		return nil, refuse(ReasonPermission, "you may only remove yourself")
 	}
 	reason := strings.TrimSpace(req.GetReason())
-	if _, err := s.m.ask(ctx, rid, leaveCmd{userID: target, connectionID: req.GetConnectionId(), reason: reason}); err != nil {
+	if _, err := s.m.ask(ctx, rid, leaveRoom{userID: target, connectionID: req.GetConnectionId(), reason: reason}); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
