@@ -94,7 +94,7 @@ func (s *server) Login(ctx context.Context, req *pb.LoginRequest) (*pb.AuthRespo
 	if a.Banned(s.svc.deps.Clock()) {
 		return nil, s.toStatus(ctx, actors.ErrBanned)
 	}
-	u, err := ask[*pb.User](ctx, s.svc.users, actors.EnsureAdmin{Account: a})
+	u, err := ask[*pb.User](ctx, s.svc.users, actors.AuthenticateUser{Account: a})
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}

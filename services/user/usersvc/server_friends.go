@@ -22,7 +22,7 @@ func (s *server) UpdateFriend(ctx context.Context, req *pb.UpdateFriendRequest) 
 	if _, ok := pb.FriendAction_name[int32(req.GetAction())]; !ok || req.GetAction() == pb.FriendAction_FRIEND_ACTION_UNSPECIFIED {
 		return nil, refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "action must be SEND, ACCEPT, DECLINE or REMOVE")
 	}
-	f, err := ask[*pb.Friend](ctx, s.svc.friends, actors.FriendUpdate{From: me, To: req.GetUserId(), Action: req.GetAction()})
+	f, err := ask[*pb.Friend](ctx, s.svc.friends, actors.ProcessFriendRequest{From: me, To: req.GetUserId(), Action: req.GetAction()})
 	return f, s.toStatus(ctx, err)
 }
 

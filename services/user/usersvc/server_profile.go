@@ -68,7 +68,7 @@ func (s *server) UpdateProfile(ctx context.Context, req *pb.UpdateProfileRequest
 	if verr != nil {
 		return nil, s.toStatus(ctx, verr)
 	}
-	u, err := ask[*pb.User](ctx, s.svc.users, actors.UpdateProfile{
+	u, err := ask[*pb.User](ctx, s.svc.users, actors.UpdateUserProfile{
 		UserID: target, DisplayName: req.DisplayName, Color: req.Color, StatusText: req.StatusText, Description: req.Description,
 	})
 	return u, s.toStatus(ctx, err)

@@ -15,9 +15,9 @@ import (
 
 // Friend messages.
 type (
-	// FriendUpdate is From acting on their relation with To. Answered with
+	// ProcessFriendRequest is From acting on their relation with To. Answered with
 	// the *pb.Friend as From now sees it.
-	FriendUpdate struct {
+	ProcessFriendRequest struct {
 		From   *pb.User
 		To     string
 		Action pb.FriendAction
@@ -35,7 +35,7 @@ type (
 // otherwise.
 func FriendKey(msg any) string {
 	switch m := msg.(type) {
-	case FriendUpdate:
+	case ProcessFriendRequest:
 		a, b := m.From.GetId(), m.To
 		if a > b {
 			a, b = b, a
@@ -63,7 +63,7 @@ func (f *Friend) Receive(c *actor.Context) {
 	var v any
 	var err error
 	switch msg := c.Message().(type) {
-	case FriendUpdate:
+	case ProcessFriendRequest:
 		v, err = f.update(ctx, msg)
 	case ListFriends:
 		v, err = f.list(ctx, msg.UserID)
@@ -122,7 +122,7 @@ func mirror(s pb.FriendStatus) pb.FriendStatus {
 	return s
 }
 
-func (f *Friend) update(ctx context.Context, m FriendUpdate) (*pb.Friend, error) {
+func (f *Friend) update(ctx context.Context, m ProcessFriendRequest) (*pb.Friend, error) {
 	from := m.From
 	if from.GetGuest() || IsGuestID(m.To) || from.GetId() == m.To {
 		return nil, fmt.Errorf("%w: guests have no friends, nor can one befriend oneself", ErrFriendship)

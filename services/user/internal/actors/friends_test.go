@@ -46,8 +46,8 @@ func TestTransition(t *testing.T) {
 }
 
 func TestFriendKeyOrdersPairs(t *testing.T) {
-	a := FriendUpdate{From: &pb.User{Id: "u1"}, To: "u2"}
-	b := FriendUpdate{From: &pb.User{Id: "u2"}, To: "u1"}
+	a := ProcessFriendRequest{From: &pb.User{Id: "u1"}, To: "u2"}
+	b := ProcessFriendRequest{From: &pb.User{Id: "u2"}, To: "u1"}
 	if FriendKey(a) != FriendKey(b) {
 		t.Fatal("both sides of one friendship route differently")
 	}

@@ -23,16 +23,18 @@ type (
 	CreateGuest struct{ DisplayName string }
 	// Register creates an account; the password is already hashed.
 	Register struct{ Username, PasswordHash, DisplayName string }
-	// EnsureAdmin grants ADMIN to an account whose username is listed in
+	// AuthenticateUser records a successful login (the password or OAuth
+	// check ran outside the actor: argon2id is slow on purpose). It grants
+	// ADMIN to an account whose username is listed in
 	// Env.Admins (bootstrap of the first admin), and refreshes the state
 	// copy of the user; sent on every login.
-	EnsureAdmin struct{ Account *account.Account }
+	AuthenticateUser struct{ Account *account.Account }
 	// OAuthLogin logs in with a Discord identity: the linked account, or
 	// LinkUserID's account (which gets linked), or a new account.
 	OAuthLogin struct{ DiscordID, DiscordName, LinkUserID string }
-	// UpdateProfile changes the fields that are not nil (already
+	// UpdateUserProfile changes the fields that are not nil (already
 	// validated).
-	UpdateProfile struct {
+	UpdateUserProfile struct {
 		UserID                                      string
 		DisplayName, Color, StatusText, Description *string
 	}
@@ -73,11 +75,11 @@ func (m *UserManager) Receive(c *actor.Context) {
 		u, err = m.createGuest(ctx, msg)
 	case Register:
 		u, err = m.register(ctx, msg)
-	case EnsureAdmin:
+	case AuthenticateUser:
 		u, err = m.ensureAdmin(ctx, msg.Account)
 	case OAuthLogin:
 		u, err = m.oauthLogin(ctx, msg)
-	case UpdateProfile:
+	case UpdateUserProfile:
 		u, err = m.updateProfile(ctx, msg)
 	case SetRole:
 		op := "$pull"
@@ -180,7 +182,7 @@ func (m *UserManager) oauthLogin(ctx context.Context, msg OAuthLogin) (*pb.User,
 	return u, nil
 }
 
-func (m *UserManager) updateProfile(ctx context.Context, msg UpdateProfile) (*pb.User, error) {
+func (m *UserManager) updateProfile(ctx context.Context, msg UpdateUserProfile) (*pb.User, error) {
 	if IsGuestID(msg.UserID) {
 		return m.updateGuest(ctx, msg)
 	}
@@ -201,7 +203,7 @@ func (m *UserManager) updateProfile(ctx context.Context, msg UpdateProfile) (*pb
 	return m.update(ctx, msg.UserID, bson.D{{Key: "$set", Value: set}})
 }
 
-func (m *UserManager) updateGuest(ctx context.Context, msg UpdateProfile) (*pb.User, error) {
+func (m *UserManager) updateGuest(ctx context.Context, msg UpdateUserProfile) (*pb.User, error) {
 	u, err := m.env.LoadUser(ctx, msg.UserID)
 	if err != nil {
 		return nil, err
