@@ -1,0 +1,83 @@
+package analyticssvc_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/services/analytics/analyticssvc"
+)
+
+func unlocked(t testing.TB, s *pb.UserStats) map[string]time.Time {
+	t.Helper()
+	out := map[string]time.Time{}
+	for _, a := range s.GetAchievements() {
+		require.NotEmpty(t, a.GetTitle())
+		out[a.GetId()] = a.GetUnlockedAt().AsTime()
+	}
+	return out
+}
+
+// TestAchievementsUnlockAtThresholds: each achievement unlocks with the
+// event that reaches its threshold, at that event's time, and only once.
+func TestAchievementsUnlockAtThresholds(t *testing.T) {
+	st := newStores(t)
+	c := start(t, st, analyticssvc.Config{NoSeed: true}).client
+	ctx := ctxT(t)
+	at := func(e *pb.Event, d time.Duration) *pb.Event {
+		e.At = timestamppb.New(t0.Add(d))
+		return e
+	}
+	track := func(e *pb.Event) {
+		t.Helper()
+		_, err := c.Track(ctx, &pb.TrackRequest{Event: e})
+		require.NoError(t, err)
+	}
+	wait := func(what string, cond func(*pb.UserStats) bool) *pb.UserStats {
+		t.Helper()
+		var s *pb.UserStats
+		waitFor(t, what, func() bool { s = stats(t, c, "alice"); return cond(s) })
+		return s
+	}
+
+	track(at(notes("alice", 999), time.Minute))
+	s := wait("999 notes", func(s *pb.UserStats) bool { return s.GetNotesPlayed() == 999 })
+	require.Equal(t, map[string]time.Time{"first_note": t0.Add(time.Minute)}, unlocked(t, s))
+
+	track(at(notes("alice", 1), 2*time.Minute))
+	s = wait("1000 notes", func(s *pb.UserStats) bool { return s.GetNotesPlayed() == 1000 })
+	require.Equal(t, map[string]time.Time{
+		"first_note": t0.Add(time.Minute), "notes_1000": t0.Add(2 * time.Minute),
+	}, unlocked(t, s), "first_note keeps its first unlock time")
+
+	for range 99 {
+		track(at(ev(pb.EventType_EVENT_TYPE_CHAT, "alice", 0), 3*time.Minute))
+	}
+	s = wait("99 chats", func(s *pb.UserStats) bool { return s.GetChatMessages() == 99 })
+	require.NotContains(t, unlocked(t, s), "chats_100")
+	require.Contains(t, unlocked(t, s), "first_chat")
+	track(at(ev(pb.EventType_EVENT_TYPE_CHAT, "alice", 0), 4*time.Minute))
+	s = wait("100 chats", func(s *pb.UserStats) bool { return s.GetChatMessages() == 100 })
+	require.Equal(t, t0.Add(4*time.Minute), unlocked(t, s)["chats_100"])
+
+	track(at(ev(pb.EventType_EVENT_TYPE_ROOM_LEFT, "alice", 3599), 5*time.Minute))
+	s = wait("3599 s", func(s *pb.UserStats) bool { return s.GetSecondsInRooms() == 3599 })
+	require.NotContains(t, unlocked(t, s), "hour_in_rooms")
+	track(at(ev(pb.EventType_EVENT_TYPE_ROOM_LEFT, "alice", 1), 6*time.Minute))
+	s = wait("an hour", func(s *pb.UserStats) bool { return s.GetSecondsInRooms() == 3600 })
+	require.Equal(t, t0.Add(6*time.Minute), unlocked(t, s)["hour_in_rooms"])
+
+	track(at(ev(pb.EventType_EVENT_TYPE_FRIEND_ADDED, "alice", 0), 7*time.Minute))
+	s = wait("a friend", func(s *pb.UserStats) bool { return s.GetFriends() == 1 })
+
+	// Listed in unlock order.
+	var ids []string
+	for _, a := range s.GetAchievements() {
+		ids = append(ids, a.GetId())
+	}
+	require.Equal(t, []string{"first_note", "notes_1000", "first_chat", "chats_100", "hour_in_rooms", "first_friend"}, ids)
+	require.Empty(t, stats(t, c, "bob").GetAchievements(), "achievements are per user")
+}
