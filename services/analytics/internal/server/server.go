@@ -13,6 +13,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
+	"github.com/pianorhythm/server/pkg/telemetry"
 	"github.com/pianorhythm/server/services/analytics/internal/events"
 	"github.com/pianorhythm/server/services/analytics/internal/songs"
 	"github.com/pianorhythm/server/services/analytics/internal/userstats"
@@ -63,6 +64,9 @@ func (s *Server) Track(ctx context.Context, req *pb.TrackRequest) (*emptypb.Empt
 	}
 	if ev.GetAt() == nil {
 		ev.At = timestamppb.New(s.cfg.Now())
+	}
+	if tr := telemetry.InjectMap(ctx); tr != nil && ev.GetTrace()["traceparent"] == "" {
+		ev.Trace = tr // the caller's trace, as pkg/track records it
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
