@@ -93,6 +93,7 @@ func run(ctx context.Context, args []string) error {
 	cfg.InstanceID = *instance
 	cfg.Logger = tel.Logger()
 	cfg.Metrics = tel.MetricsHandler()
+	cfg.MeterProvider = tel.MeterProvider()
 	for _, a := range strings.Split(*admins, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			cfg.Admins = append(cfg.Admins, a)

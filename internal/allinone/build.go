@@ -27,6 +27,7 @@ func (s *System) build() (http.Handler, error) {
 
 	stateSvc, err := statesvc.New(statesvc.Config{KeyPrefix: cfg.KeyPrefix}, statesvc.Deps{
 		Redis: s.redis.Client, Mongo: s.mongo.DB, Logger: s.logger("state"),
+		Meter: s.meter("state"), OnPanic: s.hooks.PanicReporter("state"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("state service: %w", err)
@@ -37,15 +38,23 @@ func (s *System) build() (http.Handler, error) {
 	if len(userCfg.SigningKeySeed) == 0 {
 		userCfg.KeyFile = filepath.Join(cfg.DataDir, "signing-key")
 	}
-	userSvc, err := usersvc.New(userCfg, usersvc.Deps{State: state, Mongo: s.mongo.DB, Logger: s.logger("user")})
+	userSvc, err := usersvc.New(userCfg, usersvc.Deps{
+		State: state, Mongo: s.mongo.DB, Logger: s.logger("user"),
+		Meter: s.meter("user"), OnPanic: s.hooks.PanicReporter("user"),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("user service: %w", err)
 	}
 	s.attach("user", userSvc.Register, userSvc.Close)
 
-	s.events = track.NewEmitter(s.redis.Client, track.Config{Stream: cfg.KeyPrefix + "analytics:events", Logger: s.logger("track")})
+	// Analytics events travel on one stream under the key prefix, so that
+	// systems sharing a Redis (tests, staging) never read each other's.
+	stream := cfg.KeyPrefix + "analytics:events"
+	s.events = track.NewEmitter(s.redis.Client, track.Config{Stream: stream, Logger: s.logger("track")})
 
-	analyticsSvc, err := analyticssvc.New(analyticssvc.Config{}, analyticssvc.Deps{Logger: s.logger("analytics")})
+	analyticsSvc, err := analyticssvc.New(analyticssvc.Config{KeyPrefix: cfg.KeyPrefix, Stream: stream}, analyticssvc.Deps{
+		Redis: s.redis.Client, Mongo: s.mongo.DB, Logger: s.logger("analytics"), Meter: s.meter("analytics"),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("analytics service: %w", err)
 	}
@@ -53,6 +62,7 @@ func (s *System) build() (http.Handler, error) {
 
 	roomSvc, err := roomsvc.New(roomsvc.Config{}, roomsvc.Deps{
 		State: state, Verifier: s.verifier, Events: s.events, Logger: s.logger("room"),
+		Meter: s.meter("room"), OnPanic: s.hooks.PanicReporter("room"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("room service: %w", err)
@@ -73,13 +83,28 @@ func (s *System) build() (http.Handler, error) {
 	}
 	s.attach("connection", connSvc.Register, connSvc.Close)
 
-	monitorSvc, err := monitorsvc.New(monitorsvc.Config{}, monitorsvc.Deps{Logger: s.logger("monitor")})
+	// The monitor comes last: its first health round runs at once, and
+	// every other service must be answering by then.
+	var targets []monitorsvc.Target
+	for _, name := range serviceNames {
+		if name != "monitor" {
+			targets = append(targets, monitorsvc.Target{Name: name, Conn: s.Conn(name)})
+		}
+	}
+	monitorSvc, err := monitorsvc.New(monitorsvc.Config{}, monitorsvc.Deps{
+		Logger: s.logger("monitor"), Meter: s.meter("monitor"),
+		Targets: targets, Redis: s.redis.Client, Mongo: s.mongo.DB,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("monitor service: %w", err)
 	}
 	s.attach("monitor", monitorSvc.Register, monitorSvc.Close)
+	s.hooks.Attach(monitorSvc)
 
-	return connSvc.Handler(), nil
+	mux := http.NewServeMux()
+	mux.Handle("/status", monitorSvc.StatusHandler())
+	mux.Handle("/", connSvc.Handler())
+	return mux, nil
 }
 
 // attach registers a constructed service on its gRPC server, records how to

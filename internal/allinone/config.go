@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/pianorhythm/server/services/user/usersvc"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 )
 
 // Config configures the all-in-one system. Every zero value has a working
@@ -45,6 +47,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics serves /metrics; nil means an empty 404 handler.
 	Metrics http.Handler
+	// MeterProvider gives every service its meter; nil means no metrics.
+	MeterProvider metric.MeterProvider
 }
 
 func (c Config) withDefaults() Config {
@@ -65,6 +69,9 @@ func (c Config) withDefaults() Config {
 	def(&c.KeyPrefix, "pr:")
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MeterProvider == nil {
+		c.MeterProvider = noop.NewMeterProvider()
 	}
 	if c.Metrics == nil {
 		c.Metrics = http.NotFoundHandler()

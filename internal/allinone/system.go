@@ -19,6 +19,8 @@ import (
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/store"
 	"github.com/pianorhythm/server/pkg/track"
+	"github.com/pianorhythm/server/services/monitor/monitorsvc"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 )
 
@@ -38,6 +40,9 @@ type System struct {
 	mongo    *store.Mongo
 	verifier *auth.Verifier
 	events   *track.Emitter
+	// hooks report panics and warning logs to the monitor service once it
+	// runs; until then they do nothing.
+	hooks    monitorsvc.Hooks
 	services []*service
 	byName   map[string]*service
 	httpLis  net.Listener
@@ -61,7 +66,8 @@ func Start(ctx context.Context, cfg Config) (_ *System, err error) {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &System{cfg: cfg, log: cfg.Logger, cancel: cancel, byName: map[string]*service{}}
+	s := &System{cfg: cfg, cancel: cancel, byName: map[string]*service{}}
+	s.log = slog.New(s.hooks.LogHandler(cfg.Logger.Handler()))
 	defer func() {
 		if err != nil {
 			_ = s.Close(context.Background())
@@ -96,6 +102,7 @@ func Start(ctx context.Context, cfg Config) (_ *System, err error) {
 		}
 		srv, err := rpc.NewServer(rpc.ServerConfig{
 			Name: name, Addr: addrs[name], Logger: s.logger(name), UnaryInterceptors: interceptors,
+			OnPanic: s.hooks.ReportPanic,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s service: %w", name, err)
@@ -157,6 +164,11 @@ func (s *System) Conn(name string) *grpc.ClientConn {
 // logger is the system's logger for one component.
 func (s *System) logger(component string) *slog.Logger {
 	return s.log.With("component", component)
+}
+
+// meter is the meter of one component's instruments.
+func (s *System) meter(component string) metric.Meter {
+	return s.cfg.MeterProvider.Meter("pianorhythm/" + component)
 }
 
 // Redis is the system's Redis store.

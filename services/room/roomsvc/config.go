@@ -142,4 +142,7 @@ type Deps struct {
 	Logger *slog.Logger
 	// Meter records the Room actors' metrics; nil is a no-op.
 	Meter metric.Meter
+	// OnPanic reports panics caught in the service's actors (the monitor's
+	// error tracker); nil means they are only logged.
+	OnPanic func(kind string, value any, stack []byte)
 }

@@ -41,7 +41,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Events != nil {
 		events = deps.Events
 	}
-	sys := actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter})
+	sys := actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter, OnPanic: deps.OnPanic})
 	mgr, err := room.NewManager(sys, room.Options{
 		EmptyRoomGrace: cfg.EmptyRoomGrace,
 		OwnerSeatHold:  cfg.OwnerSeatHold,

@@ -57,7 +57,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 
 	s := &Service{cfg: cfg, log: log, stop: make(chan struct{})}
-	s.sys = actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter})
+	s.sys = actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter, OnPanic: deps.OnPanic})
 	var err error
 	s.writer, err = s.sys.Spawn(actor.Props{
 		Kind:        "state-archive",

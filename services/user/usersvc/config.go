@@ -11,6 +11,7 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/services/user/internal/oauth"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Config configures the service. The zero value is usable (with a key
@@ -129,6 +130,11 @@ type Deps struct {
 	Clock func() time.Time
 	// HTTPClient makes the OAuth2 requests; nil means http.DefaultClient.
 	HTTPClient *http.Client
+	// OnPanic reports panics caught in the service's actors (the monitor's
+	// error tracker); nil means they are only logged.
+	OnPanic func(kind string, value any, stack []byte)
+	// Meter records the actor metrics; nil means no metrics.
+	Meter metric.Meter
 }
 
 func (d Deps) withDefaults() Deps {

@@ -93,7 +93,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 }
 
 func (s *Service) start() error {
-	s.sys = actor.NewSystem(actor.Config{Logger: s.deps.Logger})
+	s.sys = actor.NewSystem(actor.Config{Logger: s.deps.Logger, Meter: s.deps.Meter, OnPanic: s.deps.OnPanic})
 	var err error
 	if s.users, err = s.sys.Spawn(actor.Props{Kind: "user-manager", Name: "user-manager", New: actors.NewUserManager(s.env)}); err != nil {
 		return err
