@@ -16,8 +16,11 @@ GRPC_GATEWAY_VERSION := v2.33.0
 
 .PHONY: test proto proto-check lint run bench tools
 
+# test runs every module's tests and fails at the end if any module failed,
+# so one run shows every failure.
 test:
-	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...); done
+	@failed=""; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || failed="$$failed $$m"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi
 
 tools:
 	@mkdir -p $(BIN)
