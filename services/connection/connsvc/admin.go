@@ -10,11 +10,13 @@ import (
 	"github.com/pianorhythm/server/services/connection/internal/closecode"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Register registers the ConnectionService admin RPCs on gs. Callers must
-// be admins (the server's auth interceptor sets the identity).
+// be staff, moderators or admins (the server's auth interceptor sets the
+// identity); anyone else gets PermissionDenied.
 func (s *Service) Register(gs *grpc.Server) {
 	pb.RegisterConnectionServiceServer(gs, &adminServer{s: s})
 }
@@ -26,26 +28,30 @@ type adminServer struct {
 
 var _ pb.ConnectionServiceServer = (*adminServer)(nil)
 
-func requireAdmin(ctx context.Context) (auth.Identity, error) {
+func requireStaff(ctx context.Context) (auth.Identity, error) {
 	id, err := auth.Require(ctx)
 	if err != nil {
 		return id, err
 	}
-	if !id.Has(pb.Role_ADMIN) {
-		return id, rpc.Error(codes.PermissionDenied, "PERMISSION_DENIED", "admins only")
+	if !id.Staff() {
+		return id, rpc.Error(codes.PermissionDenied, "PERMISSION_DENIED", "moderators and admins only")
 	}
 	return id, nil
 }
 
 func (a *adminServer) ListConnections(ctx context.Context, req *pb.ListConnectionsRequest) (*pb.ListConnectionsResponse, error) {
-	if _, err := requireAdmin(ctx); err != nil {
+	if _, err := requireStaff(ctx); err != nil {
 		return nil, err
 	}
-	return &pb.ListConnectionsResponse{Connections: a.s.edge.Connections(req.GetRoomId(), req.GetUserId())}, nil
+	conns, err := a.s.edge.Connections(ctx, req.GetRoomId(), req.GetUserId())
+	if err != nil {
+		return nil, rpc.Error(codes.Unavailable, "UNAVAILABLE", err.Error())
+	}
+	return &pb.ListConnectionsResponse{Connections: conns}, nil
 }
 
 func (a *adminServer) CloseConnection(ctx context.Context, req *pb.CloseConnectionRequest) (*pb.CloseConnectionResponse, error) {
-	if _, err := requireAdmin(ctx); err != nil {
+	if _, err := requireStaff(ctx); err != nil {
 		return nil, err
 	}
 	if req.GetConnectionId() == "" && req.GetUserId() == "" {
@@ -61,14 +67,17 @@ func (a *adminServer) CloseConnection(ctx context.Context, req *pb.CloseConnecti
 	if req.GetReason() != "" {
 		code = code.WithReason(req.GetReason())
 	}
-	n := a.s.edge.CloseConnections(req.GetConnectionId(), req.GetUserId(), code)
+	n, err := a.s.edge.CloseConnections(ctx, req.GetConnectionId(), req.GetUserId(), code)
+	if err != nil {
+		return nil, rpc.Error(codes.Unavailable, "UNAVAILABLE", err.Error())
+	}
 	return &pb.CloseConnectionResponse{Closed: int32(n)}, nil
 }
 
 // Broadcast posts a system chat line in every room: it is published as a
 // room event, so members on every instance see it.
 func (a *adminServer) Broadcast(ctx context.Context, req *pb.BroadcastRequest) (*pb.BroadcastResponse, error) {
-	id, err := requireAdmin(ctx)
+	id, err := requireStaff(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +90,7 @@ func (a *adminServer) Broadcast(ctx context.Context, req *pb.BroadcastRequest) (
 	for {
 		res, err := a.s.deps.State.ListRooms(out, &pb.ListRoomsRequest{IncludePrivate: true, PageSize: 200, PageToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("list rooms: %w", err)
+			return nil, rpc.Error(codes.Unavailable, "UNAVAILABLE", fmt.Sprintf("list rooms: %v", status.Convert(err).Message()))
 		}
 		for _, room := range res.GetRooms() {
 			msg := &pb.ChatMessage{Id: "sys-" + timestamppb.Now().AsTime().Format("20060102150405.000000000"),
@@ -92,7 +101,7 @@ func (a *adminServer) Broadcast(ctx context.Context, req *pb.BroadcastRequest) (
 				Event: &pb.RoomEvent_Chat{Chat: &pb.ChatPosted{Message: msg}},
 			})
 			if err != nil {
-				return nil, fmt.Errorf("publish broadcast to %s: %w", room.GetId(), err)
+				return nil, rpc.Error(codes.Unavailable, "UNAVAILABLE", fmt.Sprintf("publish broadcast to %s: %v", room.GetId(), status.Convert(err).Message()))
 			}
 			n++
 		}

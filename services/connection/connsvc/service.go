@@ -11,12 +11,15 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/pianorhythm/server/api"
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/services/connection/internal/edge"
 	"github.com/pianorhythm/server/services/connection/internal/gateway"
 	"github.com/pianorhythm/server/services/connection/internal/ghost"
 	"github.com/pianorhythm/server/services/connection/internal/web"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 )
 
@@ -47,22 +50,32 @@ type Deps struct {
 	Metrics http.Handler
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Meter records the edge's and its actors' metrics; nil means a no-op
+	// meter.
+	Meter metric.Meter
+	// TracerProvider starts the edge's spans; nil means the otel global
+	// provider.
+	TracerProvider trace.TracerProvider
 }
 
 // Service is a running edge instance.
 type Service struct {
 	cfg     Config
 	deps    Deps
+	sys     *actor.System
 	edge    *edge.Server
+	tracker *ghost.Tracker
 	handler http.Handler
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+	err    error
 }
 
-// New validates cfg, starts the edge, the instance heartbeat and the
-// GhostTracker, and builds the HTTP handler.
+// New validates cfg, starts the service's actor system with the edge's
+// actors (ConnectionManager, connection actors, RoomFanouts) and the
+// GhostTracker, the instance heartbeat, and builds the HTTP handler.
 func New(cfg Config, deps Deps) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -83,21 +96,31 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.edge = edge.New(edge.Config{
+	s.sys = actor.NewSystem(actor.Config{Meter: deps.Meter, Logger: deps.Logger})
+	s.edge, err = edge.New(edge.Config{
 		InstanceID: cfg.InstanceID, KeyPrefix: cfg.KeyPrefix,
 		PingInterval: cfg.PingInterval, IdleTimeout: cfg.IdleTimeout, SlowTimeout: cfg.SlowTimeout,
 		QuotaRefill: cfg.QuotaRefill, CallTimeout: cfg.CallTimeout,
 		SendQueueBytes: cfg.SendQueueBytes, MaxFrameBytes: cfg.MaxFrameBytes,
 		JoinsPerSecond: cfg.JoinsPerSecond, OriginPatterns: cfg.OriginPatterns,
-	}, edge.Deps{Redis: deps.Redis, Room: deps.Room, User: deps.User, Verifier: deps.Verifier, Logger: deps.Logger})
+	}, edge.Deps{System: s.sys, Redis: deps.Redis, Room: deps.Room, User: deps.User, Verifier: deps.Verifier,
+		Logger: deps.Logger, Meter: deps.Meter, TracerProvider: deps.TracerProvider})
+	if err != nil {
+		s.sys.Shutdown(context.Background())
+		return nil, fmt.Errorf("start edge: %w", err)
+	}
+	s.tracker, err = ghost.Start(ghost.Config{Self: cfg.InstanceID, Interval: cfg.GhostInterval},
+		ghost.Deps{System: s.sys, State: deps.State, Room: deps.Room, User: deps.User, Logger: deps.Logger})
+	if err != nil {
+		s.edge.Close(context.Background())
+		s.sys.Shutdown(context.Background())
+		return nil, fmt.Errorf("start ghost tracker: %w", err)
+	}
 	s.handler = s.routes(gw)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Go(func() { ghost.Heartbeat(ctx, deps.State, cfg.InstanceID, cfg.HeartbeatTTL, deps.Logger) })
-	tracker := &ghost.Tracker{Self: cfg.InstanceID, Interval: cfg.GhostInterval,
-		State: deps.State, Room: deps.Room, User: deps.User, Log: deps.Logger}
-	s.wg.Go(func() { tracker.Serve(ctx) })
 	return s, nil
 }
 
@@ -152,17 +175,30 @@ func (s *Service) routes(gw *runtime.ServeMux) http.Handler {
 }
 
 // Close closes every socket with 4000, stops the heartbeat, the tracker
-// and the edge's actors, and waits for them (until ctx ends).
+// and the edge's actors, and waits for them (until ctx ends). Later calls
+// return the first call's result.
 func (s *Service) Close(ctx context.Context) error {
-	var err error
 	s.once.Do(func() {
-		err = s.edge.Close(ctx)
+		err := s.edge.Close(ctx)
 		s.cancel()
 		s.wg.Wait()
+		err = errors.Join(err, s.tracker.Close(ctx))
+		if serr := s.sys.Shutdown(ctx); serr != nil {
+			err = errors.Join(err, fmt.Errorf("shut down actors: %w", serr))
+		}
+		s.err = err
 	})
-	return err
+	return s.err
 }
 
 // Connections lists this instance's connections, optionally only those in
-// roomID (as the admin RPC does).
-func (s *Service) Connections(roomID string) []*pb.Connection { return s.edge.Connections(roomID, "") }
+// roomID (as the admin RPC does); nil if the ConnectionManager does not
+// answer in time.
+func (s *Service) Connections(roomID string) []*pb.Connection {
+	out, _ := s.edge.Connections(context.Background(), roomID, "")
+	return out
+}
+
+// Sweep runs one GhostTracker round now (discover also looks for instances
+// never seen alive); for tests and tools.
+func (s *Service) Sweep(ctx context.Context, discover bool) error { return s.tracker.Sweep(ctx, discover) }

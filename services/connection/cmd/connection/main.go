@@ -94,6 +94,7 @@ func run(ctx context.Context, args []string) error {
 		Gateway: connsvc.Gateway{User: conns["user"], Room: conns["room"], State: conns["state"],
 			Analytics: conns["analytics"], Monitor: conns["monitor"], Connection: conns["connection"]},
 		Web: web.Handler(), Metrics: tel.MetricsHandler(), Logger: log,
+		Meter: tel.MeterProvider().Meter("connection"), TracerProvider: tel.TracerProvider(),
 	})
 	if err != nil {
 		return err

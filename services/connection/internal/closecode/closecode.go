@@ -56,6 +56,9 @@ var (
 	Replaced = Error{4005, "replaced"}
 	// Banned: the account is banned (4008).
 	Banned = Error{4008, "banned"}
+	// Internal: the connection's actor failed (a bug); its state cannot be
+	// trusted, so the client reconnects (1011).
+	Internal = Error{websocket.StatusInternalError, "internal error"}
 )
 
 // From returns the close code carried by err: the Error in its chain, else
@@ -75,7 +78,7 @@ func From(err error) Error {
 // Of returns the catalogue entry for code, or an Error with a generic reason
 // for codes outside it (an admin may close with any 4xxx code).
 func Of(code int) Error {
-	for _, e := range []Error{Normal, TooBig, ServerClosing, Protocol, Quota, Slow, Timeout, Replaced, Banned} {
+	for _, e := range []Error{Normal, TooBig, ServerClosing, Protocol, Quota, Slow, Timeout, Replaced, Banned, Internal} {
 		if int(e.Code) == code {
 			return e
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/services/connection/internal/closecode"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
@@ -19,57 +20,93 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// conn is the actor of one WebSocket connection. Four goroutines serve it:
-// the reader (decodes frames into inbox), the loop (owns every mutable
-// field below the line, handles client messages and events in order), the
-// writer (drains the send queue) and the keepalive (pings). run, on the
-// HTTP handler's goroutine, starts them and waits for all of them.
+// conn is one WebSocket connection. Its state (below the line) is owned by
+// its actor (connActor, Kind "connection") while the actor runs, and by the
+// HTTP handler's goroutine (run) once the actor has stopped. Three more
+// goroutines serve it: the reader (decodes frames and Tells the actor
+// MessageReceived), the writer (drains the send queue, coalescing what is
+// queued into one pass) and the keepalive (pings). run starts them and
+// waits for all of them.
 type conn struct {
 	srv       *Server
 	id        string
 	ws        *websocket.Conn
 	format    codec.Format
-	ident     auth.Identity
 	remote    string
 	connected time.Time
 	q         *sendq.Queue
+	ref       *actor.Ref
+	// inflight bounds the client messages queued in the actor's mailbox:
+	// the reader takes a token per message, the actor returns it. A
+	// client that sends faster than it is served is slowed down by TCP,
+	// and its messages never crowd events out of the mailbox.
+	inflight chan struct{}
 
-	ctx     context.Context
-	cancel  context.CancelFunc
-	inbox   chan *pb.ClientMessage
-	mailbox chan any
-
+	ctx       context.Context
+	cancel    context.CancelFunc
 	closeOnce sync.Once
 	reason    closecode.Error // set once by fail, read after ctx is done
 
-	// roomNow mirrors roomID for readers outside the loop (admin listing).
+	// roomNow and nameNow mirror roomID and ident.DisplayName for readers
+	// outside the actor (admin listing).
 	roomNow atomic.Pointer[string]
+	nameNow atomic.Pointer[string]
 
-	// Owned by the loop goroutine.
+	// Owned by the actor (ident.UserID never changes: anyone may read it).
+	ident      auth.Identity
 	user       *pb.User
 	guestToken string
 	roomID     string
 	room       *pb.Room
 	quota      *quota.Quota
 	joins      []time.Time
+	started    bool
 }
 
 var _ fanout.Member = (*conn)(nil)
+
+// Mailbox sizes of a connection actor: events (room state changes, user
+// events, admin messages) plus the client messages in flight.
+const (
+	connEvents   = 256
+	connInflight = 16
+)
 
 func newConn(s *Server, ws *websocket.Conn, format codec.Format, sess session, remote string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
 		srv: s, id: newID(), ws: ws, format: format, ident: sess.id, remote: remote,
 		connected: time.Now(), ctx: ctx, cancel: cancel,
-		inbox:   make(chan *pb.ClientMessage, 16),
-		mailbox: make(chan any, 256),
-		user:    sess.user, guestToken: sess.guestToken,
+		inflight: make(chan struct{}, connInflight),
+		user:     sess.user, guestToken: sess.guestToken,
 	}
 	c.q = sendq.New(s.cfg.SendQueueBytes, s.cfg.SlowTimeout, func() { c.fail(closecode.Slow) })
 	c.quota = quota.New(quota.Lobby, s.cfg.QuotaRefill, time.Now())
-	empty := ""
+	empty, name := "", c.ident.DisplayName
 	c.roomNow.Store(&empty)
+	c.nameNow.Store(&name)
 	return c
+}
+
+// spawn starts the connection's actor under the server's "connections"
+// supervisor. Its mailbox fails fast when full (actor.FailFast): a RoomFanout
+// or the ConnectionManager must never wait for one connection, and a
+// connection whose mailbox overflows is hopelessly behind, so it is closed
+// as slow (4003), as when its send queue stays full. A client message whose
+// handling panics is not retried (handlers have side effects); the
+// restarted actor closes the connection (1011).
+func (c *conn) spawn() error {
+	ref, err := c.srv.conns.Spawn(actor.Props{
+		Kind: "connection", Name: "connection:" + c.id,
+		New:         func() actor.Actor { return &connActor{c: c} },
+		MailboxSize: connEvents + connInflight, Overflow: actor.FailFast,
+		MaxRetries: -1,
+	})
+	if err != nil {
+		return err
+	}
+	c.ref = ref
+	return nil
 }
 
 // ConnID implements fanout.Member.
@@ -78,15 +115,19 @@ func (c *conn) ConnID() string { return c.id }
 // Format implements fanout.Member.
 func (c *conn) Format() codec.Format { return c.format }
 
-// Send implements fanout.Member.
+// Send implements fanout.Member: frames skip the actor and go straight to
+// the send queue, the hot path of fan-out.
 func (c *conn) Send(frame []byte) bool { return c.q.Push(frame) }
 
-// Event implements fanout.Member: a connection whose mailbox is full is
-// hopelessly behind and is closed as slow.
-func (c *conn) Event(ev any) {
-	select {
-	case c.mailbox <- ev:
-	default:
+// Event implements fanout.Member: a Tell to the connection's actor.
+func (c *conn) Event(ev any) { c.tell(ev) }
+
+// tell sends msg to the actor without blocking.
+func (c *conn) tell(msg any) { c.refused(c.ref.Tell(context.Background(), msg)) }
+
+// refused applies the slow-client rule to a failed send to the actor.
+func (c *conn) refused(err error) {
+	if errors.Is(err, actor.ErrMailboxFull) {
 		c.fail(closecode.Slow.WithReason("event mailbox full"))
 	}
 }
@@ -99,19 +140,25 @@ func (c *conn) fail(reason closecode.Error) {
 	})
 }
 
+// run serves the connection until it closes; the actor is already
+// spawned and registered.
 func (c *conn) run() {
 	log := c.srv.log.With("conn", c.id, "user", c.ident.UserID)
-	c.online()
-	c.sendMsg("", &pb.ServerMessage{Payload: &pb.ServerMessage_Welcome{Welcome: &pb.Welcome{
-		User: c.user, ConnectionId: c.id, ServerTime: time.Now().UnixMilli(), Token: c.guestToken,
-	}}})
+	c.srv.metrics.open.Add(context.Background(), 1)
 
 	var wg sync.WaitGroup
 	writerDone := make(chan struct{})
 	wg.Go(c.readLoop)
 	wg.Go(func() { defer close(writerDone); c.writeLoop() })
 	wg.Go(c.keepalive)
-	c.loop()
+	select {
+	case <-c.ctx.Done():
+	case <-c.ref.Done(): // its supervisor gave up on it
+		c.fail(closecode.Internal)
+	}
+	// Stop the actor after the message it is handling; its state is this
+	// goroutine's from then on.
+	c.ref.Stop(context.Background())
 
 	// Teardown: leave the local room at once, let the writer flush what is
 	// queued (the noteQuota or error that explains the close; not for a
@@ -133,21 +180,8 @@ func (c *conn) run() {
 	}
 	wg.Wait()
 	c.offline()
+	c.srv.metrics.closed(int(reason.Code))
 	log.Debug("connection closed", "code", int(reason.Code), "reason", reason.Reason)
-}
-
-// loop is the actor: client messages and events, one at a time.
-func (c *conn) loop() {
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case m := <-c.inbox:
-			c.handle(m)
-		case ev := <-c.mailbox:
-			c.handleEvent(ev)
-		}
-	}
 }
 
 func (c *conn) readLoop() {
@@ -159,15 +193,20 @@ func (c *conn) readLoop() {
 			c.fail(readError(err))
 			return
 		}
+		c.srv.metrics.framesIn.Add(context.Background(), 1)
 		m := new(pb.ClientMessage)
 		if err := c.format.DecodeClient(typ, data, m); err != nil {
 			c.sendError("", "INVALID_ARGUMENT", err.Error())
 			continue
 		}
 		select {
-		case c.inbox <- m:
+		case c.inflight <- struct{}{}:
 		case <-c.ctx.Done():
 			return
+		}
+		if err := c.ref.Tell(context.Background(), MessageReceived{Message: m}); err != nil {
+			c.refused(err)
+			return // stopped or full: the connection is closing
 		}
 	}
 }
@@ -208,6 +247,9 @@ func (c *conn) writeLoop() {
 				c.fail(closecode.Normal.WithReason("write failed"))
 				return
 			}
+		}
+		if len(batch) > 0 {
+			c.srv.metrics.framesOut.Add(context.Background(), int64(len(batch)))
 		}
 		if final {
 			return
@@ -261,17 +303,20 @@ func (c *conn) sendError(id, code, message string) {
 	c.sendMsg(id, &pb.ServerMessage{Payload: &pb.ServerMessage_Error{Error: &pb.Error{Code: code, Message: message}}})
 }
 
+// info describes the connection from its immutable fields and roomNow;
+// safe from any goroutine.
 func (c *conn) info() *pb.Connection {
 	return &pb.Connection{
-		ConnectionId: c.id, UserId: c.ident.UserID, DisplayName: c.ident.DisplayName,
+		ConnectionId: c.id, UserId: c.ident.UserID, DisplayName: *c.nameNow.Load(),
 		RoomId: *c.roomNow.Load(), InstanceId: c.srv.cfg.InstanceID, Subprotocol: c.format.String(),
 		ConnectedAt: timestamppb.New(c.connected), RemoteAddr: c.remote,
 	}
 }
 
-// callCtx is the context of a call on the user's behalf.
-func (c *conn) callCtx() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.CallTimeout)
+// callCtx is the context of a call on the user's behalf: ctx's trace, a
+// deadline, and the user's identity.
+func (c *conn) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, c.srv.cfg.CallTimeout)
 	return auth.OutgoingContext(ctx, c.ident), cancel
 }
 
@@ -280,23 +325,24 @@ func (c *conn) online() {
 	if err := c.srv.sub.Subscribe(context.Background(), pubsub.UserChannel(c.srv.cfg.KeyPrefix, c.ident.UserID)); err != nil {
 		c.srv.log.Warn("subscribe user channel", "err", err)
 	}
-	c.presence(true)
+	c.presence(context.Background(), true)
 }
 
 // offline is the disconnect cleanup: leave the room, go offline (friends
 // are told by the user service), drop the user's channel.
 func (c *conn) offline() {
+	ctx := context.Background()
 	if c.roomID != "" {
-		c.leaveRoom("disconnected")
+		c.leaveRoom(ctx, "disconnected")
 	}
-	c.presence(false)
-	if err := c.srv.sub.Unsubscribe(context.Background(), pubsub.UserChannel(c.srv.cfg.KeyPrefix, c.ident.UserID)); err != nil {
+	c.presence(ctx, false)
+	if err := c.srv.sub.Unsubscribe(ctx, pubsub.UserChannel(c.srv.cfg.KeyPrefix, c.ident.UserID)); err != nil {
 		c.srv.log.Warn("unsubscribe user channel", "err", err)
 	}
 }
 
-func (c *conn) presence(online bool) {
-	ctx, cancel := c.callCtx()
+func (c *conn) presence(ctx context.Context, online bool) {
+	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	_, err := c.srv.deps.User.UpdatePresence(ctx, &pb.UpdatePresenceRequest{
 		UserId: c.ident.UserID, Online: online, RoomId: c.roomID,

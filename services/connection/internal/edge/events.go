@@ -1,10 +1,16 @@
 package edge
 
 import (
+	"context"
+
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/telemetry"
 	"github.com/pianorhythm/server/services/connection/internal/closecode"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
+	"github.com/pianorhythm/server/services/connection/internal/fanout"
 	"github.com/pianorhythm/server/services/connection/internal/pubsub"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -12,9 +18,10 @@ import (
 // took its seat in roomID.
 type seatMoved struct{ roomID string }
 
-// onRedis turns one Redis message into frames for the local connections it
-// concerns. It runs on the subscriber's goroutine and never blocks for long:
-// every delivery is a mailbox send.
+// onRedis turns one Redis message into deliveries for the local
+// connections it concerns. It runs on the subscriber's goroutine and never
+// blocks for long: room events are Tells to a RoomFanout, user events a
+// Tell to the ConnectionManager.
 func (s *Server) onRedis(channel string, payload []byte) {
 	kind, id := pubsub.Parse(s.cfg.KeyPrefix, channel)
 	switch kind {
@@ -28,10 +35,29 @@ func (s *Server) onRedis(channel string, payload []byte) {
 			return // already delivered locally
 		}
 		msg, event := roomMessage(ev)
-		if msg == nil {
+		if msg == nil && event == nil {
 			return
 		}
-		s.hub.Deliver(id, codec.NewFrame(msg), "", event)
+		d := &fanout.Delivery{Event: event}
+		if msg != nil {
+			d.Frame = codec.NewFrame(msg)
+		}
+		// An event that carries a trace continues it: the fan-out is a
+		// child of the span that published it (on whichever instance).
+		var span trace.Span
+		if len(ev.GetTrace()) > 0 {
+			ctx := telemetry.ExtractMap(context.Background(), ev.GetTrace())
+			_, span = s.tracer.Start(ctx, "fanout", trace.WithSpanKind(trace.SpanKindConsumer))
+			if span.IsRecording() {
+				span.SetAttributes(attribute.String("pr.room_id", id), attribute.String("pr.instance_id", s.cfg.InstanceID))
+			}
+		}
+		if s.hub.Deliver(id, d) && ev.GetNotes() != nil {
+			s.metrics.notesOut.Add(context.Background(), int64(len(ev.GetNotes().GetEvents())))
+		}
+		if span != nil {
+			span.End()
+		}
 	case pubsub.User:
 		ev := new(pb.UserEvent)
 		if err := proto.Unmarshal(payload, ev); err != nil {
@@ -84,11 +110,9 @@ func roomMessage(ev *pb.RoomEvent) (*pb.ServerMessage, any) {
 	return nil, nil
 }
 
+// userEvent hands a user event to the ConnectionManager, which sends it to
+// each of the user's local connections.
 func (s *Server) userEvent(userID string, ev *pb.UserEvent) {
-	conns := s.userConns(userID)
-	if len(conns) == 0 {
-		return
-	}
 	var msg *pb.ServerMessage
 	var event any
 	switch e := ev.GetEvent().(type) {
@@ -102,29 +126,20 @@ func (s *Server) userEvent(userID string, ev *pb.UserEvent) {
 	default:
 		return
 	}
-	var fr *codec.Frame
+	send := SendToUser{UserID: userID, Event: event}
 	if msg != nil {
-		fr = codec.NewFrame(msg)
+		send.Frame = codec.NewFrame(msg)
 	}
-	for _, c := range conns {
-		if fr != nil {
-			if b, err := fr.Bytes(c.format); err == nil {
-				c.Send(b)
-			}
-		}
-		if event != nil {
-			c.Event(event)
-		}
-	}
+	s.mgr.Tell(context.Background(), send)
 }
 
-// handleEvent applies an event to the connection's state (loop goroutine).
-func (c *conn) handleEvent(ev any) {
+// handleEvent applies an event to the connection's state (actor).
+func (c *conn) handleEvent(ctx context.Context, ev any) {
 	switch e := ev.(type) {
 	case *pb.Kicked:
 		if e.GetUserId() == c.ident.UserID && e.GetRoomId() == c.roomID {
 			c.dropRoom()
-			c.presence(true)
+			c.presence(ctx, true)
 		}
 	case *pb.OwnerChanged:
 		if e.GetRoomId() == c.roomID && c.room != nil {
@@ -140,8 +155,8 @@ func (c *conn) handleEvent(ev any) {
 	case *pb.RoomDeleted:
 		if e.GetRoomId() == c.roomID {
 			c.dropRoom()
-			if err := c.handleJoin("", &pb.Join{Room: lobbyID}); err != nil {
-				c.presence(true)
+			if err := c.handleJoin(ctx, "", &pb.Join{Room: lobbyID}); err != nil {
+				c.presence(ctx, true)
 			}
 		}
 	case seatMoved:
@@ -151,8 +166,8 @@ func (c *conn) handleEvent(ev any) {
 				RoomId: e.roomID, UserId: c.ident.UserID, Reason: "moved"}}})
 		}
 	case *pb.User:
-		c.user = e
-		c.ident.DisplayName = e.GetDisplayName()
+		c.setUser(e)
+		c.memberUpdated(e)
 	case *pb.Disconnect:
 		code := closecode.Of(int(e.GetCode()))
 		if e.GetCode() == 0 {
@@ -163,4 +178,27 @@ func (c *conn) handleEvent(ev any) {
 		}
 		c.fail(code)
 	}
+}
+
+func (c *conn) setUser(u *pb.User) {
+	c.user = u
+	name := u.GetDisplayName()
+	c.ident.DisplayName = name
+	c.nameNow.Store(&name)
+}
+
+// memberUpdated tells the connection's room about the user's new profile.
+// The user service publishes a profile change on the user's channel only
+// (UserEvent.profile); the connection that holds the user's seat in a room
+// is the one owner of the room's memberUpdated, so it is published once per
+// room whichever way the profile changed (WebSocket, REST, admin). A seat
+// is unique per room and user, so there is no duplicate.
+func (c *conn) memberUpdated(u *pb.User) {
+	if c.roomID == "" {
+		return
+	}
+	c.srv.pub.roomEvent(c.srv.cfg.KeyPrefix, &pb.RoomEvent{
+		RoomId: c.roomID, EventId: newID(), At: now(), OriginInstance: c.srv.cfg.InstanceID,
+		Event: &pb.RoomEvent_MemberUpdated{MemberUpdated: &pb.MemberUpdated{RoomId: c.roomID, User: u}},
+	})
 }

@@ -9,8 +9,7 @@ import (
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/services/connection/internal/pubsub"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-)
+	)
 
 // Limits of the client protocol (DESIGN section 4).
 const (
@@ -18,43 +17,42 @@ const (
 	lobbyID      = "lobby"
 )
 
-// handle routes one client message; every refusal is an error frame that
-// echoes the message id, and the connection stays open.
-func (c *conn) handle(m *pb.ClientMessage) {
+// handle routes one client message; every refusal is an error returned
+// for an error frame that echoes the message id, and the connection stays
+// open.
+func (c *conn) handle(ctx context.Context, m *pb.ClientMessage) error {
 	id := m.GetId()
 	var err error
 	switch p := m.GetPayload().(type) {
 	case *pb.ClientMessage_Notes:
-		err = c.handleNotes(p.Notes)
+		err = c.handleNotes(ctx, p.Notes)
 	case *pb.ClientMessage_Ping:
 		c.sendMsg(id, &pb.ServerMessage{Payload: &pb.ServerMessage_Pong{Pong: &pb.Pong{
 			ClientTime: p.Ping.GetClientTime(), ServerTime: time.Now().UnixMilli()}}})
 	case *pb.ClientMessage_Join:
-		err = c.handleJoin(id, p.Join)
+		err = c.handleJoin(ctx, id, p.Join)
 	case *pb.ClientMessage_Leave:
-		err = c.handleLeave(id)
+		err = c.handleLeave(ctx, id)
 	case *pb.ClientMessage_Chat:
-		err = c.handleChat(id, p.Chat)
+		err = c.handleChat(ctx, id, p.Chat)
 	case *pb.ClientMessage_SetProfile:
-		err = c.handleSetProfile(id, p.SetProfile)
+		err = c.handleSetProfile(ctx, id, p.SetProfile)
 	case *pb.ClientMessage_RoomSettings:
-		err = c.handleRoomSettings(id, p.RoomSettings)
+		err = c.handleRoomSettings(ctx, id, p.RoomSettings)
 	case *pb.ClientMessage_Kick:
-		err = c.handleKick(id, p.Kick)
+		err = c.handleKick(ctx, id, p.Kick)
 	case *pb.ClientMessage_TransferOwner:
-		err = c.handleTransferOwner(id, p.TransferOwner)
+		err = c.handleTransferOwner(ctx, id, p.TransferOwner)
 	case *pb.ClientMessage_ListRooms:
-		err = c.handleListRooms(id)
+		err = c.handleListRooms(ctx, id)
 	case *pb.ClientMessage_Friend:
-		err = c.handleFriend(id, p.Friend)
+		err = c.handleFriend(ctx, id, p.Friend)
 	case *pb.ClientMessage_ChatModeration:
-		err = c.handleChatModeration(id, p.ChatModeration)
+		err = c.handleChatModeration(ctx, id, p.ChatModeration)
 	default:
 		err = invalid("unknown or empty message")
 	}
-	if err != nil {
-		c.sendError(id, rpc.Reason(err), status.Convert(err).Message())
-	}
+	return err
 }
 
 func invalid(msg string) error { return rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", msg) }
@@ -79,11 +77,11 @@ func (c *conn) allowJoin(now time.Time) bool {
 	return true
 }
 
-func (c *conn) handleJoin(id string, j *pb.Join) error {
+func (c *conn) handleJoin(ctx context.Context, id string, j *pb.Join) error {
 	if !c.allowJoin(time.Now()) {
 		return rpc.Error(codes.ResourceExhausted, "RATE_LIMITED", "too many joins")
 	}
-	res, err := c.join(j)
+	res, err := c.join(ctx, j)
 	if err != nil {
 		return err
 	}
@@ -91,54 +89,66 @@ func (c *conn) handleJoin(id string, j *pb.Join) error {
 		Room: res.GetRoom(), Members: res.GetMembers(), ChatHistory: res.GetChatHistory(),
 		WelcomeMessage: res.GetWelcomeMessage(),
 	}}})
+	// After roomJoined is queued: what the room held for us follows it.
+	c.srv.hub.Activate(c.roomID, c.id)
 	c.updateQuota(true)
 	return nil
 }
 
 // join asks the room service for a seat and moves this connection's local
-// membership and subscription there. The channel is subscribed before the
-// call so that no event after the join is missed.
-func (c *conn) join(j *pb.Join) (*pb.JoinRoomResponse, error) {
+// membership and subscription there. Both are taken before the call (the
+// local membership as pending, holding frames until Activate), so no event
+// published between the room service's commit and our reply is missed; a
+// failed join drops them.
+func (c *conn) join(ctx context.Context, j *pb.Join) (*pb.JoinRoomResponse, error) {
 	target := j.GetRoom()
 	if target == "" {
 		target = lobbyID
 	}
-	prefix := c.srv.cfg.KeyPrefix
-	sub := c.srv.sub
-	if err := sub.Subscribe(context.Background(), pubsub.RoomChannel(prefix, target)); err != nil {
+	prefix, sub, hub := c.srv.cfg.KeyPrefix, c.srv.sub, c.srv.hub
+	bg := context.Background()
+	if err := sub.Subscribe(ctx, pubsub.RoomChannel(prefix, target)); err != nil {
 		return nil, rpc.Error(codes.Unavailable, "UNAVAILABLE", "subscribe room events")
 	}
-	ctx, cancel := c.callCtx()
+	member := c.roomID == target // rejoining: the membership stays as it is
+	hub.JoinPending(target, c)
+	cctx, cancel := c.callCtx(ctx)
 	defer cancel()
-	res, err := c.srv.deps.Room.JoinRoom(ctx, &pb.JoinRoomRequest{
+	res, err := c.srv.deps.Room.JoinRoom(cctx, &pb.JoinRoomRequest{
 		RoomId: target, Password: j.GetPassword(), Create: j.GetCreate(), Settings: j.GetSettings(),
 		ConnectionId: c.id, InstanceId: c.srv.cfg.InstanceID,
 	})
 	if err != nil {
-		sub.Unsubscribe(context.Background(), pubsub.RoomChannel(prefix, target))
+		if !member {
+			hub.Leave(target, c.id)
+		}
+		sub.Unsubscribe(bg, pubsub.RoomChannel(prefix, target))
 		return nil, err
 	}
 	actual := res.GetRoom().GetId()
-	if actual != target { // a full lobby sent us to lobby-2
-		sub.Subscribe(context.Background(), pubsub.RoomChannel(prefix, actual))
-		sub.Unsubscribe(context.Background(), pubsub.RoomChannel(prefix, target))
+	if actual != target {
+		// A full lobby sent us to lobby-2: that room's events from before
+		// this point are not held (a rare case; the member list is fresh).
+		sub.Subscribe(bg, pubsub.RoomChannel(prefix, actual))
+		sub.Unsubscribe(bg, pubsub.RoomChannel(prefix, target))
+		if !member {
+			hub.Leave(target, c.id)
+		}
+		hub.JoinPending(actual, c)
 	}
 	if c.roomID == actual {
 		// Rejoining the same room: keep one membership and one reference.
-		sub.Unsubscribe(context.Background(), pubsub.RoomChannel(prefix, actual))
+		sub.Unsubscribe(bg, pubsub.RoomChannel(prefix, actual))
 	} else {
 		if c.roomID != "" {
-			c.leaveRoom("moved")
+			c.leaveRoom(ctx, "moved")
 		}
 		c.setRoom(actual, res.GetRoom())
-		c.srv.hub.Join(actual, c)
 	}
 	c.room = res.GetRoom()
-	c.presence(true)
+	c.presence(ctx, true)
 	if prev := res.GetPreviousConnectionId(); prev != "" && prev != c.id {
-		if other := c.srv.conn(prev); other != nil {
-			other.Event(seatMoved{roomID: actual})
-		}
+		c.srv.mgr.Tell(bg, SendMessage{ConnectionID: prev, Event: seatMoved{roomID: actual}})
 	}
 	return res, nil
 }
@@ -159,10 +169,10 @@ func (c *conn) dropRoom() {
 }
 
 // leaveRoom leaves the current room: locally, then at the room service.
-func (c *conn) leaveRoom(reason string) {
+func (c *conn) leaveRoom(ctx context.Context, reason string) {
 	roomID := c.roomID
 	c.dropRoom()
-	ctx, cancel := c.callCtx()
+	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	_, err := c.srv.deps.Room.LeaveRoom(ctx, &pb.LeaveRoomRequest{RoomId: roomID, ConnectionId: c.id, Reason: reason})
 	if err != nil && rpc.Reason(err) != "NOT_IN_ROOM" {
@@ -170,17 +180,17 @@ func (c *conn) leaveRoom(reason string) {
 	}
 }
 
-func (c *conn) handleLeave(id string) error {
+func (c *conn) handleLeave(ctx context.Context, id string) error {
 	if c.roomID == "" {
 		return errNotInRoom
 	}
-	c.leaveRoom("left")
-	c.presence(true)
+	c.leaveRoom(ctx, "left")
+	c.presence(ctx, true)
 	c.ack(id)
 	return nil
 }
 
-func (c *conn) handleChat(id string, m *pb.ChatSend) error {
+func (c *conn) handleChat(ctx context.Context, id string, m *pb.ChatSend) error {
 	text := m.GetText()
 	switch {
 	case c.roomID == "":
@@ -192,7 +202,7 @@ func (c *conn) handleChat(id string, m *pb.ChatSend) error {
 	case utf8.RuneCountInString(text) > maxChatRunes:
 		return invalid("chat text is longer than 512 characters")
 	}
-	ctx, cancel := c.callCtx()
+	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	if _, err := c.srv.deps.Room.SendChat(ctx, &pb.SendChatRequest{RoomId: c.roomID, Text: text}); err != nil {
 		return err
@@ -201,8 +211,8 @@ func (c *conn) handleChat(id string, m *pb.ChatSend) error {
 	return nil
 }
 
-func (c *conn) handleSetProfile(id string, m *pb.SetProfile) error {
-	ctx, cancel := c.callCtx()
+func (c *conn) handleSetProfile(ctx context.Context, id string, m *pb.SetProfile) error {
+	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	u, err := c.srv.deps.User.UpdateProfile(ctx, &pb.UpdateProfileRequest{
 		DisplayName: m.Name, Color: m.Color, StatusText: m.StatusText,
@@ -210,23 +220,18 @@ func (c *conn) handleSetProfile(id string, m *pb.SetProfile) error {
 	if err != nil {
 		return err
 	}
-	c.user = u
-	c.ident.DisplayName = u.GetDisplayName()
+	// Room members hear of it from the seat holder when the user
+	// service's profile event arrives (see memberUpdated).
+	c.setUser(u)
 	c.sendMsg(id, &pb.ServerMessage{Payload: &pb.ServerMessage_Profile{Profile: &pb.Profile{User: u}}})
-	if c.roomID != "" {
-		c.srv.pub.roomEvent(c.srv.cfg.KeyPrefix, &pb.RoomEvent{
-			RoomId: c.roomID, EventId: newID(), At: now(), OriginInstance: c.srv.cfg.InstanceID,
-			Event: &pb.RoomEvent_MemberUpdated{MemberUpdated: &pb.MemberUpdated{RoomId: c.roomID, User: u}},
-		})
-	}
 	return nil
 }
 
-func (c *conn) handleRoomSettings(id string, m *pb.RoomSettingsChange) error {
+func (c *conn) handleRoomSettings(ctx context.Context, id string, m *pb.RoomSettingsChange) error {
 	if c.roomID == "" {
 		return errNotInRoom
 	}
-	ctx, cancel := c.callCtx()
+	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	room, err := c.srv.deps.Room.UpdateRoomSettings(ctx, &pb.UpdateRoomSettingsRequest{RoomId: c.roomID, Settings: m.GetSettings()})
 	if err != nil {
@@ -238,11 +243,11 @@ func (c *conn) handleRoomSettings(id string, m *pb.RoomSettingsChange) error {
 	return nil
 }
 
-func (c *conn) handleKick(id string, m *pb.Kick) error {
+func (c *conn) handleKick(ctx context.Context, id string, m *pb.Kick) error {
 	if c.roomID == "" {
 		return errNotInRoom
 	}
-	ctx, cancel := c.callCtx()
+	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	if _, err := c.srv.deps.Room.Kick(ctx, &pb.KickRequest{RoomId: c.roomID, UserId: m.GetUserId(), BanSeconds: m.GetBanSeconds()}); err != nil {
 		return err
@@ -251,11 +256,11 @@ func (c *conn) handleKick(id string, m *pb.Kick) error {
 	return nil
 }
 
-func (c *conn) handleTransferOwner(id string, m *pb.TransferOwner) error {
+func (c *conn) handleTransferOwner(ctx context.Context, id string, m *pb.TransferOwner) error {
 	if c.roomID == "" {
 		return errNotInRoom
 	}
-	ctx, cancel := c.callCtx()
+	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	var (
 		room *pb.Room
@@ -275,8 +280,8 @@ func (c *conn) handleTransferOwner(id string, m *pb.TransferOwner) error {
 	return nil
 }
 
-func (c *conn) handleListRooms(id string) error {
-	ctx, cancel := c.callCtx()
+func (c *conn) handleListRooms(ctx context.Context, id string) error {
+	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	res, err := c.srv.deps.Room.ListRooms(ctx, &pb.ListRoomsRequest{})
 	if err != nil {
@@ -286,8 +291,8 @@ func (c *conn) handleListRooms(id string) error {
 	return nil
 }
 
-func (c *conn) handleFriend(id string, m *pb.FriendRequest) error {
-	ctx, cancel := c.callCtx()
+func (c *conn) handleFriend(ctx context.Context, id string, m *pb.FriendRequest) error {
+	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	var friends []*pb.Friend
 	if m.GetUserId() == "" && m.GetAction() == pb.FriendAction_FRIEND_ACTION_UNSPECIFIED {
@@ -307,11 +312,11 @@ func (c *conn) handleFriend(id string, m *pb.FriendRequest) error {
 	return nil
 }
 
-func (c *conn) handleChatModeration(id string, m *pb.ChatModeration) error {
+func (c *conn) handleChatModeration(ctx context.Context, id string, m *pb.ChatModeration) error {
 	if c.roomID == "" {
 		return errNotInRoom
 	}
-	ctx, cancel := c.callCtx()
+	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	var err error
 	switch {

@@ -1,12 +1,14 @@
 package edge
 
 import (
+	"context"
 	"time"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/services/connection/internal/closecode"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
+	"github.com/pianorhythm/server/services/connection/internal/fanout"
 	"github.com/pianorhythm/server/services/connection/internal/quota"
 	"google.golang.org/grpc/codes"
 )
@@ -21,7 +23,7 @@ const (
 // handleNotes is the hot path: notes never travel through gRPC. The batch
 // is checked, charged against the quota, fanned out to the local members at
 // once and published for the other instances.
-func (c *conn) handleNotes(nb *pb.NoteBatch) error {
+func (c *conn) handleNotes(ctx context.Context, nb *pb.NoteBatch) error {
 	if c.roomID == "" {
 		return errNotInRoom
 	}
@@ -37,6 +39,7 @@ func (c *conn) handleNotes(nb *pb.NoteBatch) error {
 	now := time.Now()
 	switch c.quota.Spend(len(nb.GetEvents()), now) {
 	case quota.Dropped:
+		c.srv.metrics.notesDropped.Add(ctx, int64(len(nb.GetEvents())))
 		c.sendQuota(now)
 		return nil
 	case quota.Flood:
@@ -45,9 +48,14 @@ func (c *conn) handleNotes(nb *pb.NoteBatch) error {
 	}
 	nb.UserId = c.ident.UserID
 	// One frame for every local member, encoded once per format.
-	c.srv.hub.Deliver(c.roomID, codec.NewFrame(&pb.ServerMessage{Payload: &pb.ServerMessage_Notes{Notes: nb}}), c.id, nil)
+	frame := codec.NewFrame(&pb.ServerMessage{Payload: &pb.ServerMessage_Notes{Notes: nb}})
+	if c.srv.hub.Deliver(c.roomID, &fanout.Delivery{Frame: frame, Skip: c.id}) {
+		c.srv.metrics.notesOut.Add(ctx, int64(len(nb.GetEvents())))
+	}
+	// The trace context rides along, so the other instances' fan-out
+	// joins this message's trace.
 	c.srv.pub.roomEvent(c.srv.cfg.KeyPrefix, &pb.RoomEvent{
-		RoomId: c.roomID, OriginInstance: c.srv.cfg.InstanceID,
+		RoomId: c.roomID, OriginInstance: c.srv.cfg.InstanceID, Trace: traceOf(ctx),
 		Event: &pb.RoomEvent_Notes{Notes: nb},
 	})
 	return nil

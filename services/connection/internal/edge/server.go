@@ -7,18 +7,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/services/connection/internal/closecode"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
 	"github.com/pianorhythm/server/services/connection/internal/fanout"
 	"github.com/pianorhythm/server/services/connection/internal/pubsub"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -42,41 +47,75 @@ type Config struct {
 
 // Deps are the edge's collaborators.
 type Deps struct {
+	// System runs the edge's actors (required); the caller shuts it down
+	// after Close.
+	System   *actor.System
 	Redis    redis.UniversalClient
 	Room     pb.RoomServiceClient
 	User     pb.UserServiceClient
 	Verifier auth.TokenVerifier
 	Logger   *slog.Logger
+	// Meter records the edge metrics; nil means a no-op meter.
+	Meter metric.Meter
+	// TracerProvider starts the edge's spans; nil means the otel global
+	// provider (as installed by telemetry.Install).
+	TracerProvider trace.TracerProvider
 }
 
-// Server is the ConnectionManager of one instance. It is safe for
+// Server is the edge of one instance: the ConnectionManager actor, a
+// supervisor of connection actors and the RoomFanout hub. It is safe for
 // concurrent use; Close ends every connection and waits.
 type Server struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
-	hub  *fanout.Hub
-	sub  *pubsub.Subscriber
-	pub  *publisher
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	hub     *fanout.Hub
+	sub     *pubsub.Subscriber
+	pub     *publisher
+	mgr     *actor.Ref
+	conns   *actor.Supervisor
+	metrics *metrics
+	tracer  trace.Tracer
 
 	mu      sync.Mutex
-	conns   map[string]*conn
-	byUser  map[string]map[string]*conn
 	closing bool
 	wg      sync.WaitGroup
 }
 
-// New starts the edge's Redis subscription, fan-out hub and publisher.
-func New(cfg Config, deps Deps) *Server {
+// New starts the edge's actors (ConnectionManager, the "connections"
+// supervisor, the RoomFanout hub), its Redis subscription and publisher.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.System == nil {
+		return nil, errors.New("edge: System is required")
+	}
+	tp := deps.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
 	s := &Server{
 		cfg: cfg, deps: deps, log: deps.Logger,
-		hub:    fanout.NewHub(0),
-		pub:    newPublisher(deps.Redis, deps.Logger),
-		conns:  make(map[string]*conn),
-		byUser: make(map[string]map[string]*conn),
+		pub:     newPublisher(deps.Redis, deps.Logger),
+		metrics: newMetrics(deps.Meter),
+		tracer:  tp.Tracer(tracerName),
+	}
+	var err error
+	if s.hub, err = fanout.NewHub(deps.System, fanout.Config{}); err != nil {
+		return nil, err
+	}
+	// A connection actor that panics is restarted only to close its
+	// connection (1011), so failures never escalate: the intensity is
+	// effectively unlimited, and one client's bug never restarts others.
+	s.conns, err = deps.System.SpawnSupervisor(actor.SupervisorProps{
+		Name: "connections", Strategy: actor.OneForOne, MaxRestarts: math.MaxInt32, Within: time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start connections supervisor: %w", err)
+	}
+	if s.mgr, err = spawnManager(deps.System, newRegistry()); err != nil {
+		return nil, fmt.Errorf("start connection manager: %w", err)
 	}
 	s.sub = pubsub.NewSubscriber(context.Background(), deps.Redis, s.onRedis)
-	return s
+	return s, nil
 }
 
 // ServeHTTP accepts a WebSocket connection on /ws and serves it until it
@@ -126,8 +165,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(s, ws, format, sess, r.RemoteAddr)
-	s.register(c)
-	defer s.unregister(c)
+	if err := c.spawn(); err != nil {
+		ws.Close(closecode.ServerClosing.Code, closecode.ServerClosing.Reason)
+		return
+	}
+	if _, err := s.ask(r.Context(), NewConnection{Conn: c}); err != nil {
+		c.fail(closecode.ServerClosing) // run still greets, cleans up and closes
+	}
+	defer s.mgr.Tell(context.Background(), ConnectionClosed{ConnectionID: c.id})
 	c.run()
 }
 
@@ -164,82 +209,37 @@ func (s *Server) authenticate(ctx context.Context, token string) (session, error
 	return session{id: id, user: u}, nil
 }
 
-func (s *Server) register(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.conns[c.id] = c
-	if s.byUser[c.ident.UserID] == nil {
-		s.byUser[c.ident.UserID] = make(map[string]*conn)
-	}
-	s.byUser[c.ident.UserID][c.id] = c
-}
-
-func (s *Server) unregister(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c.id)
-	if m := s.byUser[c.ident.UserID]; m != nil {
-		delete(m, c.id)
-		if len(m) == 0 {
-			delete(s.byUser, c.ident.UserID)
-		}
-	}
-}
-
-// userConns returns the local connections of a user.
-func (s *Server) userConns(userID string) []*conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*conn, 0, len(s.byUser[userID]))
-	for _, c := range s.byUser[userID] {
-		out = append(out, c)
-	}
-	return out
-}
-
-func (s *Server) conn(id string) *conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns[id]
-}
-
 // Connections lists the local connections, optionally only those in roomID
 // or of userID.
-func (s *Server) Connections(roomID, userID string) []*pb.Connection {
-	s.mu.Lock()
-	all := make([]*conn, 0, len(s.conns))
-	for _, c := range s.conns {
-		all = append(all, c)
+func (s *Server) Connections(ctx context.Context, roomID, userID string) ([]*pb.Connection, error) {
+	v, err := s.ask(ctx, ListConnections{RoomID: roomID, UserID: userID})
+	if err != nil {
+		return nil, fmt.Errorf("list connections: %w", err)
 	}
-	s.mu.Unlock()
-	var out []*pb.Connection
-	for _, c := range all {
-		if c.ctx.Err() != nil {
-			continue // closing
-		}
-		info := c.info()
-		if (roomID == "" || info.GetRoomId() == roomID) && (userID == "" || info.GetUserId() == userID) {
-			out = append(out, info)
-		}
-	}
-	return out
+	out, _ := v.([]*pb.Connection)
+	return out, nil
 }
 
 // CloseConnections closes the connection connID, or every connection of
 // userID, with reason; it returns how many it closed.
-func (s *Server) CloseConnections(connID, userID string, reason closecode.Error) int {
-	var targets []*conn
-	if connID != "" {
-		if c := s.conn(connID); c != nil {
-			targets = append(targets, c)
-		}
-	} else if userID != "" {
-		targets = s.userConns(userID)
+func (s *Server) CloseConnections(ctx context.Context, connID, userID string, reason closecode.Error) (int, error) {
+	v, err := s.ask(ctx, CloseConnections{ConnectionID: connID, UserID: userID, Reason: reason})
+	if err != nil {
+		return 0, fmt.Errorf("close connections: %w", err)
 	}
-	for _, c := range targets {
-		c.fail(reason)
+	n, _ := v.(int)
+	return n, nil
+}
+
+// Send delivers m to the local connection connID; false means it is not
+// here.
+func (s *Server) Send(ctx context.Context, connID string, m *pb.ServerMessage) (bool, error) {
+	v, err := s.ask(ctx, SendMessage{ConnectionID: connID, Frame: codec.NewFrame(m)})
+	if err != nil {
+		return false, fmt.Errorf("send message: %w", err)
 	}
-	return len(targets)
+	ok, _ := v.(bool)
+	return ok, nil
 }
 
 // Rooms returns the rooms with members on this instance.
@@ -247,21 +247,21 @@ func (s *Server) Rooms() []string { return s.hub.Rooms() }
 
 // Close refuses new connections, closes every open one with 4000 and waits
 // for them (and their cleanup) until ctx ends, then stops the hub, the
-// subscription and the publisher.
+// subscription, the publisher and the ConnectionManager.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
-	all := make([]*conn, 0, len(s.conns))
-	for _, c := range s.conns {
-		all = append(all, c)
-	}
 	s.mu.Unlock()
+	v, err := s.mgr.Ask(ctx, closeAll{})
+	if err != nil {
+		err = fmt.Errorf("close connections: %w", err)
+	}
+	all, _ := v.([]*conn)
 	for _, c := range all {
 		c.fail(closecode.ServerClosing)
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
-	var err error
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -270,11 +270,14 @@ func (s *Server) Close(ctx context.Context) error {
 			c.ws.CloseNow()
 		}
 		<-done
-		err = fmt.Errorf("close connections: %w", ctx.Err())
+		err = errors.Join(err, fmt.Errorf("close connections: %w", ctx.Err()))
 	}
-	s.hub.Close()
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err = errors.Join(err, s.hub.Close(stop))
 	s.pub.close()
-	return errors.Join(err, s.sub.Close())
+	err = errors.Join(err, s.sub.Close(), s.conns.Stop(stop), s.mgr.Stop(stop))
+	return err
 }
 
 func newID() string {

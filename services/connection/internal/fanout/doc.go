@@ -1,7 +1,15 @@
 // Package fanout delivers room traffic to the connections of this instance:
-// one RoomFanout actor per local room (a goroutine owning the member list,
-// fed by a bounded mailbox) and a Hub that creates and stops them as members
-// come and go. A delivery pushes the frame, encoded once per wire format, to
-// each member's send queue without blocking, so a slow member never slows
-// its room.
+// one RoomFanout actor (pkg/actor, Kind "room-fanout") per local room owning
+// the member list, and a Hub that creates them under its supervisor as the
+// first member arrives and stops them with the last one.
+//
+// A delivery pushes the frame, encoded once per wire format, to each
+// member's send queue and hands state-changing events to each member's
+// actor, both without blocking, so a slow member never slows its room.
+//
+// Overflow: a RoomFanout mailbox blocks its senders when full (actor.Block).
+// Its work per message is bounded and never waits (queue pushes and
+// fail-fast Tells), so a full mailbox drains quickly; waiting there is the
+// back-pressure a note sender (or the Redis dispatcher) should feel, and a
+// join or leave must never be lost.
 package fanout

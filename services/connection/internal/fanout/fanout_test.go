@@ -1,11 +1,14 @@
 package fanout
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
 	"go.uber.org/goleak"
 )
@@ -31,6 +34,10 @@ func (f *fakeMember) Send(b []byte) bool {
 func (f *fakeMember) Event(ev any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if p, ok := ev.(func()); ok {
+		p()
+		return
+	}
 	f.events = append(f.events, ev)
 }
 func (f *fakeMember) got() (int, int) {
@@ -39,32 +46,69 @@ func (f *fakeMember) got() (int, int) {
 	return len(f.frames), len(f.events)
 }
 
-func notesFrame() *codec.Frame {
-	return codec.NewFrame(&pb.ServerMessage{Payload: &pb.ServerMessage_Notes{Notes: &pb.NoteBatch{UserId: "a"}}})
+func notesFrame(user string) *codec.Frame {
+	return codec.NewFrame(&pb.ServerMessage{Payload: &pb.ServerMessage_Notes{Notes: &pb.NoteBatch{UserId: user}}})
+}
+
+func newHub(t *testing.T, cfg Config) (*Hub, *actor.System) {
+	t.Helper()
+	sys := actor.NewSystem(actor.Config{})
+	h, err := NewHub(sys, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		h.Close(ctx)
+		if err := sys.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return h, sys
+}
+
+// flush waits until roomID's actor has handled everything sent before.
+func flush(t *testing.T, h *Hub, roomID string) {
+	t.Helper()
+	done := make(chan struct{})
+	var once sync.Once
+	if !h.Deliver(roomID, &Delivery{Skip: "-", Event: func() { once.Do(func() { close(done) }) }}) {
+		return
+	}
+	// The probe event runs in each member's Event; rooms in these tests
+	// always have one.
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("room actor did not drain")
+	}
 }
 
 func TestDeliver(t *testing.T) {
-	h := NewHub(0)
+	h, _ := newHub(t, Config{})
 	a := &fakeMember{id: "a"}
 	b := &fakeMember{id: "b", format: codec.JSON}
 	c := &fakeMember{id: "c"}
 	other := &fakeMember{id: "o"}
 	h.Join("r1", a)
 	h.Join("r1", b)
+	h.Join("r1", a) // twice: still one membership
 	h.Join("r1", c)
 	h.Join("r2", other)
 
-	fr := notesFrame()
-	if !h.Deliver("r1", fr, "a", nil) {
+	fr := notesFrame("a")
+	if !h.Deliver("r1", &Delivery{Frame: fr, Skip: "a"}) {
 		t.Fatal("room r1 not found")
 	}
-	h.Deliver("r1", nil, "", "kicked")
+	h.Deliver("r1", &Delivery{Event: "kicked"})
 	h.Leave("r1", "c")
-	h.Deliver("r1", fr, "", nil)
-	if h.Deliver("r3", fr, "", nil) {
+	h.Leave("r1", "zz") // not a member: nothing
+	h.Deliver("r1", &Delivery{Frame: fr})
+	if h.Deliver("r3", &Delivery{Frame: fr}) {
 		t.Fatal("delivered to a room with no local member")
 	}
-	h.Close()
+	flush(t, h, "r1")
 
 	tests := []struct {
 		m              *fakeMember
@@ -86,35 +130,110 @@ func TestDeliver(t *testing.T) {
 	}
 }
 
+// TestPendingMemberMissesNothing: frames delivered between JoinPending
+// and Activate reach the member, in order, after Activate; a pending
+// member that leaves gets none.
+func TestPendingMemberMissesNothing(t *testing.T) {
+	h, _ := newHub(t, Config{})
+	host := &fakeMember{id: "host"}
+	h.Join("r", host)
+	joiner := &fakeMember{id: "j"}
+	quitter := &fakeMember{id: "q"}
+	h.JoinPending("r", joiner)
+	h.JoinPending("r", quitter)
+	f1, f2, f3 := notesFrame("1"), notesFrame("2"), notesFrame("3")
+	h.Deliver("r", &Delivery{Frame: f1})
+	h.Deliver("r", &Delivery{Frame: f2})
+	flush(t, h, "r")
+	if n, _ := joiner.got(); n != 0 {
+		t.Fatalf("pending member got %d frames before Activate", n)
+	}
+	joiner.Send([]byte("welcome")) // what the connection sends itself, before Activate
+	h.Activate("r", "j")
+	h.Leave("r", "q")
+	h.Deliver("r", &Delivery{Frame: f3})
+	flush(t, h, "r")
+	var want [][]byte
+	for _, f := range []*codec.Frame{f1, f2, f3} {
+		b, _ := f.Bytes(codec.Proto)
+		want = append(want, b)
+	}
+	want = append([][]byte{[]byte("welcome")}, want...)
+	joiner.mu.Lock()
+	got := joiner.frames
+	joiner.mu.Unlock()
+	if !slices.EqualFunc(got, want, func(a, b []byte) bool { return string(a) == string(b) }) {
+		t.Fatalf("joiner got %q, want %q", got, want)
+	}
+	if n, _ := quitter.got(); n != 0 {
+		t.Fatalf("pending member that left got %d frames", n)
+	}
+}
+
 func TestRoomActorStopsWithLastMember(t *testing.T) {
-	h := NewHub(0)
-	defer h.Close()
+	h, _ := newHub(t, Config{})
 	h.Join("r", &fakeMember{id: "a"})
 	h.Join("r", &fakeMember{id: "b"})
 	h.Leave("r", "a")
 	if !slices.Equal(h.Rooms(), []string{"r"}) {
 		t.Fatalf("rooms %v", h.Rooms())
 	}
+	h.mu.RLock()
+	ref := h.rooms["r"].ref
+	h.mu.RUnlock()
 	h.Leave("r", "b")
 	if len(h.Rooms()) != 0 {
 		t.Fatalf("rooms %v after last leave", h.Rooms())
 	}
+	select {
+	case <-ref.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("RoomFanout still running after its last member left")
+	}
 	h.Leave("r", "b") // unknown: no effect
 }
 
+// panicMember panics in Send once, to crash its RoomFanout.
+type panicMember struct {
+	fakeMember
+	once sync.Once
+}
+
+func (p *panicMember) Send(b []byte) bool {
+	p.once.Do(func() { panic("boom") })
+	return p.fakeMember.Send(b)
+}
+
+func TestRestartedRoomReloadsMembers(t *testing.T) {
+	h, _ := newHub(t, Config{})
+	a := &fakeMember{id: "a"}
+	bad := &panicMember{fakeMember: fakeMember{id: "bad"}}
+	h.Join("r", a)
+	h.Join("r", bad)
+	h.Deliver("r", &Delivery{Frame: notesFrame("x")}) // crashes; not retried
+	h.Deliver("r", &Delivery{Frame: notesFrame("y")})
+	flush(t, h, "r")
+	if n, _ := a.got(); n != 2 {
+		t.Fatalf("a got %d frames, want 2 (one before the crash, one after the restart)", n)
+	}
+	if n, _ := bad.got(); n != 1 {
+		t.Fatalf("bad got %d frames after the restart, want 1", n)
+	}
+}
+
 func TestConcurrentJoinLeaveDeliver(t *testing.T) {
-	h := NewHub(4)
+	h, _ := newHub(t, Config{MailboxSize: 4})
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
 			m := &fakeMember{id: string(rune('a' + i))}
 			for range 200 {
 				h.Join("r", m)
-				h.Deliver("r", notesFrame(), "", nil)
+				h.Deliver("r", &Delivery{Frame: notesFrame("x")})
 				h.Leave("r", m.id)
 			}
 		})
 	}
 	wg.Wait()
-	h.Close()
 }
+
