@@ -3,9 +3,7 @@ package browser_test
 // A tiny W3C WebDriver client for chromedriver: just what the browser tests
 // need (sessions, navigation, elements, input actions, scripts,
 // screenshots), over net/http and JSON, so no browser-automation dependency
-// is pulled in. This is a copy of the client in
-// services/connection/internal/web (internal test code this module cannot
-// import); keep them in step.
+// is pulled in. It is the repository's only WebDriver client.
 
 import (
 	"bytes"
@@ -177,6 +175,13 @@ func (d *webDriver) newSession(t *testing.T) *session {
 	return s
 }
 
+// in returns s reporting to t: a subtest must fail itself, not its parent.
+func (s *session) in(t *testing.T) *session {
+	c := *s
+	c.t = t
+	return &c
+}
+
 func (s *session) cmd(method, path string, body, out any) {
 	s.t.Helper()
 	if err := s.d.call(method, "/session/"+s.id+path, body, out); err != nil {
@@ -266,17 +271,27 @@ func (s *session) screenshot() []byte {
 // the test fails with what, and the page's status for context.
 func (s *session) waitJS(what string, timeout time.Duration, script string, args ...any) {
 	s.t.Helper()
+	if !s.poll(timeout, script, args...) {
+		var status string
+		s.exec(&status, `return document.querySelector('#status')?.textContent + ' | room=' + document.querySelector('#room-name')?.textContent`)
+		saveScreenshot(s.t, s, "failed-"+fileName(what)+".png")
+		s.t.Fatalf("timed out waiting for %s (page: %s)", what, status)
+	}
+}
+
+// poll reports whether a script returning a boolean became true within
+// timeout.
+func (s *session) poll(timeout time.Duration, script string, args ...any) bool {
+	s.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		var ok bool
 		s.exec(&ok, script, args...)
 		if ok {
-			return
+			return true
 		}
 		if time.Now().After(deadline) {
-			var status string
-			s.exec(&status, `return document.querySelector('#status')?.textContent + ' | room=' + document.querySelector('#room-name')?.textContent`)
-			s.t.Fatalf("timed out waiting for %s (page: %s)", what, status)
+			return false
 		}
 		time.Sleep(50 * time.Millisecond) // polling a browser: no clock to inject
 	}
@@ -288,4 +303,20 @@ func (s *session) text(css string) string {
 	var out string
 	s.exec(&out, `const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : ''`, css)
 	return out
+}
+
+// fileName turns a description into a file name: lower-case letters,
+// digits and dashes.
+func fileName(what string) string {
+	return strings.Trim(strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		case r == '\'':
+			return -1
+		}
+		return '-'
+	}, what), "-")
 }

@@ -4,8 +4,10 @@
 // (subprotocol pianorhythm.v1.json) to /ws on the same host, so the edge
 // mounts Handler at "/" next to /ws and /v1.
 //
-// The client is documented in static/app.js; element ids that browser tests
-// rely on (#status, #room-name, #members, #chat-log, #chat-input,
-// #room-list, #create-room, #keyboard, #quota, #reconnect-banner, and
-// data-note on every key) are part of its contract.
+// The client is documented in static/app.js. The element ids that the
+// browser suite (e2e/browser in the root module, run against the whole
+// system) relies on are part of its contract: #status, #room-name,
+// #members, #chat-log, #chat-input, #room-list, #refresh-rooms,
+// #create-room, #password-dialog, #profile-btn, #profile-dialog, #me-name,
+// #keyboard, #quota, #reconnect-banner, and data-note on every key.
 package web

@@ -258,7 +258,7 @@ const handlers = {
 
   roomList(r) {
     state.rooms = r.rooms || [];
-    renderRooms($('#room-list'), state.rooms, state.room?.id, (room) => join(room.id));
+    renderRoomList();
   },
 
   friendUpdate(f, req) {
@@ -431,7 +431,15 @@ function renderRoom() {
   renderMembers($('#members'), { members: state.members, ownerId: state.ownerId, meId: state.me?.id, canModerate: !room?.lobby && canModerate(), actions: memberActions });
   $('#member-count').textContent = `(${state.members.size})`;
   $('#claim-btn').hidden = !room || room.lobby || !!state.ownerId;
-  for (const li of $('#room-list').children) li.classList.toggle('current', li.dataset.roomId === room?.id);
+  // The list is fetched on demand; the count of the room we are in is
+  // known live, so keep that one right.
+  const listed = room && state.rooms.find((r) => r.id === room.id);
+  if (listed && (listed.memberCount || 0) !== state.members.size) listed.memberCount = state.members.size;
+  renderRoomList();
+}
+
+function renderRoomList() {
+  renderRooms($('#room-list'), state.rooms, state.room?.id, (room) => join(room.id));
 }
 
 function renderQuota(q) {

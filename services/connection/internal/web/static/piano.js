@@ -76,17 +76,16 @@ export class Piano {
     this.updateLabels();
   }
 
-  // updateLabels shows the computer key on each mapped key and the octave
-  // name on every C.
+  // updateLabels shows the computer keys of each mapped key (the rows
+  // overlap: Q and , both play C4) and the octave name on every C.
   updateLabels() {
     const map = new Map();
-    for (const [code, note] of this.codeMap()) if (!map.has(note)) map.set(note, codeLabel(code));
+    for (const [code, note] of this.codeMap()) map.set(note, [...(map.get(note) ?? []), codeLabel(code)]);
     for (const [n, k] of this.keys) {
       const l = k.querySelector('.label');
-      const c = map.get(n) ?? '';
       const name = n % 12 === 0 ? noteName(n) : '';
       l.innerHTML = '';
-      if (c) {
+      for (const c of map.get(n) ?? []) {
         const b = document.createElement('b');
         b.textContent = c;
         l.appendChild(b);

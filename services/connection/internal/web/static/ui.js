@@ -109,9 +109,9 @@ export function renderMembers(ul, { members, ownerId, meId, canModerate, actions
     }
     ul.append(el('li', { dataset: { userId: u.id }, class: isMe ? 'me' : '' },
       el('span', { class: 'dot', style: `background:${colorOf(u)}` }),
-      el('span', { class: 'name', title: u.id, text: nameOf(u) }),
+      el('span', { class: 'name', title: `${nameOf(u)} (${u.id})`, text: nameOf(u) }),
       isOwner ? el('span', { class: 'crown', title: 'Room owner', text: '\u265B' }) : null,
-      u.guest ? el('span', { class: 'tag', text: 'guest' }) : null,
+      u.guest && !isMe ? el('span', { class: 'tag', text: 'guest' }) : null, // own: the Log in button says it
       isMe ? el('span', { class: 'tag you', text: 'you' }) : null,
       el('span', { class: 'tools' }, tools)));
   }
