@@ -141,6 +141,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Meter records actor metrics; nil means no-op.
 	Meter metric.Meter
+	// OnPanic reports panics caught in the service's actors (the monitor's
+	// error tracker); nil means they are only logged.
+	OnPanic func(kind string, value any, stack []byte)
 }
 
 func (d Deps) validate() error {

@@ -66,7 +66,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	songStats := songs.NewStats(deps.Redis, k, cfg.SeenTTL)
 
 	s := &Service{cfg: cfg, log: log, readerDone: make(chan struct{})}
-	s.sys = actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter})
+	s.sys = actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter, OnPanic: deps.OnPanic})
 	fail := func(err error) (*Service, error) {
 		_ = s.sys.Shutdown(ctx)
 		return nil, fmt.Errorf("start analytics: %w", err)

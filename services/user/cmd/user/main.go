@@ -12,38 +12,22 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
-	"google.golang.org/grpc"
-
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
-	"github.com/pianorhythm/server/pkg/flagenv"
-	"github.com/pianorhythm/server/pkg/rpc"
+	"github.com/pianorhythm/server/pkg/boot"
 	"github.com/pianorhythm/server/pkg/store"
-	"github.com/pianorhythm/server/pkg/telemetry"
 	"github.com/pianorhythm/server/services/user/usersvc"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "user:", err)
-		os.Exit(1)
-	}
-}
+func main() { boot.Main("user", "127.0.0.1:9102", run) }
 
-func run(ctx context.Context, args []string) (err error) {
-	fs := flagenv.New("user")
-	addr := fs.String("addr", "PR_USER_ADDR", "127.0.0.1:9102", "UserService gRPC address")
-	stateAddr := fs.String("state-addr", "PR_STATE_ADDR", "127.0.0.1:9101", "state service")
+func run(ctx context.Context, p *boot.Program) error {
+	fs := p.Flags
+	stateAddr := p.Peer("state", "127.0.0.1:9101")
 	mongoURI := fs.Secret("mongodb-uri", "MONGODB_URI", "", "MongoDB URI (empty: embedded FerretDB under the data dir)")
 	database := fs.String("mongodb-database", "PR_MONGODB_DATABASE", "pianorhythm", "MongoDB database")
 	dataDir := fs.String("data-dir", "PR_DATA_DIR", "./data", "data directory (embedded MongoDB, signing key)")
@@ -60,11 +44,9 @@ func run(ctx context.Context, args []string) (err error) {
 	discordAuth := fs.String("discord-auth-url", "PR_DISCORD_AUTH_URL", "", "authorize endpoint (empty: Discord's)")
 	discordToken := fs.String("discord-token-url", "PR_DISCORD_TOKEN_URL", "", "token endpoint (empty: Discord's)")
 	discordUser := fs.String("discord-userinfo-url", "PR_DISCORD_USERINFO_URL", "", "user info endpoint (empty: Discord's)")
-	otlp := fs.String("otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP gRPC endpoint (empty: no export)")
-	if err := fs.Parse(args); err != nil {
+	if err := p.Parse(ctx); err != nil {
 		return err
 	}
-	fs.Print(os.Stderr)
 
 	cfg := usersvc.Config{
 		AccessTTL: *accessTTL, RefreshTTL: *refreshTTL, Issuer: *issuer, KeyFile: *keyFile, LoginLimit: *loginLimit,
@@ -75,8 +57,9 @@ func run(ctx context.Context, args []string) (err error) {
 		cfg.KeyFile = filepath.Join(*dataDir, "user-signing.key")
 	}
 	if *seed != "" {
+		var err error
 		if cfg.SigningKeySeed, err = base64.StdEncoding.DecodeString(*seed); err != nil {
-			return fmt.Errorf("signing seed: %w", err)
+			return fmt.Errorf("PR_USER_SIGNING_SEED: %w", err)
 		}
 	}
 	for _, a := range strings.Split(*admins, ",") {
@@ -88,46 +71,21 @@ func run(ctx context.Context, args []string) (err error) {
 		return err
 	}
 
-	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "user", OTLPEndpoint: *otlp})
+	mongo, err := p.Mongo(ctx, store.MongoConfig{URI: *mongoURI, Database: *database, DataDir: *dataDir})
 	if err != nil {
 		return err
 	}
-	tel.Install()
-	defer func() { err = errors.Join(err, tel.Shutdown(context.Background())) }()
-	log := tel.Logger()
-
-	mongo, err := store.OpenMongo(ctx, store.MongoConfig{URI: *mongoURI, Database: *database, DataDir: *dataDir, Logger: log})
+	stateConn, err := p.Dial("state", *stateAddr)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err = errors.Join(err, mongo.Close(cctx))
-	}()
-	stateConn, err := rpc.Dial(rpc.ClientConfig{Target: *stateAddr, Name: "state", Logger: log})
-	if err != nil {
-		return fmt.Errorf("dial state: %w", err)
-	}
-	defer stateConn.Close()
-
-	svc, err := usersvc.New(cfg, usersvc.Deps{State: pb.NewStateServiceClient(stateConn), Mongo: mongo.DB, Logger: log})
+	svc, err := usersvc.New(cfg, usersvc.Deps{
+		State: pb.NewStateServiceClient(stateConn), Mongo: mongo.DB, Logger: p.Log,
+		Meter: p.Meter(), OnPanic: p.ActorPanics,
+	})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err = errors.Join(err, svc.Close(cctx))
-	}()
-
-	gs, err := rpc.NewServer(rpc.ServerConfig{Name: "user", Addr: *addr, Logger: log,
-		UnaryInterceptors: []grpc.UnaryServerInterceptor{svc.UnaryInterceptor()}})
-	if err != nil {
-		return err
-	}
-	svc.Register(gs.GRPC())
-	gs.SetServing(pb.UserService_ServiceDesc.ServiceName, true)
-	log.Info("user service listening", "addr", gs.Addr())
-	return gs.Serve(ctx)
+	p.Defer(svc.Close)
+	return p.Serve(ctx, pb.UserService_ServiceDesc.ServiceName, svc.Register, svc.UnaryInterceptor())
 }
