@@ -121,7 +121,9 @@ func (p *Program) Parse(ctx context.Context) error {
 }
 
 // Meter is the program's meter.
-func (p *Program) Meter() metric.Meter { return p.Telemetry.MeterProvider().Meter("pianorhythm/" + p.Name) }
+func (p *Program) Meter() metric.Meter {
+	return p.Telemetry.MeterProvider().Meter("pianorhythm/" + p.Name)
+}
 
 // Defer registers fn to run at shutdown; closers run in reverse order, each
 // with its own timeout.
@@ -170,7 +172,9 @@ func (p *Program) Verifier(user *grpc.ClientConn) (*auth.Verifier, error) {
 
 // ReportPanicsTo makes ReportPanic call fn instead of the monitor service
 // (the monitor program reports its own panics in-process).
-func (p *Program) ReportPanicsTo(fn func(service, where string, value any, stack []byte)) { p.panics = fn }
+func (p *Program) ReportPanicsTo(fn func(service, where string, value any, stack []byte)) {
+	p.panics = fn
+}
 
 // ReportPanic sends a panic to the monitor's error tracker (if one is
 // configured); it has the signature of rpc.ServerConfig.OnPanic.
