@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/pianorhythm/server/internal/allinone"
 	"github.com/pianorhythm/server/pkg/flagenv"
 	"github.com/pianorhythm/server/pkg/telemetry"
+	"github.com/pianorhythm/server/services/user/usersvc"
 )
 
 // shutdownTimeout bounds a graceful stop after SIGINT/SIGTERM.
@@ -44,6 +46,10 @@ func run(ctx context.Context, args []string) error {
 	instance := fs.String("instance-id", "PR_INSTANCE_ID", "", "name of this edge instance; empty generates one")
 	admins := fs.String("admins", "PR_ADMINS", "", "comma-separated usernames that become admins when they register or log in")
 	logLevel := fs.String("log-level", "PR_LOG_LEVEL", "info", "debug, info, warn or error")
+	seed := fs.Secret("signing-seed", "PR_USER_SIGNING_SEED", "", "base64 Ed25519 seed signing access tokens (empty: a key kept in -data-dir)")
+	discordID := fs.String("discord-client-id", "PR_DISCORD_CLIENT_ID", "", "Discord OAuth2 client id (empty: Discord login off)")
+	discordSecret := fs.Secret("discord-client-secret", "PR_DISCORD_CLIENT_SECRET", "", "Discord OAuth2 client secret")
+	discordRedirect := fs.String("discord-redirect-url", "PR_DISCORD_REDIRECT_URL", "", "https://host/v1/auth/oauth/discord/callback")
 	addrs := []struct {
 		dst        *string
 		flag, env  string
@@ -91,6 +97,12 @@ func run(ctx context.Context, args []string) error {
 	cfg.DataDir = *dataDir
 	cfg.KeyPrefix = *keyPrefix
 	cfg.InstanceID = *instance
+	cfg.Discord = usersvc.DiscordConfig{ClientID: *discordID, ClientSecret: *discordSecret, RedirectURL: *discordRedirect}
+	if *seed != "" {
+		if cfg.SigningKeySeed, err = base64.StdEncoding.DecodeString(*seed); err != nil {
+			return fmt.Errorf("PR_USER_SIGNING_SEED: %w", err)
+		}
+	}
 	cfg.Logger = tel.Logger()
 	cfg.Metrics = tel.MetricsHandler()
 	cfg.MeterProvider = tel.MeterProvider()
