@@ -8,7 +8,7 @@ require (
 	github.com/pianorhythm/server/api v0.0.0
 	github.com/pianorhythm/server/pkg v0.0.0
 	github.com/pianorhythm/server/services/room v0.0.0-00010101000000-000000000000
-	github.com/pianorhythm/server/services/state v0.0.0-00010101000000-000000000000
+	github.com/pianorhythm/server/services/state v0.0.0
 	github.com/pianorhythm/server/services/user v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
 	go.uber.org/goleak v1.3.0

@@ -201,4 +201,6 @@ func (s *Service) Connections(roomID string) []*pb.Connection {
 
 // Sweep runs one GhostTracker round now (discover also looks for instances
 // never seen alive); for tests and tools.
-func (s *Service) Sweep(ctx context.Context, discover bool) error { return s.tracker.Sweep(ctx, discover) }
+func (s *Service) Sweep(ctx context.Context, discover bool) error {
+	return s.tracker.Sweep(ctx, discover)
+}

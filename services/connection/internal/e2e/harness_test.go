@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/store/storetest"
 	"github.com/pianorhythm/server/services/connection/connsvc"
@@ -21,6 +22,8 @@ import (
 	"github.com/pianorhythm/server/services/state/statesvc"
 	"github.com/pianorhythm/server/services/user/usersvc"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -117,9 +120,21 @@ type edge struct {
 	// down makes every call of this instance to the services fail, like
 	// a crashed process whose sockets are gone.
 	down *atomic.Bool
+	// admin calls the instance's ConnectionService.
+	admin pb.ConnectionServiceClient
 }
 
-func (w *world) edge(cfg connsvc.Config) *edge {
+// edgeOpts are the optional parts of an edge under test.
+type edgeOpts struct {
+	meter  metric.Meter
+	tracer trace.TracerProvider
+	// room wraps the edge's room service client (to hook calls).
+	room func(pb.RoomServiceClient) pb.RoomServiceClient
+}
+
+func (w *world) edge(cfg connsvc.Config) *edge { return w.edgeWith(cfg, edgeOpts{}) }
+
+func (w *world) edgeWith(cfg connsvc.Config, opts edgeOpts) *edge {
 	t := w.t
 	t.Helper()
 	if cfg.KeyPrefix == "" {
@@ -141,11 +156,15 @@ func (w *world) edge(cfg connsvc.Config) *edge {
 		return c
 	}
 	state, user, room := dial(w.state), dial(w.user), dial(w.room)
+	roomClient := pb.NewRoomServiceClient(room)
+	if opts.room != nil {
+		roomClient = opts.room(roomClient)
+	}
 	svc, err := connsvc.New(cfg, connsvc.Deps{
-		Redis: w.rdb, Room: pb.NewRoomServiceClient(room), User: pb.NewUserServiceClient(user),
+		Redis: w.rdb, Room: roomClient, User: pb.NewUserServiceClient(user),
 		State: pb.NewStateServiceClient(state), Verifier: w.users.Verifier(),
 		Gateway: connsvc.Gateway{User: user, Room: room, State: state},
-		Logger:  quiet,
+		Logger:  quiet, Meter: opts.meter, TracerProvider: opts.tracer,
 	})
 	if err != nil {
 		t.Fatalf("connsvc.New: %v", err)
@@ -153,6 +172,9 @@ func (w *world) edge(cfg connsvc.Config) *edge {
 	hs := httptest.NewServer(svc.Handler())
 	e := &edge{svc: svc, http: hs, down: down}
 	t.Cleanup(func() { e.stop() })
+	// The admin RPCs, behind the same auth interceptor as in production.
+	e.admin = pb.NewConnectionServiceClient(w.serve("connection", svc.Register,
+		auth.UnaryServerInterceptor(w.users.Verifier()), func(context.Context) error { return nil }))
 	return e
 }
 

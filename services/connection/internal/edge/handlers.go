@@ -9,7 +9,7 @@ import (
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/services/connection/internal/pubsub"
 	"google.golang.org/grpc/codes"
-	)
+)
 
 // Limits of the client protocol (DESIGN section 4).
 const (

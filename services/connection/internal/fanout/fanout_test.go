@@ -236,4 +236,3 @@ func TestConcurrentJoinLeaveDeliver(t *testing.T) {
 	}
 	wg.Wait()
 }
-

@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/services/connection/connsvc"
+	"github.com/pianorhythm/server/services/connection/internal/codec"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// TestGhostOfNeverSeenInstance: seats held by an instance this tracker
+// never saw alive (no heartbeat at all) are found by discovery and, once
+// confirmed by a second pass, cleared.
+func TestGhostOfNeverSeenInstance(t *testing.T) {
+	w := newWorld(t)
+	// A long interval: the test drives the sweeps itself.
+	e := w.edge(connsvc.Config{GhostInterval: time.Hour})
+	host := e.dial(t, codec.JSON, "")
+	host.join("haunted", true)
+
+	state := pb.NewStateServiceClient(w.state)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ghost := &pb.User{Id: "ghost-user", DisplayName: "Casper"}
+	if _, err := state.SaveUser(ctx, &pb.SaveUserRequest{User: ghost}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := state.AddUserToRoom(ctx, &pb.AddUserToRoomRequest{RoomId: "haunted", Member: &pb.Member{
+		User: ghost, JoinedAt: timestamppb.Now(), InstanceId: "edge-never-seen", ConnectionId: "c-ghost"}}); err != nil {
+		t.Fatal(err)
+	}
+	members := func() int {
+		res, err := state.RoomMembers(ctx, &pb.RoomMembersRequest{RoomId: "haunted"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(res.GetMembers())
+	}
+	if n := members(); n != 2 {
+		t.Fatalf("%d members before the sweeps", n)
+	}
+	steps := []struct {
+		discover bool
+		want     int
+	}{
+		{false, 2}, // a plain sweep knows nothing of the instance
+		{true, 2},  // first discovery: a suspect (it may be starting)
+		{true, 1},  // confirmed: its seat is cleared
+	}
+	for i, s := range steps {
+		if err := e.svc.Sweep(ctx, s.discover); err != nil {
+			t.Fatalf("sweep %d: %v", i, err)
+		}
+		if n := members(); n != s.want {
+			t.Fatalf("after sweep %d: %d members, want %d", i, n, s.want)
+		}
+	}
+	m := host.await("userLeft of the ghost", 5*time.Second, func(m *pb.ServerMessage) bool {
+		return m.GetUserLeft().GetUserId() == "ghost-user"
+	})
+	if m.GetUserLeft().GetReason() != "ghost" {
+		t.Fatalf("userLeft %v", m.GetUserLeft())
+	}
+}
