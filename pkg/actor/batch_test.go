@@ -61,7 +61,7 @@ func TestBatchReceive(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { _, err := ref.Ask(ctx, "q"); errc <- err }()
-	require.Eventually(t, func() bool { return len(ref.user) == 7 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return ref.user.len() == 7 }, 5*time.Second, time.Millisecond)
 	for i := 6; i < 10; i++ {
 		require.NoError(t, ref.Tell(ctx, i))
 	}

@@ -22,8 +22,11 @@
 // publishes a DeadLetter. Messages from one sender are received in the order
 // they were sent.
 //
-// Envelopes are pooled and travel by pointer through a buffered channel, so
-// Tell does not allocate and costs about as much as a channel send. Ask uses a
+// A lane is a preallocated ring: senders serialize among themselves on a
+// mutex, the actor reads without a lock and sleeps on a wake channel only
+// when every lane is empty. A Tell with a bare context travels as the
+// message itself; otherwise in a pooled envelope. Tell does not allocate and
+// costs about as much as a buffered channel send. Ask uses a
 // pooled reply slot, not a goroutine; a reply that arrives after the asker's
 // deadline is dropped. A router actor may Context.Forward a message to
 // another actor, whose Respond then answers the original asker.

@@ -41,7 +41,7 @@ func newMetrics(m metric.Meter, depth func(report func(kind string, depth int64)
 	// Instrument errors only come from invalid names, which are constants
 	// here; the SDK returns a usable no-op instrument alongside them.
 	ms.duration, _ = m.Float64Histogram("actor.processing.duration",
-		metric.WithUnit("s"), metric.WithDescription("Time to handle one message or batch; sampled 1 in 16."))
+		metric.WithUnit("s"), metric.WithDescription("Time to handle one message or batch; sampled 1 in 64."))
 	ms.handled, _ = m.Int64Counter("actor.messages.handled",
 		metric.WithDescription("Messages handled successfully."))
 	ms.restarts, _ = m.Int64Counter("actor.restarts",

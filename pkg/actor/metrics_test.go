@@ -77,7 +77,7 @@ func TestMetrics(t *testing.T) {
 	}
 	require.Equal(t, int64(4), collect(t, reader)["actor.mailbox.depth/room"])
 	close(gate)
-	require.Eventually(t, func() bool { return len(ref.user) == 0 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return ref.user.len() == 0 }, 5*time.Second, time.Millisecond)
 	_, err = ref.Ask(ctx, "sync")
 	require.NoError(t, err)
 	require.NoError(t, ref.Stop(ctx)) // flushes the handled count
@@ -86,6 +86,6 @@ func TestMetrics(t *testing.T) {
 	require.Equal(t, int64(6), got["actor.messages.handled/room"]) // block crash a b c sync
 	require.Equal(t, int64(1), got["actor.restarts/room"])
 	require.Equal(t, int64(1), got["actor.dead_letters/room/dropped"])
-	// Sampled: the first message, one in 16 after it, and retries.
+	// Sampled: the first message, one in 64 after it, and retries.
 	require.Equal(t, int64(2), got["actor.processing.duration/room"])
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -18,10 +19,16 @@ type Ref struct {
 	name  string
 	stats *kindStats
 
-	user    chan any // bare messages and *envelope
-	prio    chan any // nil unless Props.PriorityLane
+	user    *mailbox
+	prio    *mailbox // nil unless Props.PriorityLane
 	done    chan struct{}
 	stopped atomic.Bool
+	drainMu sync.Mutex // serializes readers of the lanes once stopped
+
+	// idle is set while the actor waits for a message; a sender that sees
+	// it signals wake (capacity 1).
+	idle atomic.Bool
+	wake chan struct{}
 	// incarnation counts starts, so a supervisor can ignore failure reports
 	// about an instance it has already replaced.
 	incarnation atomic.Uint64
@@ -106,11 +113,19 @@ func (r *Ref) Ask(ctx context.Context, msg any) (any, error) {
 		f.release(g)
 		return nil, err
 	}
+	done := ctx.Done()
+	if done == nil {
+		// A context that never ends (Background): a plain receive is
+		// cheaper than a select.
+		rep := <-f.ch
+		futurePool.Put(f)
+		return rep.v, rep.err
+	}
 	select {
 	case rep := <-f.ch:
 		futurePool.Put(f)
 		return rep.v, rep.err
-	case <-ctx.Done():
+	case <-done:
 		if f.gen.CompareAndSwap(g, g+1) {
 			futurePool.Put(f)
 			return nil, ctx.Err()
@@ -196,14 +211,12 @@ func (r *Ref) Unwatch(watcher *Ref) {
 // enqueue puts v (a bare message or an *envelope) on lane or disposes of
 // it; the caller must not touch it afterwards. ask selects Ask semantics for
 // DropNewest.
-func (r *Ref) enqueue(ctx context.Context, lane chan any, v any, ask bool) error {
+func (r *Ref) enqueue(ctx context.Context, lane *mailbox, v any, ask bool) error {
 	if r.stopped.Load() {
 		r.reject(v, ReasonStopped, ErrStopped)
 		return ErrStopped
 	}
-	select {
-	case lane <- v:
-	default:
+	if !lane.push(v) {
 		switch r.props.Overflow {
 		case FailFast:
 			release(v)
@@ -215,25 +228,77 @@ func (r *Ref) enqueue(ctx context.Context, lane chan any, v any, ask bool) error
 			}
 			return nil
 		}
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		select {
-		case lane <- v:
-		case <-ctx.Done():
-			release(v)
-			return ctx.Err()
-		case <-r.done:
-			r.reject(v, ReasonStopped, ErrStopped)
-			return ErrStopped
+		if err := r.waitPush(ctx, lane, v); err != nil {
+			return err
 		}
 	}
+	r.notify()
 	// The actor may have stopped and drained its lanes between the check
-	// above and the send: then nobody else will ever read this message.
+	// above and the push: then nobody else will ever read this message.
 	if r.stopped.Load() {
 		r.drainLanes()
 	}
 	return nil
+}
+
+// blockSpins is how many times a blocked sender yields and rechecks for
+// room before it parks.
+const blockSpins = 20
+
+// waitPush waits for room in a full lane (Overflow Block) until ctx ends or
+// the actor stops.
+func (r *Ref) waitPush(ctx context.Context, lane *mailbox, v any) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// A busy actor makes room within a message's handling time, far sooner
+	// than a sleep and a wake-up: retry a little before parking, so a
+	// sender that outpaces its actor does not park once per message.
+	for range blockSpins {
+		runtime.Gosched() // also keeps this sender off the reader's cache lines
+		if lane.len() < int(lane.size) && !r.stopped.Load() && lane.push(v) {
+			return nil
+		}
+	}
+	// Registering before retrying the push means the reader either sees us
+	// after taking a message, or we see the room it made.
+	lane.blocked.Add(1)
+	for {
+		if r.stopped.Load() {
+			lane.blocked.Add(-1)
+			r.reject(v, ReasonStopped, ErrStopped)
+			return ErrStopped
+		}
+		if lane.push(v) {
+			// The reader signals once per message taken, and a signal can
+			// be absorbed by the one already pending: pass it on.
+			if lane.blocked.Add(-1) > 0 && lane.len() < int(lane.size) {
+				lane.signalSpace()
+			}
+			return nil
+		}
+		select {
+		case <-lane.space:
+		case <-ctx.Done():
+			lane.blocked.Add(-1)
+			release(v)
+			return ctx.Err()
+		case <-r.done:
+			lane.blocked.Add(-1)
+			r.reject(v, ReasonStopped, ErrStopped)
+			return ErrStopped
+		}
+	}
+}
+
+// notify wakes the actor if it is waiting for a message.
+func (r *Ref) notify() {
+	if r.idle.Load() {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // reject dead-letters a message that was not queued; its sender learns
@@ -249,20 +314,21 @@ func release(v any) {
 	}
 }
 
-// drainLanes turns every queued message into a "stopped" dead letter.
+// drainLanes turns every queued message into a "stopped" dead letter. It
+// runs only once the actor has stopped, in the actor's goroutine or in a
+// sender that raced with the stop.
 func (r *Ref) drainLanes() {
+	r.drainMu.Lock()
+	defer r.drainMu.Unlock()
 	var slot envelope
 	for {
-		select {
-		case v := <-r.prio:
-			r.sys.deadLetter(r, unpack(v, &slot), ReasonStopped, ErrStopped, true)
-		case v := <-r.user:
-			if !isWake(v) {
-				r.sys.deadLetter(r, unpack(v, &slot), ReasonStopped, ErrStopped, true)
+		v, ok := r.prio.pop()
+		if !ok {
+			if v, ok = r.user.pop(); !ok {
+				return
 			}
-		default:
-			return
 		}
+		r.sys.deadLetter(r, unpack(v, &slot), ReasonStopped, ErrStopped, true)
 	}
 }
 

@@ -176,7 +176,7 @@ func TestOverflow(t *testing.T) {
 				require.ErrorIs(t, err, ErrMailboxFull)
 				close(gate)
 			}
-			require.Eventually(t, func() bool { return len(ref.user) == 0 }, 5*time.Second, time.Millisecond)
+			require.Eventually(t, func() bool { return ref.user.len() == 0 }, 5*time.Second, time.Millisecond)
 			_, err = ref.Ask(ctx, "sync")
 			require.NoError(t, err)
 			want := []string{"block", "a", "b", "sync"}
@@ -278,7 +278,7 @@ func TestAskPendingWhenStopped(t *testing.T) {
 	recv(t, entered)
 	errc := make(chan error, 1)
 	go func() { _, err := ref.Ask(ctx, "queued"); errc <- err }()
-	require.Eventually(t, func() bool { return len(ref.user) == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return ref.user.len() == 1 }, 5*time.Second, time.Millisecond)
 	stopped := make(chan error, 1)
 	go func() { stopped <- ref.Stop(ctx) }()
 	require.Eventually(t, func() bool { return ref.sysN.Load() == 1 }, 5*time.Second, time.Millisecond)

@@ -127,13 +127,14 @@ func (s *System) newRef(sup *Supervisor, p Props) (*Ref, error) {
 		props:  p,
 		name:   name,
 		stats:  s.metrics.kind(p.Kind),
-		user:   make(chan any, p.MailboxSize),
+		user:   newMailbox(p.MailboxSize),
 		done:   make(chan struct{}),
 		sysSig: make(chan struct{}, 1),
+		wake:   make(chan struct{}, 1),
 		logger: s.logger.With("actor", name, "kind", p.Kind),
 	}
 	if p.PriorityLane {
-		r.prio = make(chan any, p.MailboxSize)
+		r.prio = newMailbox(p.MailboxSize)
 	}
 	r.cctx.ref = r
 	s.mu.Lock()
@@ -153,7 +154,7 @@ func (s *System) observeDepth(report func(kind string, depth int64)) {
 	depth := make(map[string]int64)
 	s.mu.Lock()
 	for r := range s.cells {
-		depth[r.props.Kind] += int64(len(r.user) + len(r.prio))
+		depth[r.props.Kind] += int64(r.user.len() + r.prio.len())
 	}
 	s.mu.Unlock()
 	for k, d := range depth {
