@@ -289,21 +289,15 @@ func TestBrowser(t *testing.T) {
 		b.typeInto("#chat-input", "B is back\uE007")
 		b.waitJS("own chat after the reconnect", waitShort, hasChat, "B is back")
 		if !a.poll(waitShort, hasChat, "B is back") {
-			saveScreenshot(t, a, "known-bug-room-events-lost.png")
-			t.Skip("KNOWN BUG: after a member's connection closes, the other local members of the room get no room events " +
-				"(chat, notes, joins): edge conn.run calls hub.Leave on teardown and offline() -> leaveRoom -> dropRoom calls it again, " +
-				"so the fanout room's count drops by two and its actor stops while members remain")
+			saveScreenshot(t, a, "failed-room-events-after-reconnect.png")
+			t.Fatal("A did not get B's chat after B reconnected")
 		}
 		// B's join was published before its chat line: no long wait needed.
 		if !a.poll(2*time.Second, named, idB, "Bea") {
-			saveScreenshot(t, a, "known-bug-stale-name.png")
+			saveScreenshot(t, a, "failed-stale-name.png")
 			var shown string
 			a.exec(&shown, `return document.querySelector('#members li[data-user-id="' + arguments[0] + '"] .name')?.textContent ?? ''`, idB)
-			if shown == "" {
-				t.Fatal("B is missing from A's member list after the reconnect")
-			}
-			t.Skipf("KNOWN BUG: after a reconnect B is shown to the room as %q, not Bea: edge authenticate() builds the identity "+
-				"from the token's claims (the name at sign-up), and the room service prefers the identity's display name over the profile", shown)
+			t.Fatalf("after the reconnect A shows B as %q, want Bea", shown)
 		}
 	})
 

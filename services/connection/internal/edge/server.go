@@ -206,6 +206,13 @@ func (s *Server) authenticate(ctx context.Context, token string) (session, error
 	if err != nil {
 		u = &pb.User{Id: id.UserID, DisplayName: id.DisplayName, Roles: id.Roles, Guest: id.Guest}
 	}
+	// The profile is fresher than the token: a rename or a granted role
+	// since the token was issued must show in the rooms this connection
+	// joins.
+	id.DisplayName = u.GetDisplayName()
+	if len(u.GetRoles()) > 0 {
+		id.Roles = u.GetRoles()
+	}
 	return session{id: id, user: u}, nil
 }
 
