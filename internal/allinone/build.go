@@ -77,6 +77,7 @@ func (s *System) build() (http.Handler, error) {
 		},
 		Metrics: cfg.Metrics,
 		Logger:  s.logger("connection"),
+		Meter:   s.meter("connection"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connection service: %w", err)

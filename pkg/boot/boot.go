@@ -120,6 +120,9 @@ func (p *Program) Parse(ctx context.Context) error {
 	return nil
 }
 
+// ListenAddr is the gRPC address the program listens on (-listen).
+func (p *Program) ListenAddr() string { return *p.listen }
+
 // Meter is the program's meter.
 func (p *Program) Meter() metric.Meter {
 	return p.Telemetry.MeterProvider().Meter("pianorhythm/" + p.Name)
