@@ -130,11 +130,17 @@ func TestHitAndHeartbeat(t *testing.T) {
 		require.Equal(t, i < 3, res.GetAllowed(), "hit %d", i)
 		require.EqualValues(t, max(0, 2-i), res.GetRemaining())
 		if i == 3 {
-			require.Greater(t, res.GetRetryAfter().AsDuration(), 59*time.Minute)
+			require.Equal(t, time.Hour, res.GetRetryAfter().AsDuration(), "the window started with the first hit, on the service clock")
 		}
 	}
+	// The service's clock, not Redis, ends the window: works on a real Redis too.
+	st.clk.Advance(time.Hour)
+	res, err := c.Hit(ctx, &pb.HitRequest{Key: "login:user:alice", Limit: 3, Window: durationpb.New(time.Hour)})
+	require.NoError(t, err)
+	require.True(t, res.GetAllowed(), "a hit in the next window")
+	require.EqualValues(t, 2, res.GetRemaining())
 
-	_, err := c.Heartbeat(ctx, &pb.HeartbeatRequest{InstanceId: "edge-1"})
+	_, err = c.Heartbeat(ctx, &pb.HeartbeatRequest{InstanceId: "edge-1"})
 	require.NoError(t, err)
 	_, err = c.Heartbeat(ctx, &pb.HeartbeatRequest{InstanceId: "edge-2", Ttl: durationpb.New(time.Minute)})
 	require.NoError(t, err)

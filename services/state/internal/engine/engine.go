@@ -30,6 +30,9 @@ type Engine struct {
 	Logger   *slog.Logger
 }
 
+// Clock returns the engine's current time.
+func (e *Engine) Clock() time.Time { return e.now() }
+
 func (e *Engine) now() time.Time {
 	if e.Now == nil {
 		return time.Now()

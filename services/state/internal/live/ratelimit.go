@@ -8,16 +8,19 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// hitScript counts one hit in a fixed window: INCR, and PEXPIRE when the
-// window starts (or lost its TTL). Returns {count, ms left in the window}.
+// hitScript counts one hit in the window that started with the first hit
+// (a hash of start and count). Time is the caller's ARGV[1] (ms), not
+// Redis's: the window follows the service's clock, and the key's TTL only
+// collects it once the window is over. Returns {count, window start}.
 var hitScript = redis.NewScript(`
-local n = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if n == 1 or ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local start = tonumber(redis.call('HGET', KEYS[1], 'start'))
+if start == nil or now - start >= window or now < start then
+  redis.call('HSET', KEYS[1], 'start', now, 'n', 1)
+  redis.call('PEXPIRE', KEYS[1], window + 1000)
+  return {1, now}
 end
-return {n, ttl}
+return {redis.call('HINCRBY', KEYS[1], 'n', 1), start}
 `)
 
 // HitResult is the state of a window after a hit.
@@ -28,16 +31,18 @@ type HitResult struct {
 	RetryAfter time.Duration
 }
 
-// Hit counts a hit on key and says whether it is within limit per window.
-func (s *Store) Hit(ctx context.Context, key string, limit int, window time.Duration) (HitResult, error) {
-	res, err := hitScript.Run(ctx, s.rdb, []string{s.k.Hit(key)}, window.Milliseconds()).Int64Slice()
+// Hit counts a hit on key at now and says whether it is within limit per
+// window, a window starting with the first hit. The service's clock, not
+// Redis's, decides when a window ends, so a test's clock moves it.
+func (s *Store) Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (HitResult, error) {
+	res, err := hitScript.Run(ctx, s.rdb, []string{s.k.Hit(key)}, now.UnixMilli(), window.Milliseconds()).Int64Slice()
 	if err != nil {
 		return HitResult{}, fmt.Errorf("hit %q: %w", key, err)
 	}
 	n := int(res[0])
 	r := HitResult{Allowed: n <= limit, Remaining: max(0, limit-n)}
 	if !r.Allowed {
-		r.RetryAfter = time.Duration(res[1]) * time.Millisecond
+		r.RetryAfter = time.Duration(res[1]+window.Milliseconds()-now.UnixMilli()) * time.Millisecond
 	}
 	return r, nil
 }

@@ -176,7 +176,7 @@ func (s *Server) Hit(ctx context.Context, req *pb.HitRequest) (*pb.HitResponse, 
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	res, err := s.eng.Live.Hit(ctx, req.GetKey(), int(req.GetLimit()), window)
+	res, err := s.eng.Live.Hit(ctx, req.GetKey(), int(req.GetLimit()), window, s.eng.Clock())
 	if err != nil {
 		return nil, toStatus(err)
 	}
