@@ -169,7 +169,9 @@ func TestVerifierKeyRotationAndRefreshLimit(t *testing.T) {
 	clk.Set(t0)
 	v := newVerifier(t, is, clk)
 	ctx := context.Background()
-	tok := func(k testKey) string { return sign(t, k, auth.NewClaims(alice, "pianorhythm", "j", clk.Now(), time.Hour)) }
+	tok := func(k testKey) string {
+		return sign(t, k, auth.NewClaims(alice, "pianorhythm", "j", clk.Now(), time.Hour))
+	}
 
 	if _, err := v.Verify(ctx, tok(k1)); err != nil {
 		t.Fatal(err)
