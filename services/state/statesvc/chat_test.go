@@ -198,3 +198,34 @@ func TestChatValidation(t *testing.T) {
 		require.NoError(t, err)
 	})
 }
+
+// TestArchiveIsIdempotentByMessageID: a message saved again (a retry) is
+// archived once, and a retry after a delete does not bring it back.
+func TestArchiveIsIdempotentByMessageID(t *testing.T) {
+	st := newStores(t)
+	inst := start(t, st, statesvc.Config{})
+	ctx := ctxT(t)
+	saveRoom(t, inst.client, &pb.Room{Id: "r"})
+	for range 3 {
+		_, err := inst.client.SaveChatMessage(ctx, chat("r", "twice", "hello"))
+		require.NoError(t, err)
+	}
+	_, err := inst.client.SaveChatMessage(ctx, chat("r", "gone", "oops"))
+	require.NoError(t, err)
+	_, err = inst.client.DeleteChatMessage(ctx, &pb.DeleteChatMessageRequest{RoomId: "r", MessageId: "gone"})
+	require.NoError(t, err)
+	_, err = inst.client.SaveChatMessage(ctx, chat("r", "gone", "oops")) // a late retry
+	require.NoError(t, err)
+
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, inst.svc.Close(cctx))
+	n, err := st.db.Collection("chat_messages").CountDocuments(ctx, bson.D{{Key: "_id", Value: "twice"}})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	var gone struct {
+		Deleted bool `bson:"deleted"`
+	}
+	require.NoError(t, st.db.Collection("chat_messages").FindOne(ctx, bson.D{{Key: "_id", Value: "gone"}}).Decode(&gone))
+	require.True(t, gone.Deleted, "the retry after the delete must not undo it")
+}

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -64,8 +65,9 @@ type WriterConfig struct {
 // pending holds writes not yet acknowledged by MongoDB. It lives outside
 // the actor instance so a restart after a panic keeps it.
 type pending struct {
-	chat, sessions []mongo.WriteModel
-	dropped        int
+	chat     []chatOp
+	sessions []mongo.WriteModel
+	dropped  int
 }
 
 // NewWriter returns the factory of the Writer actor; every instance it
@@ -146,20 +148,17 @@ func (w *writer) Stopped(c *actor.Context) {
 func (w *writer) add(m any) {
 	switch m := m.(type) {
 	case SaveChat:
-		// $setOnInsert keeps a retried save idempotent and never undoes a
-		// delete or a clear that happened in between.
-		w.buf.chat = append(w.buf.chat, mongo.NewUpdateOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: m.Msg.GetId()}}).
-			SetUpdate(bson.D{{Key: "$setOnInsert", Value: toChatDoc(m.Msg)}}).
-			SetUpsert(true))
+		// An insert whose id exists already is a retry: ignored, so it never
+		// undoes a delete or a clear that happened in between.
+		w.buf.chat = append(w.buf.chat, chatOp{insert: toChatDoc(m.Msg)})
 	case DeleteChat:
-		w.buf.chat = append(w.buf.chat, mongo.NewUpdateOneModel().
+		w.buf.chat = append(w.buf.chat, chatOp{model: mongo.NewUpdateOneModel().
 			SetFilter(bson.D{{Key: "_id", Value: m.MessageID}, {Key: "room_id", Value: m.RoomID}}).
-			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "deleted", Value: true}}}}))
+			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "deleted", Value: true}}}})})
 	case ClearChat:
-		w.buf.chat = append(w.buf.chat, mongo.NewUpdateManyModel().
+		w.buf.chat = append(w.buf.chat, chatOp{model: mongo.NewUpdateManyModel().
 			SetFilter(bson.D{{Key: "room_id", Value: m.RoomID}}).
-			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "cleared", Value: true}}}}))
+			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "cleared", Value: true}}}})})
 	case SessionStart:
 		w.buf.sessions = append(w.buf.sessions, mongo.NewUpdateOneModel().
 			SetFilter(bson.D{{Key: "_id", Value: m.UserID + "/" + m.ConnectionID}}).
@@ -203,21 +202,23 @@ func (w *writer) bound() {
 	w.cfg.Logger.Error("archive: pending writes over limit, oldest dropped", "dropped_total", w.buf.dropped)
 }
 
-// flush writes the pending models, each collection in one ordered bulk
-// write. On error the models stay pending; the ones MongoDB already applied
-// are applied again on retry, which every model here tolerates.
+// flush writes what is pending, in order. On error it stays pending; what
+// MongoDB already applied is applied again on retry, which every write here
+// tolerates.
 func (w *writer) flush(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	defer cancel()
-	ordered := options.BulkWrite().SetOrdered(true)
-	if len(w.buf.chat) > 0 {
-		if _, err := w.cfg.Archive.chat.BulkWrite(ctx, w.buf.chat, ordered); err != nil {
-			return fmt.Errorf("archive %d chat writes: %w", len(w.buf.chat), err)
+	for len(w.buf.chat) > 0 {
+		n, err := w.writeChatRun(ctx, w.buf.chat)
+		if err != nil {
+			return err
 		}
-		clear(w.buf.chat)
-		w.buf.chat = w.buf.chat[:0]
+		clear(w.buf.chat[:n])
+		w.buf.chat = w.buf.chat[n:]
 	}
+	w.buf.chat = nil
 	if len(w.buf.sessions) > 0 {
+		ordered := options.BulkWrite().SetOrdered(true)
 		if _, err := w.cfg.Archive.sessions.BulkWrite(ctx, w.buf.sessions, ordered); err != nil {
 			return fmt.Errorf("archive %d session writes: %w", len(w.buf.sessions), err)
 		}
@@ -225,4 +226,56 @@ func (w *writer) flush(ctx context.Context) error {
 		w.buf.sessions = w.buf.sessions[:0]
 	}
 	return nil
+}
+
+// writeChatRun writes the leading run of ops of one kind and returns how
+// many it wrote. New messages go in one unordered InsertMany (tens of times
+// cheaper than upserts on FerretDB; a duplicate id is a retry and is
+// ignored); deletes and clears in one ordered bulk write, after the
+// messages queued before them.
+func (w *writer) writeChatRun(ctx context.Context, ops []chatOp) (int, error) {
+	n := 1
+	for n < len(ops) && (ops[n].insert == nil) == (ops[0].insert == nil) {
+		n++
+	}
+	if ops[0].insert != nil {
+		docs := make([]any, n)
+		for i, op := range ops[:n] {
+			docs[i] = op.insert
+		}
+		_, err := w.cfg.Archive.chat.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		if err != nil && !onlyDuplicates(err) {
+			return 0, fmt.Errorf("archive %d chat messages: %w", n, err)
+		}
+		return n, nil
+	}
+	models := make([]mongo.WriteModel, n)
+	for i, op := range ops[:n] {
+		models[i] = op.model
+	}
+	if _, err := w.cfg.Archive.chat.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
+		return 0, fmt.Errorf("archive %d chat changes: %w", n, err)
+	}
+	return n, nil
+}
+
+// chatOp is one pending chat write: a message to insert, or a change.
+type chatOp struct {
+	insert any
+	model  mongo.WriteModel
+}
+
+// onlyDuplicates reports whether err is a bulk insert's failure made only
+// of duplicate key errors: messages that were archived already.
+func onlyDuplicates(err error) bool {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
+		return false
+	}
+	for _, we := range bwe.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we) {
+			return false
+		}
+	}
+	return true
 }
