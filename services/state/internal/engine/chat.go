@@ -71,8 +71,8 @@ func (e *Engine) loadChat(ctx context.Context, roomID string, next *pb.ChatMessa
 // ChatHistory returns the last limit messages, oldest first, reloading them
 // from the archive when Redis has none.
 func (e *Engine) ChatHistory(ctx context.Context, roomID string, limit int) ([]*pb.ChatMessage, error) {
-	msgs, err := e.Live.Chat(ctx, roomID, limit)
-	if err != nil || len(msgs) > 0 {
+	msgs, loaded, err := e.Live.Chat(ctx, roomID, limit)
+	if err != nil || loaded {
 		return msgs, err
 	}
 	hist, err := e.loadChat(ctx, roomID, nil)

@@ -111,6 +111,12 @@ func (e *Engine) SaveRoom(ctx context.Context, r *pb.Room, createOnly bool) (*pb
 	if err != nil {
 		return nil, err
 	}
+	if createOnly {
+		// A new room has no archived chat to load on its first read.
+		if err := e.Live.MarkChatLoaded(ctx, r.GetId()); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case r.GetPersistent():
 		err = e.Archive.SaveRoom(ctx, r, e.now())

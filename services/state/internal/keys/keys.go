@@ -22,7 +22,7 @@ func (k Keys) Instances() string { return k.Prefix + "instances" }
 // InstancePresence is a SET of the user ids whose connection an instance holds.
 func (k Keys) InstancePresence(id string) string { return k.Prefix + "instance:" + id + ":presence" }
 
-// Room is a HASH {pb, cap, maint, persist} of one room.
+// Room is a HASH {pb, cap, maint, persist, chatwarm} of one room.
 func (k Keys) Room(id string) string { return k.Prefix + "room:" + id }
 
 // Members is a HASH user id -> marshalled pb.Member.

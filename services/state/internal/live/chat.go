@@ -16,11 +16,17 @@ import (
 // with SeedChat, so recent history is not replaced by one message.
 var ErrChatCold = errors.New("chat list not loaded")
 
+// The room hash's field chatwarm says its chat list is loaded even when it
+// is empty (Redis drops empty lists): a room created here, seeded from the
+// archive, or cleared. A flush loses it with the room, so the next read goes
+// back to the archive.
+const chatWarm = "chatwarm"
+
 // appendChatScript: KEYS room, chat; ARGV message, max. Returns -1 (no
 // room), 0 (cold list) or 1.
 var appendChatScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 0 and redis.call('HGET', KEYS[1], 'chatwarm') ~= '1' then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 return 1
@@ -43,9 +49,10 @@ func (s *Store) AppendChat(ctx context.Context, m *pb.ChatMessage) error {
 	return nil
 }
 
-// seedChatScript: KEYS chat; ARGV max, messages... Seeds only a cold list
-// (another replica may have seeded it meanwhile), then appends the last
-// argument when ARGV[2] says there is a new message.
+// seedChatScript: KEYS chat, room; ARGV max, messages... Seeds only a cold
+// list (another replica may have seeded it meanwhile), then appends the
+// last argument when ARGV[2] says there is a new message, and marks the
+// list loaded.
 var seedChatScript = redis.NewScript(`
 local n = #ARGV
 local last = n
@@ -55,6 +62,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 if ARGV[2] == '1' then redis.call('RPUSH', KEYS[1], ARGV[n]) end
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'chatwarm', '1') end
 return 1
 `)
 
@@ -73,24 +81,43 @@ func (s *Store) SeedChat(ctx context.Context, roomID string, history []*pb.ChatM
 		args[1] = "1"
 		args = append(args, marshal(next))
 	}
-	if len(args) == 2 {
-		return nil
-	}
-	if err := seedChatScript.Run(ctx, s.rdb, []string{s.k.Chat(roomID)}, args...).Err(); err != nil && err != redis.Nil {
+	if err := seedChatScript.Run(ctx, s.rdb, []string{s.k.Chat(roomID), s.k.Room(roomID)}, args...).Err(); err != nil && err != redis.Nil {
 		return fmt.Errorf("seed chat of %q: %w", roomID, err)
 	}
 	return nil
 }
 
-// Chat returns up to limit recent messages, oldest first. An empty result
-// means the list is cold (flushed, cleared or never written).
-func (s *Store) Chat(ctx context.Context, roomID string, limit int) ([]*pb.ChatMessage, error) {
-	vals, err := s.rdb.LRange(ctx, s.k.Chat(roomID), int64(-limit), -1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("chat of %q: %w", roomID, err)
+// Chat returns up to limit recent messages, oldest first, and whether the
+// list is loaded: an empty cold list (after a flush) must be read from the
+// archive, an empty loaded one is just empty.
+func (s *Store) Chat(ctx context.Context, roomID string, limit int) ([]*pb.ChatMessage, bool, error) {
+	var vals *redis.StringSliceCmd
+	var warm *redis.StringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		vals = p.LRange(ctx, s.k.Chat(roomID), int64(-limit), -1)
+		warm = p.HGet(ctx, s.k.Room(roomID), chatWarm)
+		return nil
+	})
+	if err != nil && err != redis.Nil {
+		return nil, false, fmt.Errorf("chat of %q: %w", roomID, err)
 	}
-	return decodeChat(roomID, vals)
+	msgs, err := decodeChat(roomID, vals.Val())
+	return msgs, len(msgs) > 0 || warm.Val() == "1", err
 }
+
+// MarkChatLoaded records that a room's (empty) chat list is complete: a
+// room created here has no archived history to load.
+func (s *Store) MarkChatLoaded(ctx context.Context, roomID string) error {
+	if err := markLoadedScript.Run(ctx, s.rdb, []string{s.k.Room(roomID)}).Err(); err != nil && err != redis.Nil {
+		return fmt.Errorf("mark chat of %q loaded: %w", roomID, err)
+	}
+	return nil
+}
+
+var markLoadedScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'chatwarm', '1') end
+return 1
+`)
 
 func decodeChat(roomID string, vals []string) ([]*pb.ChatMessage, error) {
 	out := make([]*pb.ChatMessage, 0, len(vals))
@@ -124,10 +151,10 @@ func (s *Store) DeleteChat(ctx context.Context, roomID, msgID string) (bool, err
 	return false, nil
 }
 
-// ClearChat drops the room's recent chat.
+// ClearChat drops the room's recent chat; the empty list stays loaded.
 func (s *Store) ClearChat(ctx context.Context, roomID string) error {
 	if err := s.rdb.Del(ctx, s.k.Chat(roomID)).Err(); err != nil {
 		return fmt.Errorf("clear chat of %q: %w", roomID, err)
 	}
-	return nil
+	return s.MarkChatLoaded(ctx, roomID)
 }
