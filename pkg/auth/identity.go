@@ -34,6 +34,17 @@ func (i Identity) Highest() pb.Role {
 // Staff reports whether the identity is a moderator or an admin.
 func (i Identity) Staff() bool { return i.Has(pb.Role_MODERATOR) }
 
+// InternalPrefix starts the user id of an internal service acting for
+// itself ("system:ghost-tracker"); such identities exist only in metadata
+// set by trusted services, never in tokens.
+const InternalPrefix = "system:"
+
+// Internal reports whether the identity is an internal service.
+func (i Identity) Internal() bool { return strings.HasPrefix(i.UserID, InternalPrefix) }
+
+// System returns the identity of an internal service.
+func System(service string) Identity { return Identity{UserID: InternalPrefix + service, DisplayName: service} }
+
 type identityKey struct{}
 
 // NewContext returns ctx carrying id.

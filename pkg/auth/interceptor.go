@@ -73,3 +73,17 @@ func Require(ctx context.Context) (Identity, error) {
 	}
 	return id, nil
 }
+
+// RequireStaff returns the caller's identity when it is a moderator, an
+// admin or an internal service; Unauthenticated without an identity and
+// PermissionDenied otherwise.
+func RequireStaff(ctx context.Context) (Identity, error) {
+	id, err := Require(ctx)
+	if err != nil {
+		return Identity{}, err
+	}
+	if !id.Staff() && !id.Internal() {
+		return Identity{}, status.Error(codes.PermissionDenied, "moderators and admins only")
+	}
+	return id, nil
+}

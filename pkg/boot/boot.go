@@ -191,6 +191,7 @@ func (p *Program) ReportPanic(service, where string, value any, stack []byte) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	ctx = auth.OutgoingContext(ctx, auth.System(p.Name))
 	_, err := p.monitor.ReportError(ctx, &pb.ErrorReport{
 		Service: service, Message: fmt.Sprintf("panic in %s: %v", where, value), Stack: string(stack),
 		At: timestamppb.Now(),

@@ -2,6 +2,8 @@ package analyticssvc_test
 
 import (
 	"context"
+	"github.com/pianorhythm/server/pkg/auth"
+	"google.golang.org/grpc"
 	"io"
 	"log/slog"
 	"sync"
@@ -59,7 +61,8 @@ func start(t testing.TB, st stores, cfg analyticssvc.Config) instance {
 	}
 	svc, err := analyticssvc.New(cfg, analyticssvc.Deps{Redis: st.rdb, Mongo: st.db, Logger: quiet})
 	require.NoError(t, err)
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "analytics", Addr: "127.0.0.1:0", Logger: quiet})
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "analytics", Addr: "127.0.0.1:0", Logger: quiet,
+		UnaryInterceptors: []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(nil)}})
 	require.NoError(t, err)
 	svc.Register(srv.GRPC())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -98,10 +101,19 @@ func flush(t testing.TB, e *track.Emitter) {
 	require.Zero(t, e.Dropped())
 }
 
+// ctxT calls as an admin (who may do everything); auth_test.go checks what
+// others may do.
 func ctxT(t testing.TB) context.Context {
+	return as(t, auth.Identity{UserID: "admin-1", Roles: []pb.Role{pb.Role_ADMIN}})
+}
+
+func as(t testing.TB, id auth.Identity) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	return ctx
+	if id.UserID == "" {
+		return ctx
+	}
+	return auth.OutgoingContext(ctx, id)
 }
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)

@@ -2,6 +2,7 @@ package monitorsvc_test
 
 import (
 	"context"
+	"github.com/pianorhythm/server/pkg/auth"
 	"log/slog"
 	"sync"
 	"testing"
@@ -106,7 +107,8 @@ func start(t *testing.T, cfg monitorsvc.Config, deps monitorsvc.Deps) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "monitor", Logger: quiet()})
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "monitor", Logger: quiet(),
+		UnaryInterceptors: []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(nil)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +124,16 @@ func start(t *testing.T, cfg monitorsvc.Config, deps monitorsvc.Deps) *env {
 	return &env{svc: svc, client: pb.NewMonitorServiceClient(dial(t, srv.Addr())), clock: clock}
 }
 
+// ctxT calls as an admin; TestWhoMaySeeInternals checks the others.
 func ctxT(t *testing.T) context.Context {
+	return as(t, auth.Identity{UserID: "admin-1", Roles: []pb.Role{pb.Role_ADMIN}})
+}
+
+func as(t *testing.T, id auth.Identity) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	t.Cleanup(cancel)
-	return ctx
+	if id.UserID == "" {
+		return ctx
+	}
+	return auth.OutgoingContext(ctx, id)
 }

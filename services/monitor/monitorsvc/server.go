@@ -3,6 +3,7 @@ package monitorsvc
 import (
 	"context"
 	"errors"
+	"github.com/pianorhythm/server/pkg/auth"
 	"strings"
 	"unicode/utf8"
 
@@ -41,7 +42,14 @@ func (s *server) Status(ctx context.Context, _ *pb.StatusRequest) (*pb.StatusRep
 	return rep, nil
 }
 
+// ReportError takes reports from any authenticated caller (services, and
+// clients reporting their own errors); the reporter is recorded so a flood
+// can be traced to its source.
 func (s *server) ReportError(ctx context.Context, r *pb.ErrorReport) (*emptypb.Empty, error) {
+	caller, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(r.GetMessage()) == "" {
 		return nil, rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", "message is required")
 	}
@@ -54,6 +62,10 @@ func (s *server) ReportError(ctx context.Context, r *pb.ErrorReport) (*emptypb.E
 	if r.Service == "" {
 		r.Service = "unknown"
 	}
+	if r.Attributes == nil {
+		r.Attributes = map[string]string{}
+	}
+	r.Attributes["reported_by"] = caller.UserID
 	r.Message = truncate(r.Message, maxMessage)
 	r.Stack = truncate(r.Stack, maxStack)
 	if err := s.svc.Report(ctx, r); err != nil {
@@ -62,7 +74,11 @@ func (s *server) ReportError(ctx context.Context, r *pb.ErrorReport) (*emptypb.E
 	return &emptypb.Empty{}, nil
 }
 
+// ListErrorGroups and RecentLogs show internals: staff only.
 func (s *server) ListErrorGroups(ctx context.Context, _ *pb.ListErrorGroupsRequest) (*pb.ListErrorGroupsResponse, error) {
+	if _, err := auth.RequireStaff(ctx); err != nil {
+		return nil, err
+	}
 	gs, err := s.svc.tracker.Groups(ctx)
 	if err != nil {
 		return nil, grpcError(err)
@@ -71,6 +87,9 @@ func (s *server) ListErrorGroups(ctx context.Context, _ *pb.ListErrorGroupsReque
 }
 
 func (s *server) RecentLogs(ctx context.Context, r *pb.RecentLogsRequest) (*pb.RecentLogsResponse, error) {
+	if _, err := auth.RequireStaff(ctx); err != nil {
+		return nil, err
+	}
 	level := strings.ToUpper(r.GetLevel())
 	switch level {
 	case "", "WARN", "ERROR":

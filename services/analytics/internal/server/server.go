@@ -13,6 +13,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
+	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/telemetry"
 	"github.com/pianorhythm/server/services/analytics/internal/events"
 	"github.com/pianorhythm/server/services/analytics/internal/songs"
@@ -54,11 +55,19 @@ func (s *Server) ctx(ctx context.Context) (context.Context, context.CancelFunc) 
 
 // Track writes the event to the stream, like pkg/track: it is applied
 // asynchronously, once per id (a retry with the same id counts once).
+//
+// Callers are authenticated: a user tracks only their own events (an empty
+// user_id is the caller's); staff and internal services track anyone's.
 func (s *Server) Track(ctx context.Context, req *pb.TrackRequest) (*emptypb.Empty, error) {
 	ev := req.GetEvent()
 	if err := checkEvent(ev); err != nil {
 		return nil, err
 	}
+	userID, err := actingFor(ctx, ev.GetUserId())
+	if err != nil {
+		return nil, err
+	}
+	ev.UserId = userID
 	if ev.GetId() == "" {
 		ev.Id = uuid.NewString()
 	}
@@ -178,8 +187,12 @@ func (s *Server) GetSong(ctx context.Context, req *pb.GetSongRequest) (*pb.Song,
 	return song, nil
 }
 
-// CreateSong adds a song to the catalogue; without an id it gets a UUID.
+// CreateSong adds a song to the catalogue (staff only); without an id it
+// gets a UUID.
 func (s *Server) CreateSong(ctx context.Context, req *pb.CreateSongRequest) (*pb.Song, error) {
+	if _, err := auth.RequireStaff(ctx); err != nil {
+		return nil, err
+	}
 	if err := checkSong(req.GetSong()); err != nil {
 		return nil, err
 	}
@@ -205,8 +218,12 @@ func (s *Server) RecordSongPlay(ctx context.Context, req *pb.RecordSongPlayReque
 			return nil, err
 		}
 	}
+	userID, err := actingFor(ctx, req.GetUserId())
+	if err != nil {
+		return nil, err
+	}
 	ev := &pb.Event{
-		Id: uuid.NewString(), Type: pb.EventType_EVENT_TYPE_SONG_PLAYED, UserId: req.GetUserId(),
+		Id: uuid.NewString(), Type: pb.EventType_EVENT_TYPE_SONG_PLAYED, UserId: userID,
 		At: timestamppb.New(s.cfg.Now()), Attributes: map[string]string{songs.SongAttribute: req.GetSongId()},
 	}
 	song, err := s.askSong(ctx, songs.RecordPlay{Event: ev})
@@ -222,8 +239,11 @@ func (s *Server) RecordSongPlay(ctx context.Context, req *pb.RecordSongPlayReque
 	return song, nil
 }
 
-// FavoriteSong adds or removes one favorite of a song.
+// FavoriteSong adds or removes one favorite of a song (signed-in callers).
 func (s *Server) FavoriteSong(ctx context.Context, req *pb.FavoriteSongRequest) (*pb.Song, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
 	if err := checkSongID(req.GetSongId()); err != nil {
 		return nil, err
 	}
