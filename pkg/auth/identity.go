@@ -43,7 +43,9 @@ const InternalPrefix = "system:"
 func (i Identity) Internal() bool { return strings.HasPrefix(i.UserID, InternalPrefix) }
 
 // System returns the identity of an internal service.
-func System(service string) Identity { return Identity{UserID: InternalPrefix + service, DisplayName: service} }
+func System(service string) Identity {
+	return Identity{UserID: InternalPrefix + service, DisplayName: service}
+}
 
 type identityKey struct{}
 
