@@ -12,7 +12,7 @@ import (
 
 // Identity is who the tracker acts as: a system caller allowed to remove
 // other users from rooms.
-var Identity = auth.Identity{UserID: "system:ghost", DisplayName: "ghost", Roles: []pb.Role{pb.Role_ADMIN}}
+var Identity = auth.System("ghost-tracker")
 
 // confirmations is how many discovery passes must find an instance holding
 // seats without a heartbeat before it is treated as dead: an instance that

@@ -100,7 +100,7 @@ func (a *roomActor) join(ctx context.Context, c *actor.Context, m joinRoom) (*pb
 // identity, which are fresher.
 func (a *roomActor) profile(ctx context.Context, id auth.Identity) *pb.User {
 	u := &pb.User{Id: id.UserID}
-	if !isInternal(id) {
+	if !id.Internal() {
 		cctx, cancel := a.c.call(ctx)
 		stored, err := a.c.state.GetUser(cctx, &pb.GetUserRequest{UserId: id.UserID})
 		cancel()
@@ -237,10 +237,4 @@ func (a *roomActor) destroy(ctx context.Context, c *actor.Context) error {
 	stopTimer(&a.emptyTimer)
 	c.Stop() // the RoomManager watches it and forgets it
 	return nil
-}
-
-// isInternal reports whether id is another service acting for itself
-// ("system:<name>"), such as the edge's GhostTracker.
-func isInternal(id auth.Identity) bool {
-	return len(id.UserID) > len("system:") && id.UserID[:len("system:")] == "system:"
 }

@@ -55,7 +55,7 @@ func (s *Server) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb
 	if err != nil {
 		return nil, err
 	}
-	if isInternal(id) {
+	if id.Internal() {
 		return nil, refuse(ReasonPermission, "internal callers do not own rooms")
 	}
 	return s.m.Create(ctx, id, req.GetRoomId(), req.GetSettings())
@@ -86,7 +86,7 @@ func (s *Server) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.L
 		if err != nil {
 			return nil, err
 		}
-		if !id.Staff() && !isInternal(id) {
+		if !id.Staff() && !id.Internal() {
 			return nil, refuse(ReasonPermission, "only staff may list private rooms")
 		}
 		includePrivate = true
@@ -148,7 +148,7 @@ func (s *Server) JoinRoom(ctx context.Context, req *pb.JoinRoomRequest) (*pb.Joi
 	if err != nil {
 		return nil, err
 	}
-	if isInternal(id) {
+	if id.Internal() {
 		return nil, refuse(ReasonPermission, "internal callers do not join rooms")
 	}
 	return s.m.Join(ctx, id, req)
@@ -169,7 +169,7 @@ func (s *Server) LeaveRoom(ctx context.Context, req *pb.LeaveRoomRequest) (*empt
 	if target == "" {
 		target = id.UserID
 	}
-	if target != id.UserID && !id.Staff() && !isInternal(id) {
+	if target != id.UserID && !id.Staff() && !id.Internal() {
 		return nil, refuse(ReasonPermission, "you may only remove yourself")
 	}
 	reason := strings.TrimSpace(req.GetReason())
@@ -300,7 +300,7 @@ func (s *Server) ChatHistory(ctx context.Context, req *pb.ChatHistoryRequest) (*
 	c := s.m.c
 	cctx, cancel := c.call(ctx)
 	defer cancel()
-	if !id.Staff() && !isInternal(id) {
+	if !id.Staff() && !id.Internal() {
 		mem, err := c.state.RoomMembers(cctx, &pb.RoomMembersRequest{RoomId: rid})
 		if err != nil {
 			return nil, fromState("room members", err)
