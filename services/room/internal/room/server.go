@@ -31,6 +31,20 @@ func (s *Server) Register(g *grpc.Server) { pb.RegisterRoomServiceServer(g, s) }
 
 // caller returns the request's identity: set by the auth interceptor, or
 // resolved here from the metadata when the host server has none.
+// callerIn returns the caller and the validated room id of a request about
+// one room.
+func (s *Server) callerIn(ctx context.Context, room string) (auth.Identity, string, error) {
+	id, err := s.caller(ctx)
+	if err != nil {
+		return auth.Identity{}, "", err
+	}
+	rid, err := roomID(room)
+	if err != nil {
+		return auth.Identity{}, "", err
+	}
+	return id, rid, nil
+}
+
 func (s *Server) caller(ctx context.Context) (auth.Identity, error) {
 	if id, ok := auth.FromContext(ctx); ok {
 		return id, nil
@@ -112,11 +126,7 @@ func (s *Server) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.L
 
 // UpdateRoomSettings changes the settings the request sets.
 func (s *Server) UpdateRoomSettings(ctx context.Context, req *pb.UpdateRoomSettingsRequest) (*pb.Room, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
@@ -125,11 +135,7 @@ func (s *Server) UpdateRoomSettings(ctx context.Context, req *pb.UpdateRoomSetti
 
 // DeleteRoom deletes a room (owner or staff; never a lobby).
 func (s *Server) DeleteRoom(ctx context.Context, req *pb.DeleteRoomRequest) (*emptypb.Empty, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
@@ -157,11 +163,7 @@ func (s *Server) JoinRoom(ctx context.Context, req *pb.JoinRoomRequest) (*pb.Joi
 // LeaveRoom removes the caller, or with user_id another user (staff and
 // internal callers only).
 func (s *Server) LeaveRoom(ctx context.Context, req *pb.LeaveRoomRequest) (*emptypb.Empty, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +202,7 @@ func (s *Server) ListMembers(ctx context.Context, req *pb.RoomMembersRequest) (*
 
 // Kick removes a member, with an optional ban.
 func (s *Server) Kick(ctx context.Context, req *pb.KickRequest) (*emptypb.Empty, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
@@ -219,11 +217,7 @@ func (s *Server) Kick(ctx context.Context, req *pb.KickRequest) (*emptypb.Empty,
 
 // Unban lifts a room ban (owner or staff).
 func (s *Server) Unban(ctx context.Context, req *pb.UnbanFromRoomRequest) (*emptypb.Empty, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
@@ -245,11 +239,7 @@ func (s *Server) Unban(ctx context.Context, req *pb.UnbanFromRoomRequest) (*empt
 
 // TransferOwnership gives the room to another member.
 func (s *Server) TransferOwnership(ctx context.Context, req *pb.TransferOwnershipRequest) (*pb.Room, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
@@ -258,11 +248,7 @@ func (s *Server) TransferOwnership(ctx context.Context, req *pb.TransferOwnershi
 
 // ClaimOwnership takes a free owner's seat.
 func (s *Server) ClaimOwnership(ctx context.Context, req *pb.ClaimOwnershipRequest) (*pb.Room, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
@@ -271,11 +257,7 @@ func (s *Server) ClaimOwnership(ctx context.Context, req *pb.ClaimOwnershipReque
 
 // SendChat posts a chat message.
 func (s *Server) SendChat(ctx context.Context, req *pb.SendChatRequest) (*pb.ChatMessage, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
@@ -289,11 +271,7 @@ func (s *Server) SendChat(ctx context.Context, req *pb.SendChatRequest) (*pb.Cha
 // ChatHistory returns the last messages of a room the caller is in (staff:
 // any room).
 func (s *Server) ChatHistory(ctx context.Context, req *pb.ChatHistoryRequest) (*pb.ChatHistoryResponse, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
@@ -326,11 +304,7 @@ func (s *Server) ChatHistory(ctx context.Context, req *pb.ChatHistoryRequest) (*
 
 // DeleteChatMessage removes one message (moderators).
 func (s *Server) DeleteChatMessage(ctx context.Context, req *pb.DeleteChatMessageRequest) (*emptypb.Empty, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
@@ -345,11 +319,7 @@ func (s *Server) DeleteChatMessage(ctx context.Context, req *pb.DeleteChatMessag
 
 // ClearChat removes a room's chat (moderators).
 func (s *Server) ClearChat(ctx context.Context, req *pb.ClearChatRequest) (*emptypb.Empty, error) {
-	id, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
 	if err != nil {
 		return nil, err
 	}
