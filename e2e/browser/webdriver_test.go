@@ -204,13 +204,46 @@ func (s *session) find(css string) string {
 
 func (s *session) click(css string) {
 	s.t.Helper()
-	s.cmd(http.MethodPost, "/element/"+s.find(css)+"/click", map[string]any{}, nil)
+	s.onElement(css, "/click", map[string]any{})
 }
 
 // typeInto sends keystrokes to an element; "\uE007" is Enter.
 func (s *session) typeInto(css, text string) {
 	s.t.Helper()
-	s.cmd(http.MethodPost, "/element/"+s.find(css)+"/value", map[string]string{"text": text}, nil)
+	s.onElement(css, "/value", map[string]string{"text": text})
+}
+
+// onElement finds css and runs an element command on it. The page may
+// re-render the element between the two steps (a room list refreshed by a
+// reply from the server): then the element is looked up again, for up to
+// waitShort.
+func (s *session) onElement(css, command string, body any) {
+	s.t.Helper()
+	deadline := time.Now().Add(waitShort)
+	for {
+		var el map[string]string
+		err := s.d.call(http.MethodPost, "/session/"+s.id+"/element", map[string]string{"using": "css selector", "value": css}, &el)
+		if err == nil {
+			err = s.d.call(http.MethodPost, "/session/"+s.id+"/element/"+el[webElementKey]+command, body, nil)
+		}
+		if err == nil {
+			return
+		}
+		if !retryable(err) || time.Now().After(deadline) {
+			s.t.Fatalf("%s on %s: %v", command, css, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// retryable reports the WebDriver errors of a page still changing.
+func retryable(err error) bool {
+	for _, transient := range []string{"stale element reference", "no such element", "element click intercepted", "element not interactable"} {
+		if strings.Contains(err.Error(), transient) {
+			return true
+		}
+	}
+	return false
 }
 
 // exec runs script (a function body; arguments[i] are args) and decodes
