@@ -1,6 +1,7 @@
 package analyticssvc_test
 
 import (
+	"github.com/pianorhythm/server/pkg/auth"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -107,18 +108,19 @@ func TestSongPlaysFavoritesAndTop(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"maple-leaf-rag"}, songIDs(top.GetSongs()))
 
-	fav := func(id string, on bool) int64 {
+	fav := func(user, id string, on bool) int64 {
 		t.Helper()
-		s, err := c.FavoriteSong(ctx, &pb.FavoriteSongRequest{SongId: id, Favorite: on})
+		s, err := c.FavoriteSong(as(t, auth.Identity{UserID: user}), &pb.FavoriteSongRequest{SongId: id, Favorite: on})
 		require.NoError(t, err)
 		return s.GetFavorites()
 	}
-	require.Equal(t, int64(1), fav("fur-elise", true))
-	require.Equal(t, int64(2), fav("fur-elise", true))
-	require.Equal(t, int64(1), fav("fur-elise", false))
-	require.Equal(t, int64(0), fav("fur-elise", false))
-	require.Equal(t, int64(0), fav("fur-elise", false), "never below zero")
-	require.Equal(t, int64(1), fav("fur-elise", true))
+	require.Equal(t, int64(1), fav("ann", "fur-elise", true))
+	require.Equal(t, int64(1), fav("ann", "fur-elise", true), "one favorite per user")
+	require.Equal(t, int64(2), fav("bob", "fur-elise", true))
+	require.Equal(t, int64(1), fav("ann", "fur-elise", false))
+	require.Equal(t, int64(1), fav("ann", "fur-elise", false), "never below the fans left")
+	require.Equal(t, int64(0), fav("bob", "fur-elise", false))
+	require.Equal(t, int64(1), fav("ann", "fur-elise", true))
 	s, err := c.GetSong(ctx, &pb.GetSongRequest{SongId: "fur-elise"})
 	require.NoError(t, err)
 	require.Equal(t, int64(1), s.GetFavorites())

@@ -6,7 +6,8 @@
 //	<p>analytics:user:<user>              hash  metric -> total
 //	<p>analytics:achievements:<user>      hash  achievement id -> unlocked at (unix ms)
 //	<p>analytics:leaderboard:<metric>     zset  user -> total
-//	<p>analytics:song:<song>              hash  plays, favorites
+//	<p>analytics:song:<song>              hash  plays, favorites (the size of the fans set)
+//	<p>analytics:song:<song>:fans         set   user ids who favorited the song
 //	<p>analytics:songs:top                zset  song -> plays
 //
 // The event stream is not here: its name is shared with the emitters
@@ -36,6 +37,9 @@ func (k Keys) Leaderboard(metric string) string { return k.p + "leaderboard:" + 
 
 // Song is the hash of one song's plays and favorites.
 func (k Keys) Song(id string) string { return k.p + "song:" + id }
+
+// SongFans is the set of user ids who favorited a song.
+func (k Keys) SongFans(id string) string { return k.p + "song:" + id + ":fans" }
 
 // TopSongs is the sorted set of songs by plays.
 func (k Keys) TopSongs() string { return k.p + "songs:top" }

@@ -239,15 +239,17 @@ func (s *Server) RecordSongPlay(ctx context.Context, req *pb.RecordSongPlayReque
 	return song, nil
 }
 
-// FavoriteSong adds or removes one favorite of a song (signed-in callers).
+// FavoriteSong makes a song a favorite of the caller, or not; each user
+// counts once.
 func (s *Server) FavoriteSong(ctx context.Context, req *pb.FavoriteSongRequest) (*pb.Song, error) {
-	if _, err := auth.Require(ctx); err != nil {
+	id, err := auth.Require(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkSongID(req.GetSongId()); err != nil {
 		return nil, err
 	}
-	return s.askSong(ctx, songs.Favorite{SongID: req.GetSongId(), Favorite: req.GetFavorite()})
+	return s.askSong(ctx, songs.Favorite{SongID: req.GetSongId(), UserID: id.UserID, Favorite: req.GetFavorite()})
 }
 
 // TopSongs returns the most played songs, most played first.

@@ -28,14 +28,18 @@ redis.call('ZADD', KEYS[3], v, ARGV[2])
 return v
 `)
 
-// favoriteScript moves a song's favorites by ARGV[1], never below zero.
+// favoriteScript adds (ARGV[2] = 1) or removes user ARGV[1] in the song's
+// set of fans (KEYS[2]) and keeps the favorites count (KEYS[1]) equal to its
+// size: a user counts once however often they press the button.
 var favoriteScript = redis.NewScript(`
-local v = redis.call('HINCRBY', KEYS[1], 'favorites', ARGV[1])
-if v < 0 then
-  redis.call('HSET', KEYS[1], 'favorites', 0)
-  v = 0
+local changed
+if ARGV[2] == '1' then
+  changed = redis.call('SADD', KEYS[2], ARGV[1])
+else
+  changed = redis.call('SREM', KEYS[2], ARGV[1])
 end
-return v
+redis.call('HSET', KEYS[1], 'favorites', redis.call('SCARD', KEYS[2]))
+return changed
 `)
 
 // Stats keeps plays and favorites per song in Redis. It is safe for
@@ -70,9 +74,13 @@ func (s *Stats) AddPlays(ctx context.Context, plays []Play) error {
 	return nil
 }
 
-// AddFavorite moves a song's favorites by delta (+1 or -1).
-func (s *Stats) AddFavorite(ctx context.Context, songID string, delta int64) error {
-	if err := favoriteScript.Run(ctx, s.client, []string{s.keys.Song(songID)}, delta).Err(); err != nil {
+// SetFavorite makes songID a favorite of userID, or not.
+func (s *Stats) SetFavorite(ctx context.Context, songID, userID string, favorite bool) error {
+	on := "0"
+	if favorite {
+		on = "1"
+	}
+	if err := favoriteScript.Run(ctx, s.client, []string{s.keys.Song(songID), s.keys.SongFans(songID)}, userID, on).Err(); err != nil {
 		return fmt.Errorf("favorite song %s: %w", songID, err)
 	}
 	return nil

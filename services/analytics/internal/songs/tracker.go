@@ -30,8 +30,8 @@ type (
 	// Favorite adds (or with Favorite false removes) a favorite; the answer
 	// is the *pb.Song with its stats, or ErrNotFound.
 	Favorite struct {
-		SongID   string
-		Favorite bool
+		SongID, UserID string
+		Favorite       bool
 	}
 )
 
@@ -73,7 +73,7 @@ func (t *tracker) Receive(c *actor.Context) {
 	case RecordPlay:
 		v, err = t.recordPlay(ctx, m.Event)
 	case Favorite:
-		v, err = t.favorite(ctx, m.SongID, m.Favorite)
+		v, err = t.favorite(ctx, m)
 	default:
 		return
 	}
@@ -129,16 +129,12 @@ func (t *tracker) recordPlay(ctx context.Context, ev *pb.Event) (*pb.Song, error
 	return s, t.cfg.Stats.Fill(ctx, s)
 }
 
-func (t *tracker) favorite(ctx context.Context, id string, fav bool) (*pb.Song, error) {
-	s, err := t.song(ctx, id)
+func (t *tracker) favorite(ctx context.Context, m Favorite) (*pb.Song, error) {
+	s, err := t.song(ctx, m.SongID)
 	if err != nil {
 		return nil, err
 	}
-	delta := int64(1)
-	if !fav {
-		delta = -1
-	}
-	if err := t.cfg.Stats.AddFavorite(ctx, id, delta); err != nil {
+	if err := t.cfg.Stats.SetFavorite(ctx, m.SongID, m.UserID, m.Favorite); err != nil {
 		return nil, err
 	}
 	return s, t.cfg.Stats.Fill(ctx, s)
