@@ -165,6 +165,34 @@ func TestLoginFailuresSameErrorAndRateLimited(t *testing.T) {
 	}
 }
 
+// TestRegistrationsRateLimitedPerIP: one address registers RegisterLimit
+// accounts per window; others are not affected, and the window passes.
+func TestRegistrationsRateLimitedPerIP(t *testing.T) {
+	e := newEnv(t, usersvc.Config{RegisterLimit: 2, RegisterWindow: time.Hour})
+	from := func(ip string) context.Context {
+		return metadata.AppendToOutgoingContext(context.Background(), "x-forwarded-for", ip)
+	}
+	reg := func(ip, name string) error {
+		_, err := e.client.Register(from(ip), &pb.RegisterRequest{Username: name, Password: "password-" + name})
+		return err
+	}
+	for _, name := range []string{"reg1", "reg2"} {
+		if err := reg("203.0.113.9", name); err != nil {
+			t.Fatalf("register %s: %v", name, err)
+		}
+	}
+	if err := reg("203.0.113.9", "reg3"); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("third registration from one IP = %v, want ResourceExhausted", err)
+	}
+	if err := reg("198.51.100.4", "reg4"); err != nil {
+		t.Fatalf("registration from another IP: %v", err)
+	}
+	e.clock.Advance(time.Hour)
+	if err := reg("203.0.113.9", "reg3"); err != nil {
+		t.Fatalf("registration after the window: %v", err)
+	}
+}
+
 // TestBadTokensRejected: forged, expired and wrong-key tokens get
 // Unauthenticated on every authenticated RPC, over gRPC and REST.
 func TestBadTokensRejected(t *testing.T) {

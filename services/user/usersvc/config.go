@@ -40,6 +40,11 @@ type Config struct {
 	LoginLimit int
 	// LoginWindow: zero value means 1m.
 	LoginWindow time.Duration
+	// RegisterLimit is how many accounts one IP may register per
+	// RegisterWindow; zero value means 20.
+	RegisterLimit int
+	// RegisterWindow: zero value means 1h.
+	RegisterWindow time.Duration
 	// Password sets the argon2id cost; zero fields mean t=2, 19 MiB, p=1.
 	Password PasswordConfig
 	// OpTimeout bounds each MongoDB or state call; zero value means 5s.
@@ -85,6 +90,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = time.Minute
+	}
+	if c.RegisterLimit <= 0 {
+		c.RegisterLimit = 20
+	}
+	if c.RegisterWindow <= 0 {
+		c.RegisterWindow = time.Hour
 	}
 	if c.OpTimeout <= 0 {
 		c.OpTimeout = 5 * time.Second

@@ -50,6 +50,9 @@ func (s *server) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.Aut
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	if err := s.limitN(ctx, "register:ip:"+clientIP(ctx), s.svc.cfg.RegisterLimit, s.svc.cfg.RegisterWindow); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
 	hash, err := s.svc.hasher.Hash(req.GetPassword()) // here, not in the actor: it is slow
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -143,9 +146,14 @@ func (s *server) issue(ctx context.Context, u *pb.User) (*pb.AuthResponse, error
 // state service) and refuses past Config.LoginLimit per LoginWindow. When
 // the counter cannot be reached it fails closed.
 func (s *server) limit(ctx context.Context, key string) error {
+	return s.limitN(ctx, key, s.svc.cfg.LoginLimit, s.svc.cfg.LoginWindow)
+}
+
+// limitN counts one attempt on key and refuses past n per window.
+func (s *server) limitN(ctx context.Context, key string, n int, window time.Duration) error {
 	octx, cancel := context.WithTimeout(ctx, s.svc.cfg.OpTimeout)
 	defer cancel()
-	resp, err := s.svc.deps.State.Hit(octx, &pb.HitRequest{Key: key, Limit: int32(s.svc.cfg.LoginLimit), Window: durationpb.New(s.svc.cfg.LoginWindow)})
+	resp, err := s.svc.deps.State.Hit(octx, &pb.HitRequest{Key: key, Limit: int32(n), Window: durationpb.New(window)})
 	if err != nil {
 		return err
 	}
