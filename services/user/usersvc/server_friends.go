@@ -47,7 +47,7 @@ func (s *server) UpdatePresence(ctx context.Context, req *pb.UpdatePresenceReque
 	if err != nil {
 		return nil, err
 	}
-	if id.UserID != req.GetUserId() && !id.Has(pb.Role_ADMIN) {
+	if id.UserID != req.GetUserId() && !id.Has(pb.Role_ADMIN) && !id.Internal() {
 		return nil, refuse(codes.PermissionDenied, "PERMISSION_DENIED", "presence of another user")
 	}
 	verr := validate.ID("user_id", req.GetUserId())

@@ -1756,10 +1756,14 @@ func (*ListInstancesRequest) Descriptor() ([]byte, []int) {
 }
 
 type ListInstancesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	InstanceIds   []string               `protobuf:"bytes,1,rep,name=instance_ids,json=instanceIds,proto3" json:"instance_ids,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Instances with a live heartbeat.
+	InstanceIds []string `protobuf:"bytes,1,rep,name=instance_ids,json=instanceIds,proto3" json:"instance_ids,omitempty"`
+	// Instances holding presence records, alive or not: those missing from
+	// instance_ids died with users still marked online through them.
+	PresenceInstanceIds []string `protobuf:"bytes,2,rep,name=presence_instance_ids,json=presenceInstanceIds,proto3" json:"presence_instance_ids,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ListInstancesResponse) Reset() {
@@ -1795,6 +1799,13 @@ func (*ListInstancesResponse) Descriptor() ([]byte, []int) {
 func (x *ListInstancesResponse) GetInstanceIds() []string {
 	if x != nil {
 		return x.InstanceIds
+	}
+	return nil
+}
+
+func (x *ListInstancesResponse) GetPresenceInstanceIds() []string {
+	if x != nil {
+		return x.PresenceInstanceIds
 	}
 	return nil
 }
@@ -2240,9 +2251,10 @@ const file_pianorhythm_v1_state_proto_rawDesc = "" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12+\n" +
 	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x16\n" +
-	"\x14ListInstancesRequest\":\n" +
+	"\x14ListInstancesRequest\"n\n" +
 	"\x15ListInstancesResponse\x12!\n" +
-	"\finstance_ids\x18\x01 \x03(\tR\vinstanceIds\"\x98\x01\n" +
+	"\finstance_ids\x18\x01 \x03(\tR\vinstanceIds\x122\n" +
+	"\x15presence_instance_ids\x18\x02 \x03(\tR\x13presenceInstanceIds\"\x98\x01\n" +
 	"\x18StoreRefreshTokenRequest\x12\x19\n" +
 	"\btoken_id\x18\x01 \x01(\tR\atokenId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1b\n" +

@@ -65,3 +65,43 @@ func TestGhostOfNeverSeenInstance(t *testing.T) {
 		t.Fatalf("userLeft %v", m.GetUserLeft())
 	}
 }
+
+// TestGhostOnlineInNoRoom: a user marked online through an instance that
+// died (no heartbeat) while in no room is found through the state's index
+// of presence-holding instances and set offline.
+func TestGhostOnlineInNoRoom(t *testing.T) {
+	w := newWorld(t)
+	e := w.edge(connsvc.Config{GhostInterval: time.Hour})
+	state := pb.NewStateServiceClient(w.state)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := state.SetOnline(ctx, &pb.SetOnlineRequest{UserId: "lurker", InstanceId: "edge-gone", ConnectionId: "c-lurk"}); err != nil {
+		t.Fatal(err)
+	}
+	online := func() bool {
+		res, err := state.GetPresence(ctx, &pb.GetPresenceRequest{UserIds: []string{"lurker"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.GetPresences()[0].GetOnline()
+	}
+	// Plain sweeps (no walk over the rooms) see the instance in the
+	// presence index: a suspect first, then confirmed and cleaned.
+	for i, want := range []bool{true, false} {
+		if err := e.svc.Sweep(ctx, false); err != nil {
+			t.Fatalf("sweep %d: %v", i, err)
+		}
+		if got := online(); got != want {
+			t.Fatalf("after sweep %d: online = %v, want %v", i, got, want)
+		}
+	}
+	res, err := state.ListInstances(ctx, &pb.ListInstancesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range res.GetPresenceInstanceIds() {
+		if id == "edge-gone" {
+			t.Fatalf("edge-gone still listed as holding presence: %v", res.GetPresenceInstanceIds())
+		}
+	}
+}

@@ -34,12 +34,24 @@ func (t *tracker) sweep(ctx context.Context, discover bool) error {
 		t.seen[id] = true
 		delete(t.suspects, id)
 	}
+	// Instances holding presence (every round, one cheap read) or room
+	// seats (a walk over every room, on discovery rounds) but no heartbeat
+	// died, possibly before this tracker ever saw them alive.
 	var errs []error
+	holding := make(map[string]bool)
+	for _, id := range res.GetPresenceInstanceIds() {
+		holding[id] = true
+	}
 	if discover {
-		if err := t.discover(ctx, alive); err != nil {
+		seats, err := t.seatInstances(ctx)
+		if err != nil {
 			errs = append(errs, err)
 		}
+		for id := range seats {
+			holding[id] = true
+		}
 	}
+	t.suspect(alive, holding, discover)
 	for id := range t.seen {
 		if alive[id] || id == t.cfg.Self {
 			continue
@@ -55,18 +67,16 @@ func (t *tracker) sweep(ctx context.Context, discover bool) error {
 	return errors.Join(errs...)
 }
 
-// discover finds instances that hold room seats but have no heartbeat:
-// ones that died before this tracker ever saw them alive (it started after
-// them, or restarted). Confirmed ones join seen and are cleaned like any
-// dead instance.
-func (t *tracker) discover(ctx context.Context, alive map[string]bool) error {
-	holding, err := t.seatInstances(ctx)
-	if err != nil {
-		return err
-	}
-	for id := range t.suspects {
-		if !holding[id] {
-			delete(t.suspects, id) // its seats are gone: nothing to clean
+// suspect counts the instances in holding that have no heartbeat; those
+// found in confirmations rounds join seen and are cleaned like any dead
+// instance. A full round (complete) also forgets suspects no longer holding
+// anything.
+func (t *tracker) suspect(alive, holding map[string]bool, complete bool) {
+	if complete {
+		for id := range t.suspects {
+			if !holding[id] {
+				delete(t.suspects, id) // its users are gone: nothing to clean
+			}
 		}
 	}
 	for id := range holding {
@@ -79,7 +89,6 @@ func (t *tracker) discover(ctx context.Context, alive map[string]bool) error {
 			t.deps.Logger.Info("ghost instance discovered", "instance", id)
 		}
 	}
-	return nil
 }
 
 // seatInstances returns the instances named by room seats.

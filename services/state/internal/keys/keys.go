@@ -19,6 +19,10 @@ func (k Keys) Instance(id string) string { return k.Prefix + "instance:" + id }
 // Instances is a ZSET of instance id -> heartbeat expiry (unix ms).
 func (k Keys) Instances() string { return k.Prefix + "instances" }
 
+// PresenceInstances is a SET of the instance ids whose InstancePresence set
+// is not empty (so a dead instance's users can be found).
+func (k Keys) PresenceInstances() string { return k.Prefix + "instances:presence" }
+
 // InstancePresence is a SET of the user ids whose connection an instance holds.
 func (k Keys) InstancePresence(id string) string { return k.Prefix + "instance:" + id + ":presence" }
 

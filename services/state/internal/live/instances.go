@@ -38,3 +38,12 @@ func (s *Store) Instances(ctx context.Context, now time.Time) ([]string, error) 
 	}
 	return live.Val(), nil
 }
+
+// PresenceInstances lists the instances holding presence records.
+func (s *Store) PresenceInstances(ctx context.Context) ([]string, error) {
+	ids, err := s.rdb.SMembers(ctx, s.k.PresenceInstances()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list presence instances: %w", err)
+	}
+	return ids, nil
+}

@@ -13,20 +13,24 @@ import (
 )
 
 // setOnlineScript moves the user's presence to a new instance/connection.
-// KEYS presence, new instance set; ARGV user, instance, conn, now ms, prefix.
+// KEYS presence, new instance set, presence-instances index; ARGV user,
+// instance, conn, now ms, prefix.
 var setOnlineScript = redis.NewScript(`
 local old = redis.call('HGET', KEYS[1], 'inst')
 if old and old ~= ARGV[2] then
-  redis.call('SREM', ARGV[5] .. 'instance:' .. old .. ':presence', ARGV[1])
+  local oldSet = ARGV[5] .. 'instance:' .. old .. ':presence'
+  redis.call('SREM', oldSet, ARGV[1])
+  if redis.call('SCARD', oldSet) == 0 then redis.call('SREM', KEYS[3], old) end
 end
 redis.call('HSET', KEYS[1], 'inst', ARGV[2], 'conn', ARGV[3], 'since', ARGV[4], 'room', '')
 redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[2])
 return 1
 `)
 
 // SetOnline records that userID is connected through instanceID.
 func (s *Store) SetOnline(ctx context.Context, userID, instanceID, connID string, now time.Time) (*pb.Presence, error) {
-	err := setOnlineScript.Run(ctx, s.rdb, []string{s.k.Presence(userID), s.k.InstancePresence(instanceID)},
+	err := setOnlineScript.Run(ctx, s.rdb, []string{s.k.Presence(userID), s.k.InstancePresence(instanceID), s.k.PresenceInstances()},
 		userID, instanceID, connID, now.UnixMilli(), s.k.Prefix).Err()
 	if err != nil {
 		return nil, fmt.Errorf("set %q online: %w", userID, err)
@@ -34,14 +38,19 @@ func (s *Store) SetOnline(ctx context.Context, userID, instanceID, connID string
 	return &pb.Presence{UserId: userID, Online: true, InstanceId: instanceID, ConnectionId: connID, Since: timestamppb.New(now)}, nil
 }
 
-// setOfflineScript: KEYS presence; ARGV user, conn (” = any), prefix.
-// Returns {0} not online, {2} another connection holds it, {1, conn} cleared.
+// setOfflineScript: KEYS presence, presence-instances index; ARGV user,
+// conn (” = any), prefix. Returns {0} not online, {2} another connection
+// holds it, {1, conn} cleared.
 var setOfflineScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'conn')
 if not cur then return {0} end
 if ARGV[2] ~= '' and cur ~= ARGV[2] then return {2} end
 local inst = redis.call('HGET', KEYS[1], 'inst')
-if inst then redis.call('SREM', ARGV[3] .. 'instance:' .. inst .. ':presence', ARGV[1]) end
+if inst then
+  local set = ARGV[3] .. 'instance:' .. inst .. ':presence'
+  redis.call('SREM', set, ARGV[1])
+  if redis.call('SCARD', set) == 0 then redis.call('SREM', KEYS[2], inst) end
+end
 redis.call('DEL', KEYS[1])
 return {1, cur}
 `)
@@ -50,7 +59,7 @@ return {1, cur}
 // when empty). It returns the presence after the call and the connection
 // whose session ended ("" when nothing was cleared).
 func (s *Store) SetOffline(ctx context.Context, userID, connID string) (*pb.Presence, string, error) {
-	res, err := setOfflineScript.Run(ctx, s.rdb, []string{s.k.Presence(userID)}, userID, connID, s.k.Prefix).Slice()
+	res, err := setOfflineScript.Run(ctx, s.rdb, []string{s.k.Presence(userID), s.k.PresenceInstances()}, userID, connID, s.k.Prefix).Slice()
 	if err != nil {
 		return nil, "", fmt.Errorf("set %q offline: %w", userID, err)
 	}

@@ -119,7 +119,11 @@ func (s *Server) ListInstances(ctx context.Context, _ *pb.ListInstancesRequest) 
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.ListInstancesResponse{InstanceIds: ids}, nil
+	holding, err := s.eng.Live.PresenceInstances(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ListInstancesResponse{InstanceIds: ids, PresenceInstanceIds: holding}, nil
 }
 
 func (s *Server) StoreRefreshToken(ctx context.Context, req *pb.StoreRefreshTokenRequest) (*emptypb.Empty, error) {

@@ -6,7 +6,7 @@ import { Connection, Clock, NoteBatcher, JitterBuffer, int } from './net.js';
 import { Synth } from './audio.js';
 import { Piano, connectMIDI } from './piano.js';
 import { LS_AUTH, LS_GUEST, loadAuth, currentToken } from './auth.js';
-import { askRoomPassword, editProfile, askLogin } from './dialogs.js';
+import { askRoomPassword, editProfile, askLogin, editRoomSettings, roomSettingsDone, roomSettingsFailed, closeRoomSettings } from './dialogs.js';
 import { $, toast, Chat, renderMembers, renderRooms, renderFriends, colorOf, nameOf, roomLabel } from './ui.js';
 
 const ME = 'me'; // the local player's source id for the synth and keys
@@ -31,12 +31,13 @@ const state = {
   tokenFailures: 0,
   usedToken: false,
   quotaToastAt: 0,
+  lockToastAt: 0,
 };
 
 const clock = new Clock();
 const jitter = new JitterBuffer();
 const synth = new Synth();
-const chat = new Chat($('#chat-log'));
+const chat = new Chat($('#chat-log'), { onDelete: (messageId) => request('deleteChat', { chatModeration: { messageId } }) });
 const conn = new Connection({ url: wsURL, onOpen, onMessage, onDown, onFatal });
 const batcher = new NoteBatcher({ clock, send: (m) => state.room && conn.send(m), intervalMs: 50 });
 const piano = new Piano($('#keyboard'), { low: 36, high: 96, onPress: localNoteOn, onRelease: localNoteOff });
@@ -135,6 +136,7 @@ const handlers = {
     const password = req?.room === room.id ? req.password : state.lastRoom.id === room.id ? state.lastRoom.password : '';
     state.lastRoom = { id: room.id, password: password || '' };
     history.replaceState(null, '', room.id === 'lobby' ? location.pathname + location.search : '#' + encodeURIComponent(room.id));
+    closeRoomSettings();
     forgetRemotePlayers();
     chat.clear();
     for (const m of j.chatHistory || []) chat.add(m);
@@ -182,10 +184,20 @@ const handlers = {
     renderRoom();
   },
 
-  roomUpdated(r) {
+  // The owner gets it twice (the reply, then the room's event); the
+  // notices come from what changed, so they are not repeated.
+  roomUpdated(r, req) {
+    if (req?.kind === 'roomSettings') {
+      roomSettingsDone();
+      toast('Room settings saved.', 'ok', 2000);
+      // A reconnect rejoins with the password we just set.
+      if (req.password !== undefined && state.lastRoom.id === req.room) state.lastRoom.password = req.password;
+    }
     if (!r.room || !inRoom(r.room.id)) return;
+    const before = state.room;
     state.room = r.room;
     state.ownerId = r.room.ownerId || '';
+    announceChanges(before, r.room);
     renderRoom();
   },
 
@@ -202,6 +214,7 @@ const handlers = {
     if (!inRoom(k.roomId)) return;
     const ban = int(k.banSeconds);
     if (k.userId === state.me?.id) {
+      closeRoomSettings();
       toast(ban ? `You were banned from this room for ${Math.round(ban / 60)} min.` : 'You were kicked from this room.');
       state.room = null;
       state.lastRoom = { id: 'lobby', password: '' };
@@ -291,7 +304,9 @@ const handlers = {
     if (req?.kind === 'profile') toast('Profile saved.', 'ok', 2000);
   },
 
-  ack() {},
+  ack(_, req) {
+    if (req?.kind === 'clearChat') toast('The chat was cleared.', 'ok', 2000);
+  },
 
   error(e, req) {
     const code = e.code || 'ERROR';
@@ -306,12 +321,25 @@ const handlers = {
       return;
     }
     if (req?.kind === 'friends' && state.me?.guest) return; // guests have no friends list
+    if (req?.kind === 'roomSettings') roomSettingsFailed(e.message || code);
     toast(e.message ? `${e.message} (${code})` : code);
   },
 };
 
 function inRoom(roomId) {
   return state.room && (!roomId || roomId === state.room.id);
+}
+
+// announceChanges tells the chat what a room update changed for the members.
+function announceChanges(before, room) {
+  if (!before || before.id !== room.id) return;
+  const a = before.settings || {};
+  const b = room.settings || {};
+  if (roomLabel(before) !== roomLabel(room)) chat.notice(`The room is now called ${roomLabel(room)}.`);
+  if (!!a.onlyOwnerCanChat !== !!b.onlyOwnerCanChat) chat.notice(b.onlyOwnerCanChat ? 'Only the owner may chat now.' : 'Everyone may chat again.');
+  if (!!a.onlyOwnerCanPlay !== !!b.onlyOwnerCanPlay) chat.notice(b.onlyOwnerCanPlay ? 'Only the owner may play now.' : 'Everyone may play again.');
+  if (!!before.hasPassword !== !!room.hasPassword) chat.notice(room.hasPassword ? 'The room now has a password.' : 'The room no longer has a password.');
+  if (b.welcomeMessage && b.welcomeMessage !== a.welcomeMessage) chat.notice(b.welcomeMessage.replaceAll('%%user%%', nameOf(state.me)));
 }
 
 // ---- requests
@@ -343,6 +371,15 @@ const friendActions = {
   join: (roomId) => join(roomId),
 };
 
+function openRoomSettings() {
+  if (!state.room || !canEditRoom()) return;
+  editRoomSettings(state.room, {
+    capacity: state.room.lobby ? 30 : 20,
+    save: (settings) => !!request('roomSettings', { roomSettings: { settings } }, { room: state.room.id, password: settings.password }),
+    clearChat: isStaff() ? () => request('clearChat', { chatModeration: { clear: true } }) : null,
+  });
+}
+
 const memberActions = {
   friend: (userId) => request('friendAct', { friend: { userId, action: 'SEND' } }),
   transfer: (userId) => request('transfer', { transferOwner: { userId } }),
@@ -353,6 +390,13 @@ const memberActions = {
 
 function localNoteOn(note, velocity) {
   enableSound();
+  if (playLocked()) {
+    if (Date.now() - state.lockToastAt > 5000) {
+      state.lockToastAt = Date.now();
+      toast('Only the room owner may play in this room.', 'warn');
+    }
+    return;
+  }
   synth.noteOn(ME, note, velocity);
   piano.press(note, ME, colorOf(state.me || {}));
   batcher.push('NOTE_ON', note, velocity);
@@ -361,7 +405,7 @@ function localNoteOn(note, velocity) {
 function localNoteOff(note) {
   synth.noteOff(ME, note);
   piano.release(note, ME);
-  batcher.push('NOTE_OFF', note, 0);
+  if (!playLocked()) batcher.push('NOTE_OFF', note, 0);
 }
 
 function setSustain(on) {
@@ -419,14 +463,44 @@ function renderMe() {
   if (state.room) setStatus('online', `online as ${nameOf(me)}`);
 }
 
-function canModerate() {
+function isStaff() {
   const roles = state.me?.roles || [];
-  return state.me && (state.me.id === state.ownerId || roles.includes('MODERATOR') || roles.includes('ADMIN'));
+  return roles.includes('MODERATOR') || roles.includes('ADMIN');
+}
+
+function canModerate() {
+  return !!state.me && (state.me.id === state.ownerId || isStaff());
+}
+
+// canEditRoom mirrors the room service: staff anywhere, the owner in a room
+// (lobbies have none).
+function canEditRoom() {
+  return !!state.room && (isStaff() || (!state.room.lobby && !!state.ownerId && state.me?.id === state.ownerId));
+}
+
+// chatLocked and playLocked mirror the server's "only owner can chat/play"
+// (the owner and staff are exempt).
+function chatLocked() {
+  return !!state.room?.settings?.onlyOwnerCanChat && !canModerate();
+}
+
+function playLocked() {
+  return !!state.room?.settings?.onlyOwnerCanPlay && !canModerate();
 }
 
 function renderRoom() {
   const room = state.room;
   $('#room-name').textContent = room ? roomLabel(room) : '\u2014';
+  $('#room-lock').hidden = !room?.hasPassword;
+  $('#room-settings-btn').hidden = !canEditRoom();
+  const input = $('#chat-input');
+  const muted = chatLocked();
+  input.disabled = muted;
+  input.placeholder = muted ? 'Only the room owner may chat in this room' : 'Say something (Enter to send, Esc to play)';
+  const silenced = playLocked();
+  $('#play-locked').hidden = !silenced;
+  $('#keyboard').classList.toggle('locked', silenced);
+  $('#chat-log').classList.toggle('moderating', isStaff());
   document.title = room ? `${roomLabel(room)} \u00b7 PianoRhythm` : 'PianoRhythm';
   renderMembers($('#members'), { members: state.members, ownerId: state.ownerId, meId: state.me?.id, canModerate: !room?.lobby && canModerate(), actions: memberActions });
   $('#member-count').textContent = `(${state.members.size})`;
@@ -435,6 +509,7 @@ function renderRoom() {
   // known live, so keep that one right.
   const listed = room && state.rooms.find((r) => r.id === room.id);
   if (listed && (listed.memberCount || 0) !== state.members.size) listed.memberCount = state.members.size;
+  if (listed) Object.assign(listed, { settings: room.settings, hasPassword: room.hasPassword });
   renderRoomList();
 }
 
@@ -568,6 +643,7 @@ function bind() {
   $('#refresh-rooms').addEventListener('click', listRooms);
   $('#refresh-friends').addEventListener('click', listFriends);
   $('#claim-btn').addEventListener('click', () => request('transfer', { transferOwner: {} }));
+  $('#room-settings-btn').addEventListener('click', openRoomSettings);
   $('#reconnect-now').addEventListener('click', () => conn.reconnectNow());
   $('#sustain').addEventListener('click', () => setSustain(!state.sustain));
   $('#oct-down').addEventListener('click', () => ($('#octave').textContent = String(piano.shiftOctave(-1))));

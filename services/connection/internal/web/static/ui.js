@@ -50,9 +50,12 @@ function clock(ts) {
 
 // Chat renders #chat-log: one .chat-line per message, .chat-notice for
 // things that are not messages (joins, leaves, the welcome message).
+// A line's delete button (onDelete(messageId)) shows on hover only while the
+// log has the class "moderating": the server lets only staff delete.
 export class Chat {
-  constructor(log) {
+  constructor(log, { onDelete } = {}) {
     this.log = log;
+    this.onDelete = onDelete;
   }
 
   nearBottom() {
@@ -65,7 +68,8 @@ export class Chat {
     const line = el('div', { class: 'chat-line' + (m.system ? ' system' : ''), dataset: { id: m.id || '', userId: m.userId || '' } },
       el('time', { text: clock(m.sentAt) }),
       m.system ? null : el('span', { class: 'who', style: `color:${colorOf({ id: m.userId, color: m.color })}`, text: m.displayName || 'someone' }),
-      el('span', { class: 'text', text: m.text || '' }));
+      el('span', { class: 'text', text: m.text || '' }),
+      m.id && !m.system && this.onDelete ? el('button', { class: 'mini danger chat-del', type: 'button', title: 'Delete this message', text: '\u2715', onclick: () => this.onDelete(m.id) }) : null);
     this.log.append(line);
     this.trim();
     if (stick) this.log.scrollTop = this.log.scrollHeight;
