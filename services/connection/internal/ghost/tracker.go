@@ -70,8 +70,8 @@ type Tracker struct {
 }
 
 // tracker is the actor. seen (instances known, alive or dead) and
-// suspects (instances holding seats without a heartbeat, by discovery
-// passes) are rebuilt after a restart: discovery finds what a fresh
+// suspects (instances holding presence or seats without a heartbeat, by
+// discovery passes) are rebuilt after a restart: discovery finds what a fresh
 // instance never saw.
 type tracker struct {
 	cfg      Config
