@@ -1,0 +1,64 @@
+package auth
+
+import (
+	"context"
+	"testing"
+
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// incoming turns the metadata a caller would send with id into a server
+// side context, as gRPC delivers it.
+func incoming(id Identity) context.Context {
+	out := OutgoingContext(context.Background(), id)
+	md, _ := metadata.FromOutgoingContext(out)
+	return metadata.NewIncomingContext(context.Background(), md)
+}
+
+func TestIdentityTravelsInMetadata(t *testing.T) {
+	want := Identity{UserID: "u1", DisplayName: "Ann", Roles: []pb.Role{pb.Role_MEMBER, pb.Role_MODERATOR}}
+	ctx, err := Authenticate(incoming(want), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := FromContext(ctx)
+	if !ok || got.UserID != want.UserID || got.DisplayName != want.DisplayName || !got.Staff() || got.Guest {
+		t.Fatalf("identity = %+v, %v; want %+v", got, ok, want)
+	}
+}
+
+func TestRequireStaff(t *testing.T) {
+	tests := []struct {
+		name string
+		ctx  context.Context
+		want codes.Code
+	}{
+		{"anonymous", context.Background(), codes.Unauthenticated},
+		{"guest", NewContext(context.Background(), Identity{UserID: "g", Guest: true, Roles: []pb.Role{pb.Role_GUEST}}), codes.PermissionDenied},
+		{"pro member", NewContext(context.Background(), Identity{UserID: "m", Roles: []pb.Role{pb.Role_MEMBER, pb.Role_PRO}}), codes.PermissionDenied},
+		{"moderator", NewContext(context.Background(), Identity{UserID: "mod", Roles: []pb.Role{pb.Role_MODERATOR}}), codes.OK},
+		{"admin", NewContext(context.Background(), Identity{UserID: "adm", Roles: []pb.Role{pb.Role_ADMIN}}), codes.OK},
+		{"internal service", NewContext(context.Background(), System("ghost-tracker")), codes.OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := RequireStaff(tt.ctx)
+			if got := status.Code(err); got != tt.want {
+				t.Fatalf("RequireStaff = %v (%v), want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	for header, want := range map[string]string{
+		"Bearer abc": "abc", "bearer  abc ": "abc", "Basic abc": "", "Bearer": "", "": "",
+	} {
+		if got := BearerToken(header); got != want {
+			t.Errorf("BearerToken(%q) = %q, want %q", header, got, want)
+		}
+	}
+}
