@@ -256,6 +256,44 @@ func TestBrowser(t *testing.T) {
 		a.waitJS("renamed member", waitShort, named, idB, "Bea")
 	})
 
+	t.Run("the owner restricts the chat and renames the room", func(t *testing.T) {
+		a, b := a.in(t), b.in(t)
+		if !b.poll(0, `return document.querySelector('#room-settings-btn').hidden`) {
+			t.Error("B, neither owner nor staff, is offered the room settings")
+		}
+		// Guests are not staff: the server would refuse their deletes.
+		var del bool
+		a.exec(&del, `return document.querySelector('#chat-log').classList.contains('moderating')`)
+		if del {
+			t.Error("the owner, not staff, is offered to delete chat messages")
+		}
+
+		changeSettings(t, a, "Jazz Club (quiet)", true)
+		saveScreenshot(t, a, "browser-room-settings.png")
+		a.click(`#room-settings-dialog button[value=ok]`)
+		a.waitJS("the dialog closed on the update", waitShort, `return !document.querySelector('#room-settings-dialog').open && document.querySelector('#room-name').textContent === arguments[0]`, "Jazz Club (quiet)")
+
+		b.waitJS("the new name in B", waitShort, inRoom, roomID, "Jazz Club (quiet)")
+		b.waitJS("B's chat input disabled", waitShort, `const i = document.querySelector('#chat-input'); return i.disabled && i.placeholder.includes('owner')`)
+		// Past the disabled input, the server refuses too, and says so.
+		b.exec(nil, `window.pianorhythm.conn.request({chat: {text: 'sneaking past'}})`)
+		b.waitJS("the refusal toast", waitShort, `return [...document.querySelectorAll('#toasts .toast')].some(t => t.textContent.includes('only the owner may chat'))`)
+		a.click("#chat-input")
+		a.typeInto("#chat-input", "owner speaking\uE007")
+		b.waitJS("the owner's chat in B", waitShort, hasChat, "owner speaking")
+		if b.poll(0, hasChat, "sneaking past") {
+			t.Error("B's refused chat line is shown")
+		}
+
+		changeSettings(t, a, "Jazz Club", false)
+		a.click(`#room-settings-dialog button[value=ok]`)
+		b.waitJS("the old name back in B", waitShort, inRoom, roomID, "Jazz Club")
+		b.waitJS("B's chat input enabled", waitShort, `return !document.querySelector('#chat-input').disabled`)
+		a.waitJS("the dialog closed", waitShort, `return !document.querySelector('#room-settings-dialog').open`)
+		a.keyDown("\uE00C") // leave the chat input, so keys play again
+		a.keyUp("\uE00C")
+	})
+
 	t.Run("a dropped connection shows the banner and comes back", func(t *testing.T) {
 		a, b := a.in(t), b.in(t)
 		dropConnections(t, sys, idB)
@@ -319,5 +357,20 @@ func TestBrowser(t *testing.T) {
 		if len(errs) > 0 {
 			t.Errorf("window %s had script errors: %q", name, errs)
 		}
+	}
+}
+
+// changeSettings opens the room settings in s (the owner's window), sets
+// the name and "only owner can chat", and leaves the dialog open for Save.
+func changeSettings(t *testing.T, s *session, name string, onlyOwnerChats bool) {
+	t.Helper()
+	s.click("#room-settings-btn")
+	s.waitJS("the room settings dialog", waitShort, `return document.querySelector('#room-settings-dialog').open`)
+	s.exec(nil, `document.querySelector('#room-settings-dialog input[name=name]').value = ''`)
+	s.typeInto(`#room-settings-dialog input[name=name]`, name)
+	var checked bool
+	s.exec(&checked, `return document.querySelector('#room-settings-dialog input[name=onlyOwnerCanChat]').checked`)
+	if checked != onlyOwnerChats {
+		s.click(`#room-settings-dialog input[name=onlyOwnerCanChat]`)
 	}
 }
