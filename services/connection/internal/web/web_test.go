@@ -21,6 +21,13 @@ func TestHandlerServesFiles(t *testing.T) {
 		{"/index.html", "text/html; charset=utf-8", `id="keyboard"`},
 		{"/app.js", "text/javascript; charset=utf-8", "new Connection("},
 		{"/net.js", "text/javascript; charset=utf-8", "pianorhythm.v1.json"},
+		// app.js imports these; each must be embedded and served as a script.
+		{"/session.js", "text/javascript; charset=utf-8", "export function onDown("},
+		{"/actions.js", "text/javascript; charset=utf-8", "export function request("},
+		{"/handlers.js", "text/javascript; charset=utf-8", "export function onMessage("},
+		{"/notes.js", "text/javascript; charset=utf-8", "export function localNoteOn("},
+		{"/room-view.js", "text/javascript; charset=utf-8", "export function renderRoom("},
+		{"/controls.js", "text/javascript; charset=utf-8", "export function bind("},
 		{"/style.css", "text/css; charset=utf-8", ".keyboard"},
 	}
 	for _, tt := range tests {
