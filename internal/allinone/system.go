@@ -102,7 +102,7 @@ func Start(ctx context.Context, cfg Config) (_ *System, err error) {
 		}
 		srv, err := rpc.NewServer(rpc.ServerConfig{
 			Name: name, Addr: addrs[name], Logger: s.logger(name), UnaryInterceptors: interceptors,
-			OnPanic: s.hooks.ReportPanic,
+			OnPanic: s.hooks.ReportPanic, OnError: s.hooks.ReportFault,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s service: %w", name, err)

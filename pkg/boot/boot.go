@@ -28,6 +28,7 @@ import (
 	"github.com/pianorhythm/server/pkg/telemetry"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -66,6 +67,7 @@ type Program struct {
 	closers                                          []func(context.Context) error
 	monitor                                          pb.MonitorServiceClient
 	panics                                           func(service, where string, value any, stack []byte)
+	faults                                           func(service, method string, err error)
 }
 
 // New declares the settings every program has: -listen (PR_LISTEN_ADDR,
@@ -173,10 +175,10 @@ func (p *Program) Verifier(user *grpc.ClientConn) (*auth.Verifier, error) {
 	}})
 }
 
-// ReportPanicsTo makes ReportPanic call fn instead of the monitor service
-// (the monitor program reports its own panics in-process).
-func (p *Program) ReportPanicsTo(fn func(service, where string, value any, stack []byte)) {
-	p.panics = fn
+// ReportTo makes ReportPanic and ReportFault call these instead of the
+// monitor service (the monitor program reports its own in-process).
+func (p *Program) ReportTo(panics func(service, where string, value any, stack []byte), faults func(service, method string, err error)) {
+	p.panics, p.faults = panics, faults
 }
 
 // ReportPanic sends a panic to the monitor's error tracker (if one is
@@ -186,19 +188,31 @@ func (p *Program) ReportPanic(service, where string, value any, stack []byte) {
 		p.panics(service, where, value, stack)
 		return
 	}
+	p.report(&pb.ErrorReport{Service: service, Message: fmt.Sprintf("panic in %s: %v", where, value), Stack: string(stack)})
+}
+
+// report sends r to the monitor as this program's internal identity.
+func (p *Program) report(r *pb.ErrorReport) {
 	if p.monitor == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	ctx = auth.OutgoingContext(ctx, auth.System(p.Name))
-	_, err := p.monitor.ReportError(ctx, &pb.ErrorReport{
-		Service: service, Message: fmt.Sprintf("panic in %s: %v", where, value), Stack: string(stack),
-		At: timestamppb.Now(),
-	})
-	if err != nil {
-		p.Log.Warn("report panic to the monitor", "err", err)
+	r.At = timestamppb.Now()
+	if _, err := p.monitor.ReportError(auth.OutgoingContext(ctx, auth.System(p.Name)), r); err != nil {
+		p.Log.Warn("report to the monitor", "err", err)
 	}
+}
+
+// ReportFault sends a server fault a handler returned to the monitor's
+// error tracker (if one is configured); it fits rpc.ServerConfig.OnError.
+func (p *Program) ReportFault(service, method string, err error) {
+	if p.faults != nil {
+		p.faults(service, method, err)
+		return
+	}
+	p.report(&pb.ErrorReport{Service: service, Message: method + ": " + status.Convert(err).Message(),
+		Attributes: map[string]string{"method": method, "code": status.Code(err).String()}})
 }
 
 // ActorPanics is ReportPanic for actor.Config.OnPanic.
@@ -211,7 +225,8 @@ func (p *Program) ActorPanics(kind string, value any, stack []byte) {
 // -metrics-addr is set).
 func (p *Program) Serve(ctx context.Context, service string, register func(*grpc.Server), interceptors ...grpc.UnaryServerInterceptor) error {
 	srv, err := rpc.NewServer(rpc.ServerConfig{
-		Name: p.Name, Addr: *p.listen, Logger: p.Log, UnaryInterceptors: interceptors, OnPanic: p.ReportPanic,
+		Name: p.Name, Addr: *p.listen, Logger: p.Log, UnaryInterceptors: interceptors,
+		OnPanic: p.ReportPanic, OnError: p.ReportFault,
 	})
 	if err != nil {
 		return fmt.Errorf("%s service: %w", p.Name, err)

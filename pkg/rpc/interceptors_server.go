@@ -93,6 +93,22 @@ func recovered(ctx context.Context, name, method string, v any, log *slog.Logger
 	return Error(codes.Internal, "INTERNAL", "internal error in "+shortMethod(method))
 }
 
+// faultsUnary reports handler errors that are the server's own fault. It
+// runs inside recovery, so a panic passes through it and is reported once,
+// as a panic.
+func faultsUnary(name string, onError func(string, string, error)) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if onError != nil && err != nil {
+			switch status.Code(err) {
+			case codes.Internal, codes.Unknown, codes.DataLoss:
+				onError(name, info.FullMethod, err)
+			}
+		}
+		return resp, err
+	}
+}
+
 // serverFault reports whether code means the server (or the way to it)
 // failed, as opposed to refusing a request it understood. Only these count
 // against a circuit breaker and log as warnings.

@@ -38,6 +38,11 @@ type ServerConfig struct {
 	// OnPanic, when set, is called after a handler panicked (the caller got
 	// codes.Internal): the error reporting hook. It must not block long.
 	OnPanic func(service, method string, value any, stack []byte)
+	// OnError, when set, is called when a handler returns a server fault
+	// (Internal, Unknown or DataLoss; not a refusal, and not Unavailable or
+	// DeadlineExceeded, which name a dependency): the error tracker groups
+	// them. A panic is reported to OnPanic only. It must not block long.
+	OnError func(service, method string, err error)
 	// StopTimeout bounds the graceful stop in Serve before in-flight calls
 	// are cut. Zero means 5s.
 	StopTimeout time.Duration
@@ -118,6 +123,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	unary := append([]grpc.UnaryServerInterceptor{
 		loggingUnary(cfg.Logger),
 		recoveryUnary(cfg.Name, cfg.Logger, cfg.OnPanic),
+		faultsUnary(cfg.Name, cfg.OnError),
 	}, cfg.UnaryInterceptors...)
 	stream := append([]grpc.StreamServerInterceptor{
 		loggingStream(cfg.Logger),

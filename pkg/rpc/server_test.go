@@ -214,3 +214,54 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestServerReportsFaults: handler errors that are the server's fault reach
+// OnError; refusals and panics (reported as panics) do not.
+func TestServerReportsFaults(t *testing.T) {
+	type fault struct {
+		method string
+		code   codes.Code
+	}
+	faults := make(chan fault, 10)
+	fake := newFakeState()
+	srv := startServer(t, rpc.ServerConfig{
+		Name:    "state",
+		Logger:  slog.New(slog.DiscardHandler),
+		OnPanic: func(string, string, any, []byte) {},
+		OnError: func(service, method string, err error) {
+			faults <- fault{method, status.Code(err)}
+		},
+	}, fake)
+	_, client := dial(t, srv, rpc.ClientConfig{Retry: rpc.RetryConfig{MaxAttempts: 1}})
+	for _, tt := range []struct {
+		err      error
+		panics   bool
+		reported bool
+	}{
+		{status.Error(codes.Internal, "disk on fire"), false, true},
+		{status.Error(codes.DataLoss, "torn write"), false, true},
+		{status.Error(codes.NotFound, "no such user"), false, false},
+		{status.Error(codes.Unavailable, "redis down"), false, false},
+		{nil, true, false},
+	} {
+		fake.setHandler(func(context.Context, string) error {
+			if tt.panics {
+				panic("boom")
+			}
+			return tt.err
+		})
+		_, _ = client.GetUser(t.Context(), &pb.GetUserRequest{UserId: "u1"})
+		select {
+		case f := <-faults:
+			if !tt.reported {
+				t.Fatalf("%v (panic %v) reported as a fault: %v", tt.err, tt.panics, f)
+			}
+			assert.Equal(t, "/"+stateService+"/GetUser", f.method)
+			assert.Equal(t, status.Code(tt.err), f.code)
+		default:
+			if tt.reported {
+				t.Fatalf("%v not reported", tt.err)
+			}
+		}
+	}
+}

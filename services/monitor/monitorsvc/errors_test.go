@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -233,5 +234,43 @@ func TestPanicHooks(t *testing.T) {
 	// Two panics with different values at one place are one group.
 	if g := byService["room"]; g == nil || g.GetCount() != 2 || !strings.Contains(g.GetMessage(), "panic in room: bad message") {
 		t.Fatalf("actor panic group %v in %v", g, byService)
+	}
+}
+
+// faulty fails GetUser with an Internal error naming a different id each
+// time, as a broken dependency would.
+type faulty struct {
+	pb.UnimplementedStateServiceServer
+	n *atomic.Int64
+}
+
+func (f faulty) GetUser(context.Context, *pb.GetUserRequest) (*pb.User, error) {
+	return nil, status.Errorf(codes.Internal, "decode user record %d: truncated", f.n.Add(1))
+}
+
+// TestFaultHook: server faults a gRPC handler returns are grouped like
+// panics, through rpc.ServerConfig.OnError.
+func TestFaultHook(t *testing.T) {
+	e := start(t, monitorsvc.Config{}, monitorsvc.Deps{})
+	ctx := ctxT(t)
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "state", Logger: quiet(), OnError: e.svc.ReportFault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb.RegisterStateServiceServer(srv.GRPC(), faulty{n: new(atomic.Int64)})
+	serve(t, srv)
+	client := pb.NewStateServiceClient(dial(t, srv.Addr()))
+	for range 3 {
+		if _, err := client.GetUser(ctx, &pb.GetUserRequest{UserId: "u"}); status.Code(err) != codes.Internal {
+			t.Fatalf("call: %v", err)
+		}
+	}
+	if err := e.svc.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gs := groups(t, e)
+	if len(gs) != 1 || gs[0].GetCount() != 3 || gs[0].GetService() != "state" ||
+		!strings.Contains(gs[0].GetMessage(), "/pianorhythm.v1.StateService/GetUser: decode user record") {
+		t.Fatalf("groups = %v, want one group of 3 faults", gs)
 	}
 }

@@ -27,6 +27,14 @@ func (h *Hooks) ReportPanic(service, where string, value any, stack []byte) {
 	}
 }
 
+// ReportFault is Service.ReportFault once attached; it fits
+// rpc.ServerConfig.OnError.
+func (h *Hooks) ReportFault(service, method string, err error) {
+	if s := h.svc.Load(); s != nil {
+		s.ReportFault(service, method, err)
+	}
+}
+
 // PanicReporter returns a hook for actor.Config.OnPanic reporting the
 // panics of service's actors once attached.
 func (h *Hooks) PanicReporter(service string) func(kind string, value any, stack []byte) {

@@ -17,6 +17,7 @@ import (
 	"github.com/pianorhythm/server/services/monitor/internal/errtrack"
 	"github.com/pianorhythm/server/services/monitor/internal/logsink"
 	"github.com/pianorhythm/server/services/monitor/internal/status"
+	grpcstatus "google.golang.org/grpc/status"
 )
 
 // Service is the monitor service. Its methods are safe for concurrent use.
@@ -165,6 +166,23 @@ func (s *Service) ReportPanic(service, where string, value any, stack []byte) {
 		// Only Debug: a WARN here could come back through LogHandler while
 		// the tracker is the thing that is failing.
 		s.log.Debug("panic report dropped", "service", service, "where", where, "error", err)
+	}
+}
+
+// ReportFault reports an error a gRPC handler of service returned that is
+// the server's own fault (Internal, Unknown, DataLoss). Its signature is
+// rpc.ServerConfig.OnError's. The message names the method and the status
+// message, whose ids the fingerprint normalizes away.
+func (s *Service) ReportFault(service, method string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
+	defer cancel()
+	st := grpcstatus.Convert(err)
+	rerr := s.Report(ctx, &pb.ErrorReport{
+		Service: service, Message: fmt.Sprintf("%s: %s", method, st.Message()),
+		Attributes: map[string]string{"method": method, "code": st.Code().String()},
+	})
+	if rerr != nil {
+		s.log.Debug("fault report dropped", "service", service, "method", method, "error", rerr)
 	}
 }
 

@@ -92,7 +92,7 @@ func run(ctx context.Context, p *boot.Program) error {
 	p.Defer(svc.Close)
 	// From here on the monitor's own warnings and panics reach it directly.
 	p.Log = slog.New(svc.LogHandler(p.Log.Handler()))
-	p.ReportPanicsTo(svc.ReportPanic)
+	p.ReportTo(svc.ReportPanic, svc.ReportFault)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /status", svc.StatusHandler())
