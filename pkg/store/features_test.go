@@ -169,6 +169,16 @@ func TestFerretDBLimitations(t *testing.T) {
 			require.Error(t, f.run())
 		})
 	}
+	t.Run("createIndexes with two existing indexes drops the connection", func(t *testing.T) {
+		two := []mongo.IndexModel{
+			{Keys: bson.D{{Key: "a", Value: 1}}, Options: options.Index().SetName("a")},
+			{Keys: bson.D{{Key: "b", Value: 1}}, Options: options.Index().SetName("b")},
+		}
+		_, err := c.Indexes().CreateMany(ctx, two)
+		require.NoError(t, err, "the first time they are new")
+		_, err = c.Indexes().CreateMany(ctx, two)
+		require.ErrorContains(t, err, "connection closed", "FerretDB panics in validateIndexesForCreation; store.EnsureIndexes avoids it")
+	})
 	t.Run("distinct without a deadline works", func(t *testing.T) {
 		var vals []int32
 		require.NoError(t, c.Distinct(context.Background(), "n", bson.M{}).Decode(&vals))

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/store"
 )
 
 // Collection is the MongoDB collection of the catalogue.
@@ -53,7 +54,7 @@ func NewCatalogue(db *mongo.Database) *Catalogue { return &Catalogue{coll: db.Co
 
 // EnsureIndexes creates the index ListSongs filters on.
 func (c *Catalogue) EnsureIndexes(ctx context.Context) error {
-	_, err := c.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "tags", Value: 1}}})
+	err := store.EnsureIndexes(ctx, c.coll, mongo.IndexModel{Keys: bson.D{{Key: "tags", Value: 1}}})
 	if err != nil {
 		return fmt.Errorf("create songs index: %w", err)
 	}

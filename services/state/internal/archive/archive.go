@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/store"
 )
 
 // Collection names.
@@ -39,12 +40,12 @@ func New(db *mongo.Database) *Archive {
 
 // EnsureIndexes creates the indexes the queries need (idempotent).
 func (a *Archive) EnsureIndexes(ctx context.Context) error {
-	if _, err := a.chat.Indexes().CreateOne(ctx, mongo.IndexModel{
+	if err := store.EnsureIndexes(ctx, a.chat, mongo.IndexModel{
 		Keys: bson.D{{Key: "room_id", Value: 1}, {Key: "sent_at", Value: -1}},
 	}); err != nil {
 		return fmt.Errorf("create chat index: %w", err)
 	}
-	if _, err := a.sessions.Indexes().CreateOne(ctx, mongo.IndexModel{
+	if err := store.EnsureIndexes(ctx, a.sessions, mongo.IndexModel{
 		Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "online_at", Value: -1}},
 	}); err != nil {
 		return fmt.Errorf("create sessions index: %w", err)

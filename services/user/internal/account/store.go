@@ -12,6 +12,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/pianorhythm/server/pkg/store"
 )
 
 var (
@@ -37,11 +39,11 @@ func NewStore(db *mongo.Database) *Store { return &Store{c: db.Collection(Collec
 // EnsureIndexes creates the unique username and Discord indexes and the
 // search index; it is idempotent.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
-	_, err := s.c.Indexes().CreateMany(ctx, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "username_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("username_key_unique")},
-		{Keys: bson.D{{Key: "discord_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("discord_key_unique")},
-		{Keys: bson.D{{Key: "name_lower", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("name_lower_search")},
-	})
+	err := store.EnsureIndexes(ctx, s.c,
+		mongo.IndexModel{Keys: bson.D{{Key: "username_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("username_key_unique")},
+		mongo.IndexModel{Keys: bson.D{{Key: "discord_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("discord_key_unique")},
+		mongo.IndexModel{Keys: bson.D{{Key: "name_lower", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("name_lower_search")},
+	)
 	if err != nil {
 		return fmt.Errorf("create user indexes: %w", err)
 	}
