@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -103,5 +104,5 @@ func openError(name string, err error) error {
 	if errors.Is(err, gobreaker.ErrTooManyRequests) {
 		msg = name + ": circuit breaker half-open, probe in flight"
 	}
-	return Error(codes.Unavailable, "UNAVAILABLE", msg)
+	return Refuse(pb.ErrorReason_UNAVAILABLE, msg)
 }

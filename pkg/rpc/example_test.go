@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 
-	"google.golang.org/grpc/codes"
-
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/rpc"
 )
@@ -18,7 +16,7 @@ type exampleState struct {
 
 func (exampleState) GetUser(_ context.Context, req *pb.GetUserRequest) (*pb.User, error) {
 	if req.GetUserId() == "" {
-		return nil, rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", "user_id is required")
+		return nil, rpc.Refuse(pb.ErrorReason_INVALID_ARGUMENT, "user_id is required")
 	}
 	return &pb.User{}, nil
 }

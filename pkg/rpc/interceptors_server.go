@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -90,7 +91,7 @@ func recovered(ctx context.Context, name, method string, v any, log *slog.Logger
 	}
 	// The panic value stays in the logs: it may hold internals the caller
 	// should not see.
-	return Error(codes.Internal, "INTERNAL", "internal error in "+shortMethod(method))
+	return Refuse(pb.ErrorReason_INTERNAL, "internal error in "+shortMethod(method))
 }
 
 // faultsUnary reports handler errors that are the server's own fault. It

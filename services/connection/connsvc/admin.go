@@ -9,7 +9,6 @@ import (
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/services/connection/internal/closecode"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -34,7 +33,7 @@ func requireStaff(ctx context.Context) (auth.Identity, error) {
 		return id, err
 	}
 	if !id.Staff() {
-		return id, rpc.Error(codes.PermissionDenied, "PERMISSION_DENIED", "moderators and admins only")
+		return id, rpc.Refuse(pb.ErrorReason_PERMISSION_DENIED, "moderators and admins only")
 	}
 	return id, nil
 }
@@ -45,7 +44,7 @@ func (a *adminServer) ListConnections(ctx context.Context, req *pb.ListConnectio
 	}
 	conns, err := a.s.edge.Connections(ctx, req.GetRoomId(), req.GetUserId())
 	if err != nil {
-		return nil, rpc.Error(codes.Unavailable, "UNAVAILABLE", err.Error())
+		return nil, rpc.Refuse(pb.ErrorReason_UNAVAILABLE, err.Error())
 	}
 	return &pb.ListConnectionsResponse{Connections: conns}, nil
 }
@@ -55,12 +54,12 @@ func (a *adminServer) CloseConnection(ctx context.Context, req *pb.CloseConnecti
 		return nil, err
 	}
 	if req.GetConnectionId() == "" && req.GetUserId() == "" {
-		return nil, rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", "connection_id or user_id is required")
+		return nil, rpc.Refuse(pb.ErrorReason_INVALID_ARGUMENT, "connection_id or user_id is required")
 	}
 	code := closecode.ServerClosing
 	if c := req.GetCode(); c != 0 {
 		if c < 4000 || c > 4999 {
-			return nil, rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", "code must be 4000-4999")
+			return nil, rpc.Refuse(pb.ErrorReason_INVALID_ARGUMENT, "code must be 4000-4999")
 		}
 		code = closecode.Of(int(c))
 	}
@@ -69,7 +68,7 @@ func (a *adminServer) CloseConnection(ctx context.Context, req *pb.CloseConnecti
 	}
 	n, err := a.s.edge.CloseConnections(ctx, req.GetConnectionId(), req.GetUserId(), code)
 	if err != nil {
-		return nil, rpc.Error(codes.Unavailable, "UNAVAILABLE", err.Error())
+		return nil, rpc.Refuse(pb.ErrorReason_UNAVAILABLE, err.Error())
 	}
 	return &pb.CloseConnectionResponse{Closed: int32(n)}, nil
 }
@@ -82,7 +81,7 @@ func (a *adminServer) Broadcast(ctx context.Context, req *pb.BroadcastRequest) (
 		return nil, err
 	}
 	if req.GetText() == "" {
-		return nil, rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", "text is required")
+		return nil, rpc.Refuse(pb.ErrorReason_INVALID_ARGUMENT, "text is required")
 	}
 	out := auth.OutgoingContext(ctx, id)
 	n := 0
@@ -90,7 +89,7 @@ func (a *adminServer) Broadcast(ctx context.Context, req *pb.BroadcastRequest) (
 	for {
 		res, err := a.s.deps.State.ListRooms(out, &pb.ListRoomsRequest{IncludePrivate: true, PageSize: 200, PageToken: token})
 		if err != nil {
-			return nil, rpc.Error(codes.Unavailable, "UNAVAILABLE", fmt.Sprintf("list rooms: %v", status.Convert(err).Message()))
+			return nil, rpc.Refuse(pb.ErrorReason_UNAVAILABLE, fmt.Sprintf("list rooms: %v", status.Convert(err).Message()))
 		}
 		for _, room := range res.GetRooms() {
 			msg := &pb.ChatMessage{Id: "sys-" + timestamppb.Now().AsTime().Format("20060102150405.000000000"),
@@ -101,7 +100,7 @@ func (a *adminServer) Broadcast(ctx context.Context, req *pb.BroadcastRequest) (
 				Event: &pb.RoomEvent_Chat{Chat: &pb.ChatPosted{Message: msg}},
 			})
 			if err != nil {
-				return nil, rpc.Error(codes.Unavailable, "UNAVAILABLE", fmt.Sprintf("publish broadcast to %s: %v", room.GetId(), status.Convert(err).Message()))
+				return nil, rpc.Refuse(pb.ErrorReason_UNAVAILABLE, fmt.Sprintf("publish broadcast to %s: %v", room.GetId(), status.Convert(err).Message()))
 			}
 			n++
 		}

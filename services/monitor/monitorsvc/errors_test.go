@@ -75,7 +75,7 @@ func TestErrorGrouping(t *testing.T) {
 
 	t.Run("validation", func(t *testing.T) {
 		_, err := e.client.ReportError(ctxT(t), &pb.ErrorReport{Service: "room"})
-		if status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != "INVALID_ARGUMENT" {
+		if status.Code(err) != codes.InvalidArgument || !rpc.IsReason(err, pb.ErrorReason_INVALID_ARGUMENT) {
 			t.Fatalf("empty message: %v", err)
 		}
 	})

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -51,10 +50,10 @@ func (s *server) ReportError(ctx context.Context, r *pb.ErrorReport) (*emptypb.E
 		return nil, err
 	}
 	if strings.TrimSpace(r.GetMessage()) == "" {
-		return nil, rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", "message is required")
+		return nil, rpc.Refuse(pb.ErrorReason_INVALID_ARGUMENT, "message is required")
 	}
 	if len(r.GetAttributes()) > maxAttributes {
-		return nil, rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", "too many attributes")
+		return nil, rpc.Refuse(pb.ErrorReason_INVALID_ARGUMENT, "too many attributes")
 	}
 	// The request is ours once the handler returns, but clone anyway: the
 	// tracker keeps nothing of it, and a clone costs little next to the RPC.
@@ -94,12 +93,12 @@ func (s *server) RecentLogs(ctx context.Context, r *pb.RecentLogsRequest) (*pb.R
 	switch level {
 	case "", "WARN", "ERROR":
 	default:
-		return nil, rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", "level must be WARN, ERROR or empty")
+		return nil, rpc.Refuse(pb.ErrorReason_INVALID_ARGUMENT, "level must be WARN, ERROR or empty")
 	}
 	limit := int(r.GetLimit())
 	switch {
 	case limit < 0:
-		return nil, rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", "limit must not be negative")
+		return nil, rpc.Refuse(pb.ErrorReason_INVALID_ARGUMENT, "limit must not be negative")
 	case limit == 0:
 		limit = defaultLogs
 	}
@@ -117,9 +116,9 @@ func grpcError(err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return status.FromContextError(err).Err()
 	case errors.Is(err, actor.ErrStopped), errors.Is(err, actor.ErrMailboxFull):
-		return rpc.Error(codes.Unavailable, "UNAVAILABLE", "monitor is unavailable")
+		return rpc.Refuse(pb.ErrorReason_UNAVAILABLE, "monitor is unavailable")
 	default:
-		return rpc.Error(codes.Internal, "INTERNAL", "monitor failed")
+		return rpc.Refuse(pb.ErrorReason_INTERNAL, "monitor failed")
 	}
 }
 

@@ -86,7 +86,7 @@ func TestMembership(t *testing.T) {
 	_, err = join("r", "bob", "c3", false)
 	require.NoError(t, err)
 	_, err = join("r", "carol", "c4", true)
-	requireRefused(t, err, codes.FailedPrecondition, "ROOM_FULL")
+	requireRefused(t, err, codes.ResourceExhausted, "ROOM_FULL")
 	_, err = join("missing", "carol", "c4", false)
 	requireRefused(t, err, codes.NotFound, "NOT_FOUND")
 
@@ -108,7 +108,7 @@ func TestMembership(t *testing.T) {
 		_, err := c.BanFromRoom(ctx, &pb.BanFromRoomRequest{RoomId: "r", UserId: "mallory", Duration: durationpb.New(time.Minute)})
 		require.NoError(t, err)
 		_, err = join("r", "mallory", "c9", true)
-		requireRefused(t, err, codes.FailedPrecondition, "BANNED")
+		requireRefused(t, err, codes.PermissionDenied, "BANNED")
 		st.clk.Advance(time.Minute + time.Second)
 		_, err = join("r", "mallory", "c9", false)
 		require.NoError(t, err)
@@ -119,7 +119,7 @@ func TestMembership(t *testing.T) {
 		require.NoError(t, err)
 		st.clk.Advance(1000 * time.Hour)
 		_, err = join("r", "eve", "c8", false)
-		requireRefused(t, err, codes.FailedPrecondition, "BANNED")
+		requireRefused(t, err, codes.PermissionDenied, "BANNED")
 		_, err = c.UnbanFromRoom(ctx, &pb.UnbanFromRoomRequest{RoomId: "r", UserId: "eve"})
 		require.NoError(t, err)
 		_, err = join("r", "eve", "c8", false)
@@ -168,7 +168,7 @@ func TestCapacityDefaults(t *testing.T) {
 				require.NoError(t, err)
 			}
 			_, err := c.AddUserToRoom(ctx, &pb.AddUserToRoomRequest{RoomId: tc.room.GetId(), Member: member("extra", "c")})
-			requireRefused(t, err, codes.FailedPrecondition, "ROOM_FULL")
+			requireRefused(t, err, codes.ResourceExhausted, "ROOM_FULL")
 		})
 	}
 }
@@ -197,7 +197,7 @@ func TestJoinRaceAcrossReplicas(t *testing.T) {
 			case err == nil:
 				ok.Add(1)
 			default:
-				requireRefused(t, err, codes.FailedPrecondition, "ROOM_FULL")
+				requireRefused(t, err, codes.ResourceExhausted, "ROOM_FULL")
 				full.Add(1)
 			}
 		}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/services/user/internal/account"
@@ -28,32 +29,32 @@ func (s *server) toStatus(ctx context.Context, err error) error {
 	}
 	switch {
 	case errors.Is(err, validate.ErrInvalid), errors.Is(err, account.ErrBadPageToken):
-		return rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", err.Error())
+		return rpc.Refuse(pb.ErrorReason_INVALID_ARGUMENT, err.Error())
 	case errors.Is(err, account.ErrNotFound):
-		return rpc.Error(codes.NotFound, "NOT_FOUND", "user not found")
+		return rpc.Refuse(pb.ErrorReason_NOT_FOUND, "user not found")
 	case errors.Is(err, account.ErrTaken):
-		return rpc.Error(codes.AlreadyExists, "ALREADY_EXISTS", "username or linked account already taken")
+		return rpc.Refuse(pb.ErrorReason_ALREADY_EXISTS, "username or linked account already taken")
 	case errors.Is(err, actors.ErrBadCredentials):
-		return rpc.Error(codes.Unauthenticated, "WRONG_PASSWORD", actors.ErrBadCredentials.Error())
+		return rpc.Refuse(pb.ErrorReason_BAD_CREDENTIALS, actors.ErrBadCredentials.Error())
 	case errors.Is(err, actors.ErrRateLimited):
-		return rpc.Error(codes.ResourceExhausted, "RATE_LIMITED", actors.ErrRateLimited.Error())
+		return rpc.Refuse(pb.ErrorReason_RATE_LIMITED, actors.ErrRateLimited.Error())
 	case errors.Is(err, actors.ErrBanned):
-		return rpc.Error(codes.PermissionDenied, "BANNED", actors.ErrBanned.Error())
+		return rpc.Refuse(pb.ErrorReason_BANNED, actors.ErrBanned.Error())
 	case errors.Is(err, actors.ErrInvalidToken):
-		return rpc.Error(codes.Unauthenticated, "UNAUTHENTICATED", actors.ErrInvalidToken.Error())
+		return rpc.Refuse(pb.ErrorReason_UNAUTHENTICATED, actors.ErrInvalidToken.Error())
 	case errors.Is(err, actors.ErrFriendship):
-		return rpc.Error(codes.FailedPrecondition, "INVALID_ARGUMENT", err.Error())
+		return rpc.Refuse(pb.ErrorReason_FAILED_PRECONDITION, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, actor.ErrMailboxFull), errors.Is(err, actor.ErrStopped):
-		return rpc.Error(codes.Unavailable, "UNAVAILABLE", "user service busy, try again")
+		return rpc.Refuse(pb.ErrorReason_UNAVAILABLE, "user service busy, try again")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "canceled")
 	}
 	var se interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &se) && (se.GRPCStatus().Code() == codes.Unavailable || se.GRPCStatus().Code() == codes.DeadlineExceeded) {
-		return rpc.Error(codes.Unavailable, "UNAVAILABLE", "a dependency is unavailable")
+		return rpc.Refuse(pb.ErrorReason_UNAVAILABLE, "a dependency is unavailable")
 	}
 	s.svc.deps.Logger.ErrorContext(ctx, "internal error", "err", err)
-	return rpc.Error(codes.Internal, "INTERNAL", "internal error")
+	return rpc.Refuse(pb.ErrorReason_INTERNAL, "internal error")
 }
 
 // ownError marks status errors made by the handlers themselves, which
@@ -63,6 +64,6 @@ type ownError struct{ error }
 func (e ownError) GRPCStatus() *status.Status { return status.Convert(e.error) }
 
 // refuse returns a status error made here (not a downstream one).
-func refuse(code codes.Code, reason, msg string) error {
-	return ownError{rpc.Error(code, reason, msg)}
+func refuse(reason pb.ErrorReason, msg string) error {
+	return ownError{rpc.Refuse(reason, msg)}
 }

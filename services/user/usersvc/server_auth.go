@@ -14,7 +14,6 @@ import (
 	"github.com/pianorhythm/server/services/user/internal/actors"
 	"github.com/pianorhythm/server/services/user/internal/password"
 	"github.com/pianorhythm/server/services/user/internal/validate"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -121,11 +120,11 @@ func (s *server) Jwks(context.Context, *pb.JwksRequest) (*pb.JwksResponse, error
 func (s *server) VerifyToken(ctx context.Context, req *pb.VerifyTokenRequest) (*pb.User, error) {
 	id, err := s.svc.verifier.Verify(ctx, req.GetToken())
 	if err != nil {
-		return nil, refuse(codes.Unauthenticated, "UNAUTHENTICATED", "invalid token")
+		return nil, refuse(pb.ErrorReason_UNAUTHENTICATED, "invalid token")
 	}
 	u, err := s.svc.env.LoadUser(ctx, id.UserID)
 	if errors.Is(err, account.ErrNotFound) {
-		return nil, refuse(codes.Unauthenticated, "UNAUTHENTICATED", "token of an unknown user")
+		return nil, refuse(pb.ErrorReason_UNAUTHENTICATED, "token of an unknown user")
 	}
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -192,7 +191,7 @@ func (s *server) caller(ctx context.Context) (*pb.User, auth.Identity, error) {
 	}
 	u, err := s.svc.env.LoadUser(ctx, id.UserID)
 	if errors.Is(err, account.ErrNotFound) {
-		return nil, id, refuse(codes.Unauthenticated, "UNAUTHENTICATED", "unknown user")
+		return nil, id, refuse(pb.ErrorReason_UNAUTHENTICATED, "unknown user")
 	}
 	if err != nil {
 		return nil, id, s.toStatus(ctx, err)
@@ -211,7 +210,7 @@ func (s *server) requireAdmin(ctx context.Context) (*pb.User, error) {
 		return nil, err
 	}
 	if account.Highest(u) < pb.Role_ADMIN {
-		return nil, refuse(codes.PermissionDenied, "PERMISSION_DENIED", "admins only")
+		return nil, refuse(pb.ErrorReason_PERMISSION_DENIED, "admins only")
 	}
 	return u, nil
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/services/user/internal/actors"
 	"github.com/pianorhythm/server/services/user/internal/validate"
-	"google.golang.org/grpc/codes"
 )
 
 func (s *server) UpdateFriend(ctx context.Context, req *pb.UpdateFriendRequest) (*pb.Friend, error) {
@@ -20,7 +19,7 @@ func (s *server) UpdateFriend(ctx context.Context, req *pb.UpdateFriendRequest) 
 		return nil, s.toStatus(ctx, err)
 	}
 	if _, ok := pb.FriendAction_name[int32(req.GetAction())]; !ok || req.GetAction() == pb.FriendAction_FRIEND_ACTION_UNSPECIFIED {
-		return nil, refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "action must be SEND, ACCEPT, DECLINE or REMOVE")
+		return nil, refuse(pb.ErrorReason_INVALID_ARGUMENT, "action must be SEND, ACCEPT, DECLINE or REMOVE")
 	}
 	f, err := ask[*pb.Friend](ctx, s.svc.friends, actors.ProcessFriendRequest{From: me, To: req.GetUserId(), Action: req.GetAction()})
 	return f, s.toStatus(ctx, err)
@@ -48,7 +47,7 @@ func (s *server) UpdatePresence(ctx context.Context, req *pb.UpdatePresenceReque
 		return nil, err
 	}
 	if id.UserID != req.GetUserId() && !id.Has(pb.Role_ADMIN) && !id.Internal() {
-		return nil, refuse(codes.PermissionDenied, "PERMISSION_DENIED", "presence of another user")
+		return nil, refuse(pb.ErrorReason_PERMISSION_DENIED, "presence of another user")
 	}
 	verr := validate.ID("user_id", req.GetUserId())
 	for field, v := range map[string]string{"room_id": req.GetRoomId(), "instance_id": req.GetInstanceId(), "connection_id": req.GetConnectionId()} {

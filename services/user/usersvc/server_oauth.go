@@ -11,7 +11,6 @@ import (
 	"github.com/pianorhythm/server/services/user/internal/account"
 	"github.com/pianorhythm/server/services/user/internal/actors"
 	"github.com/pianorhythm/server/services/user/internal/validate"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -43,11 +42,11 @@ func (s *server) OAuthCallback(ctx context.Context, req *pb.OAuthCallbackRequest
 		return nil, err
 	}
 	if req.GetCode() == "" || len(req.GetCode()) > 512 {
-		return nil, refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "code is required")
+		return nil, refuse(pb.ErrorReason_INVALID_ARGUMENT, "code is required")
 	}
 	nonce, link, err := s.svc.signer.ParseState(req.GetState())
 	if err != nil {
-		return nil, refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "invalid or expired state")
+		return nil, refuse(pb.ErrorReason_INVALID_ARGUMENT, "invalid or expired state")
 	}
 	// Single use: a replayed state is refused on every replica.
 	octx, cancel := context.WithTimeout(ctx, s.svc.cfg.OpTimeout)
@@ -57,14 +56,14 @@ func (s *server) OAuthCallback(ctx context.Context, req *pb.OAuthCallbackRequest
 		return nil, s.toStatus(ctx, err)
 	}
 	if !hit.GetAllowed() {
-		return nil, refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "state already used")
+		return nil, refuse(pb.ErrorReason_INVALID_ARGUMENT, "state already used")
 	}
 	octx, cancel = context.WithTimeout(ctx, 2*s.svc.cfg.OpTimeout)
 	who, err := s.svc.discord.Exchange(octx, req.GetCode())
 	cancel()
 	if err != nil {
 		s.svc.deps.Logger.WarnContext(ctx, "discord login failed", "err", err)
-		return nil, refuse(codes.Unauthenticated, "UNAUTHENTICATED", "discord login failed")
+		return nil, refuse(pb.ErrorReason_UNAUTHENTICATED, "discord login failed")
 	}
 	u, err := ask[*pb.User](ctx, s.svc.users, actors.OAuthLogin{DiscordID: who.ID, DiscordName: displayName(who.Name()), LinkUserID: link})
 	if err != nil {
@@ -78,10 +77,10 @@ func (s *server) OAuthCallback(ctx context.Context, req *pb.OAuthCallbackRequest
 
 func (s *server) oauthEnabled(provider string) error {
 	if provider != "discord" {
-		return refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "unknown provider; only discord is supported")
+		return refuse(pb.ErrorReason_INVALID_ARGUMENT, "unknown provider; only discord is supported")
 	}
 	if s.svc.discord == nil {
-		return refuse(codes.FailedPrecondition, "UNAVAILABLE", "discord login is not configured")
+		return refuse(pb.ErrorReason_FAILED_PRECONDITION, "discord login is not configured")
 	}
 	return nil
 }

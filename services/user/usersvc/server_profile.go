@@ -9,7 +9,6 @@ import (
 	"github.com/pianorhythm/server/services/user/internal/actors"
 	"github.com/pianorhythm/server/services/user/internal/perm"
 	"github.com/pianorhythm/server/services/user/internal/validate"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -50,7 +49,7 @@ func (s *server) UpdateProfile(ctx context.Context, req *pb.UpdateProfileRequest
 		target = me.GetId()
 	}
 	if target != me.GetId() && account.Highest(me) < pb.Role_ADMIN {
-		return nil, refuse(codes.PermissionDenied, "PERMISSION_DENIED", "only admins may update other users")
+		return nil, refuse(pb.ErrorReason_PERMISSION_DENIED, "only admins may update other users")
 	}
 	var verr error
 	if req.DisplayName != nil {
@@ -81,7 +80,7 @@ func (s *server) SearchUsers(ctx context.Context, req *pb.SearchUsersRequest) (*
 	size := int(req.GetPageSize())
 	switch {
 	case size < 0:
-		return nil, refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "page_size must not be negative")
+		return nil, refuse(pb.ErrorReason_INVALID_ARGUMENT, "page_size must not be negative")
 	case size == 0:
 		size = 20
 	case size > 100:
@@ -101,8 +100,8 @@ func (s *server) ValidatePermission(ctx context.Context, req *pb.ValidatePermiss
 		return nil, s.toStatus(ctx, err)
 	}
 	ok, reason := perm.Check(perm.Subject{Highest: account.Highest(u), Banned: account.BannedAt(u, s.svc.deps.Clock())}, req.GetAction())
-	if reason == "INVALID_ARGUMENT" {
-		return nil, refuse(codes.InvalidArgument, reason, "unknown action")
+	if reason == pb.ErrorReason_INVALID_ARGUMENT.String() {
+		return nil, refuse(pb.ErrorReason_INVALID_ARGUMENT, "unknown action")
 	}
 	return &pb.ValidatePermissionResponse{Allowed: ok, Reason: reason}, nil
 }
@@ -125,7 +124,7 @@ func (s *server) setRole(ctx context.Context, userID string, role pb.Role, grant
 	// GUEST is not a role an account can hold, and MEMBER is what every
 	// account is.
 	if role <= pb.Role_MEMBER || role > pb.Role_ADMIN {
-		return nil, refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "role must be PRO, MODERATOR or ADMIN")
+		return nil, refuse(pb.ErrorReason_INVALID_ARGUMENT, "role must be PRO, MODERATOR or ADMIN")
 	}
 	u, err := ask[*pb.User](ctx, s.svc.users, actors.SetRole{UserID: userID, Role: role, Grant: grant})
 	return u, s.toStatus(ctx, err)
@@ -137,7 +136,7 @@ func (s *server) SetBadges(ctx context.Context, req *pb.SetBadgesRequest) (*pb.U
 	}
 	verr := validate.ID("user_id", req.GetUserId())
 	if len(req.GetBadges()) > 32 {
-		verr = errors.Join(verr, refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "at most 32 badges"))
+		verr = errors.Join(verr, refuse(pb.ErrorReason_INVALID_ARGUMENT, "at most 32 badges"))
 	}
 	for _, b := range req.GetBadges() {
 		verr = errors.Join(verr, validate.Badge(b))
@@ -156,13 +155,13 @@ func (s *server) BanAccount(ctx context.Context, req *pb.BanAccountRequest) (*pb
 	}
 	verr := errors.Join(validate.ID("user_id", req.GetUserId()), validate.Text("reason", req.GetReason(), 500))
 	if d := req.GetDuration(); d != nil && (d.CheckValid() != nil || d.AsDuration() < 0) {
-		verr = errors.Join(verr, refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "bad duration"))
+		verr = errors.Join(verr, refuse(pb.ErrorReason_INVALID_ARGUMENT, "bad duration"))
 	}
 	if verr != nil {
 		return nil, s.toStatus(ctx, verr)
 	}
 	if req.GetUserId() == me.GetId() {
-		return nil, refuse(codes.InvalidArgument, "INVALID_ARGUMENT", "admins cannot ban themselves")
+		return nil, refuse(pb.ErrorReason_INVALID_ARGUMENT, "admins cannot ban themselves")
 	}
 	u, err := ask[*pb.User](ctx, s.svc.users, actors.Ban{UserID: req.GetUserId(), Until: banUntil(s.svc.deps.Clock(), req.GetDuration()), Reason: req.GetReason()})
 	return u, s.toStatus(ctx, err)

@@ -256,6 +256,126 @@ func (FriendAction) EnumDescriptor() ([]byte, []int) {
 	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{3}
 }
 
+// ErrorReason is why a request was refused: the google.rpc.ErrorInfo reason
+// of every gRPC refusal, and the `code` of the client protocol's `error`
+// message, spelled as the value's name ("ROOM_FULL"). It is the one
+// catalogue: each reason has one gRPC code (pkg/rpc), and a service never
+// invents a reason string of its own. Unprefixed: part of the JSON protocol.
+type ErrorReason int32
+
+const (
+	ErrorReason_ERROR_REASON_UNSPECIFIED ErrorReason = 0
+	// The request is malformed or breaks a limit (length, range, format).
+	ErrorReason_INVALID_ARGUMENT ErrorReason = 1
+	ErrorReason_NOT_FOUND        ErrorReason = 2
+	ErrorReason_ALREADY_EXISTS   ErrorReason = 3
+	// The caller may not do this.
+	ErrorReason_PERMISSION_DENIED ErrorReason = 4
+	// No identity, or a token that is not valid.
+	ErrorReason_UNAUTHENTICATED ErrorReason = 5
+	// Too many requests of this kind; try again later.
+	ErrorReason_RATE_LIMITED ErrorReason = 6
+	// A dependency is down or busy; safe to retry.
+	ErrorReason_UNAVAILABLE ErrorReason = 7
+	ErrorReason_INTERNAL    ErrorReason = 8
+	// The room has no free seat.
+	ErrorReason_ROOM_FULL ErrorReason = 9
+	// The room's password does not match.
+	ErrorReason_WRONG_PASSWORD ErrorReason = 10
+	// The caller is banned (from the room, or the account).
+	ErrorReason_BANNED             ErrorReason = 11
+	ErrorReason_PRO_ONLY           ErrorReason = 12
+	ErrorReason_GUESTS_NOT_ALLOWED ErrorReason = 13
+	// Server-wide or room maintenance: only moderators and admins.
+	ErrorReason_MAINTENANCE ErrorReason = 14
+	// The request needs the caller to be in the room.
+	ErrorReason_NOT_IN_ROOM ErrorReason = 15
+	// Unknown username or wrong password at login (one reason for both).
+	ErrorReason_BAD_CREDENTIALS ErrorReason = 16
+	// The refresh token's session was revoked.
+	ErrorReason_REVOKED ErrorReason = 17
+	// The request does not fit the current state (for example accepting a
+	// friend request that does not exist).
+	ErrorReason_FAILED_PRECONDITION ErrorReason = 18
+	// Too many wrong attempts: refused until the time in the message.
+	ErrorReason_LOCKED_OUT ErrorReason = 19
+)
+
+// Enum value maps for ErrorReason.
+var (
+	ErrorReason_name = map[int32]string{
+		0:  "ERROR_REASON_UNSPECIFIED",
+		1:  "INVALID_ARGUMENT",
+		2:  "NOT_FOUND",
+		3:  "ALREADY_EXISTS",
+		4:  "PERMISSION_DENIED",
+		5:  "UNAUTHENTICATED",
+		6:  "RATE_LIMITED",
+		7:  "UNAVAILABLE",
+		8:  "INTERNAL",
+		9:  "ROOM_FULL",
+		10: "WRONG_PASSWORD",
+		11: "BANNED",
+		12: "PRO_ONLY",
+		13: "GUESTS_NOT_ALLOWED",
+		14: "MAINTENANCE",
+		15: "NOT_IN_ROOM",
+		16: "BAD_CREDENTIALS",
+		17: "REVOKED",
+		18: "FAILED_PRECONDITION",
+		19: "LOCKED_OUT",
+	}
+	ErrorReason_value = map[string]int32{
+		"ERROR_REASON_UNSPECIFIED": 0,
+		"INVALID_ARGUMENT":         1,
+		"NOT_FOUND":                2,
+		"ALREADY_EXISTS":           3,
+		"PERMISSION_DENIED":        4,
+		"UNAUTHENTICATED":          5,
+		"RATE_LIMITED":             6,
+		"UNAVAILABLE":              7,
+		"INTERNAL":                 8,
+		"ROOM_FULL":                9,
+		"WRONG_PASSWORD":           10,
+		"BANNED":                   11,
+		"PRO_ONLY":                 12,
+		"GUESTS_NOT_ALLOWED":       13,
+		"MAINTENANCE":              14,
+		"NOT_IN_ROOM":              15,
+		"BAD_CREDENTIALS":          16,
+		"REVOKED":                  17,
+		"FAILED_PRECONDITION":      18,
+		"LOCKED_OUT":               19,
+	}
+)
+
+func (x ErrorReason) Enum() *ErrorReason {
+	p := new(ErrorReason)
+	*p = x
+	return p
+}
+
+func (x ErrorReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErrorReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_pianorhythm_v1_common_proto_enumTypes[4].Descriptor()
+}
+
+func (ErrorReason) Type() protoreflect.EnumType {
+	return &file_pianorhythm_v1_common_proto_enumTypes[4]
+}
+
+func (x ErrorReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErrorReason.Descriptor instead.
+func (ErrorReason) EnumDescriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{4}
+}
+
 // User is a person or bot, registered or guest.
 type User struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2323,7 +2443,31 @@ const file_pianorhythm_v1_common_proto_rawDesc = "" +
 	"\x06ACCEPT\x10\x02\x12\v\n" +
 	"\aDECLINE\x10\x03\x12\n" +
 	"\n" +
-	"\x06REMOVE\x10\x04BDZBgithub.com/pianorhythm/server/api/gen/pianorhythm/v1;pianorhythmv1b\x06proto3"
+	"\x06REMOVE\x10\x04*\x83\x03\n" +
+	"\vErrorReason\x12\x1c\n" +
+	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10INVALID_ARGUMENT\x10\x01\x12\r\n" +
+	"\tNOT_FOUND\x10\x02\x12\x12\n" +
+	"\x0eALREADY_EXISTS\x10\x03\x12\x15\n" +
+	"\x11PERMISSION_DENIED\x10\x04\x12\x13\n" +
+	"\x0fUNAUTHENTICATED\x10\x05\x12\x10\n" +
+	"\fRATE_LIMITED\x10\x06\x12\x0f\n" +
+	"\vUNAVAILABLE\x10\a\x12\f\n" +
+	"\bINTERNAL\x10\b\x12\r\n" +
+	"\tROOM_FULL\x10\t\x12\x12\n" +
+	"\x0eWRONG_PASSWORD\x10\n" +
+	"\x12\n" +
+	"\n" +
+	"\x06BANNED\x10\v\x12\f\n" +
+	"\bPRO_ONLY\x10\f\x12\x16\n" +
+	"\x12GUESTS_NOT_ALLOWED\x10\r\x12\x0f\n" +
+	"\vMAINTENANCE\x10\x0e\x12\x0f\n" +
+	"\vNOT_IN_ROOM\x10\x0f\x12\x13\n" +
+	"\x0fBAD_CREDENTIALS\x10\x10\x12\v\n" +
+	"\aREVOKED\x10\x11\x12\x17\n" +
+	"\x13FAILED_PRECONDITION\x10\x12\x12\x0e\n" +
+	"\n" +
+	"LOCKED_OUT\x10\x13BDZBgithub.com/pianorhythm/server/api/gen/pianorhythm/v1;pianorhythmv1b\x06proto3"
 
 var (
 	file_pianorhythm_v1_common_proto_rawDescOnce sync.Once
@@ -2337,76 +2481,77 @@ func file_pianorhythm_v1_common_proto_rawDescGZIP() []byte {
 	return file_pianorhythm_v1_common_proto_rawDescData
 }
 
-var file_pianorhythm_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_pianorhythm_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_pianorhythm_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_pianorhythm_v1_common_proto_goTypes = []any{
 	(Role)(0),                     // 0: pianorhythm.v1.Role
 	(NoteKind)(0),                 // 1: pianorhythm.v1.NoteKind
 	(FriendStatus)(0),             // 2: pianorhythm.v1.FriendStatus
 	(FriendAction)(0),             // 3: pianorhythm.v1.FriendAction
-	(*User)(nil),                  // 4: pianorhythm.v1.User
-	(*Presence)(nil),              // 5: pianorhythm.v1.Presence
-	(*RoomSettings)(nil),          // 6: pianorhythm.v1.RoomSettings
-	(*Room)(nil),                  // 7: pianorhythm.v1.Room
-	(*Member)(nil),                // 8: pianorhythm.v1.Member
-	(*ChatMessage)(nil),           // 9: pianorhythm.v1.ChatMessage
-	(*NoteEvent)(nil),             // 10: pianorhythm.v1.NoteEvent
-	(*NoteBatch)(nil),             // 11: pianorhythm.v1.NoteBatch
-	(*UserJoined)(nil),            // 12: pianorhythm.v1.UserJoined
-	(*UserLeft)(nil),              // 13: pianorhythm.v1.UserLeft
-	(*ChatPosted)(nil),            // 14: pianorhythm.v1.ChatPosted
-	(*RoomUpdated)(nil),           // 15: pianorhythm.v1.RoomUpdated
-	(*OwnerChanged)(nil),          // 16: pianorhythm.v1.OwnerChanged
-	(*Kicked)(nil),                // 17: pianorhythm.v1.Kicked
-	(*ChatDeleted)(nil),           // 18: pianorhythm.v1.ChatDeleted
-	(*ChatCleared)(nil),           // 19: pianorhythm.v1.ChatCleared
-	(*RoomDeleted)(nil),           // 20: pianorhythm.v1.RoomDeleted
-	(*MemberUpdated)(nil),         // 21: pianorhythm.v1.MemberUpdated
-	(*RoomEvent)(nil),             // 22: pianorhythm.v1.RoomEvent
-	(*Friend)(nil),                // 23: pianorhythm.v1.Friend
-	(*UserEvent)(nil),             // 24: pianorhythm.v1.UserEvent
-	(*Disconnect)(nil),            // 25: pianorhythm.v1.Disconnect
-	nil,                           // 26: pianorhythm.v1.RoomEvent.TraceEntry
-	nil,                           // 27: pianorhythm.v1.UserEvent.TraceEntry
-	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
+	(ErrorReason)(0),              // 4: pianorhythm.v1.ErrorReason
+	(*User)(nil),                  // 5: pianorhythm.v1.User
+	(*Presence)(nil),              // 6: pianorhythm.v1.Presence
+	(*RoomSettings)(nil),          // 7: pianorhythm.v1.RoomSettings
+	(*Room)(nil),                  // 8: pianorhythm.v1.Room
+	(*Member)(nil),                // 9: pianorhythm.v1.Member
+	(*ChatMessage)(nil),           // 10: pianorhythm.v1.ChatMessage
+	(*NoteEvent)(nil),             // 11: pianorhythm.v1.NoteEvent
+	(*NoteBatch)(nil),             // 12: pianorhythm.v1.NoteBatch
+	(*UserJoined)(nil),            // 13: pianorhythm.v1.UserJoined
+	(*UserLeft)(nil),              // 14: pianorhythm.v1.UserLeft
+	(*ChatPosted)(nil),            // 15: pianorhythm.v1.ChatPosted
+	(*RoomUpdated)(nil),           // 16: pianorhythm.v1.RoomUpdated
+	(*OwnerChanged)(nil),          // 17: pianorhythm.v1.OwnerChanged
+	(*Kicked)(nil),                // 18: pianorhythm.v1.Kicked
+	(*ChatDeleted)(nil),           // 19: pianorhythm.v1.ChatDeleted
+	(*ChatCleared)(nil),           // 20: pianorhythm.v1.ChatCleared
+	(*RoomDeleted)(nil),           // 21: pianorhythm.v1.RoomDeleted
+	(*MemberUpdated)(nil),         // 22: pianorhythm.v1.MemberUpdated
+	(*RoomEvent)(nil),             // 23: pianorhythm.v1.RoomEvent
+	(*Friend)(nil),                // 24: pianorhythm.v1.Friend
+	(*UserEvent)(nil),             // 25: pianorhythm.v1.UserEvent
+	(*Disconnect)(nil),            // 26: pianorhythm.v1.Disconnect
+	nil,                           // 27: pianorhythm.v1.RoomEvent.TraceEntry
+	nil,                           // 28: pianorhythm.v1.UserEvent.TraceEntry
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
 }
 var file_pianorhythm_v1_common_proto_depIdxs = []int32{
 	0,  // 0: pianorhythm.v1.User.roles:type_name -> pianorhythm.v1.Role
-	28, // 1: pianorhythm.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	28, // 2: pianorhythm.v1.User.banned_until:type_name -> google.protobuf.Timestamp
-	28, // 3: pianorhythm.v1.Presence.since:type_name -> google.protobuf.Timestamp
-	6,  // 4: pianorhythm.v1.Room.settings:type_name -> pianorhythm.v1.RoomSettings
-	28, // 5: pianorhythm.v1.Room.created_at:type_name -> google.protobuf.Timestamp
-	28, // 6: pianorhythm.v1.Room.owner_left_at:type_name -> google.protobuf.Timestamp
-	4,  // 7: pianorhythm.v1.Member.user:type_name -> pianorhythm.v1.User
-	28, // 8: pianorhythm.v1.Member.joined_at:type_name -> google.protobuf.Timestamp
-	28, // 9: pianorhythm.v1.ChatMessage.sent_at:type_name -> google.protobuf.Timestamp
+	29, // 1: pianorhythm.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	29, // 2: pianorhythm.v1.User.banned_until:type_name -> google.protobuf.Timestamp
+	29, // 3: pianorhythm.v1.Presence.since:type_name -> google.protobuf.Timestamp
+	7,  // 4: pianorhythm.v1.Room.settings:type_name -> pianorhythm.v1.RoomSettings
+	29, // 5: pianorhythm.v1.Room.created_at:type_name -> google.protobuf.Timestamp
+	29, // 6: pianorhythm.v1.Room.owner_left_at:type_name -> google.protobuf.Timestamp
+	5,  // 7: pianorhythm.v1.Member.user:type_name -> pianorhythm.v1.User
+	29, // 8: pianorhythm.v1.Member.joined_at:type_name -> google.protobuf.Timestamp
+	29, // 9: pianorhythm.v1.ChatMessage.sent_at:type_name -> google.protobuf.Timestamp
 	1,  // 10: pianorhythm.v1.NoteEvent.kind:type_name -> pianorhythm.v1.NoteKind
-	10, // 11: pianorhythm.v1.NoteBatch.events:type_name -> pianorhythm.v1.NoteEvent
-	8,  // 12: pianorhythm.v1.UserJoined.member:type_name -> pianorhythm.v1.Member
-	9,  // 13: pianorhythm.v1.ChatPosted.message:type_name -> pianorhythm.v1.ChatMessage
-	7,  // 14: pianorhythm.v1.RoomUpdated.room:type_name -> pianorhythm.v1.Room
-	4,  // 15: pianorhythm.v1.MemberUpdated.user:type_name -> pianorhythm.v1.User
-	28, // 16: pianorhythm.v1.RoomEvent.at:type_name -> google.protobuf.Timestamp
-	26, // 17: pianorhythm.v1.RoomEvent.trace:type_name -> pianorhythm.v1.RoomEvent.TraceEntry
-	12, // 18: pianorhythm.v1.RoomEvent.user_joined:type_name -> pianorhythm.v1.UserJoined
-	13, // 19: pianorhythm.v1.RoomEvent.user_left:type_name -> pianorhythm.v1.UserLeft
-	11, // 20: pianorhythm.v1.RoomEvent.notes:type_name -> pianorhythm.v1.NoteBatch
-	14, // 21: pianorhythm.v1.RoomEvent.chat:type_name -> pianorhythm.v1.ChatPosted
-	15, // 22: pianorhythm.v1.RoomEvent.room_updated:type_name -> pianorhythm.v1.RoomUpdated
-	16, // 23: pianorhythm.v1.RoomEvent.owner_changed:type_name -> pianorhythm.v1.OwnerChanged
-	17, // 24: pianorhythm.v1.RoomEvent.kicked:type_name -> pianorhythm.v1.Kicked
-	18, // 25: pianorhythm.v1.RoomEvent.chat_deleted:type_name -> pianorhythm.v1.ChatDeleted
-	19, // 26: pianorhythm.v1.RoomEvent.chat_cleared:type_name -> pianorhythm.v1.ChatCleared
-	20, // 27: pianorhythm.v1.RoomEvent.room_deleted:type_name -> pianorhythm.v1.RoomDeleted
-	21, // 28: pianorhythm.v1.RoomEvent.member_updated:type_name -> pianorhythm.v1.MemberUpdated
-	4,  // 29: pianorhythm.v1.Friend.user:type_name -> pianorhythm.v1.User
+	11, // 11: pianorhythm.v1.NoteBatch.events:type_name -> pianorhythm.v1.NoteEvent
+	9,  // 12: pianorhythm.v1.UserJoined.member:type_name -> pianorhythm.v1.Member
+	10, // 13: pianorhythm.v1.ChatPosted.message:type_name -> pianorhythm.v1.ChatMessage
+	8,  // 14: pianorhythm.v1.RoomUpdated.room:type_name -> pianorhythm.v1.Room
+	5,  // 15: pianorhythm.v1.MemberUpdated.user:type_name -> pianorhythm.v1.User
+	29, // 16: pianorhythm.v1.RoomEvent.at:type_name -> google.protobuf.Timestamp
+	27, // 17: pianorhythm.v1.RoomEvent.trace:type_name -> pianorhythm.v1.RoomEvent.TraceEntry
+	13, // 18: pianorhythm.v1.RoomEvent.user_joined:type_name -> pianorhythm.v1.UserJoined
+	14, // 19: pianorhythm.v1.RoomEvent.user_left:type_name -> pianorhythm.v1.UserLeft
+	12, // 20: pianorhythm.v1.RoomEvent.notes:type_name -> pianorhythm.v1.NoteBatch
+	15, // 21: pianorhythm.v1.RoomEvent.chat:type_name -> pianorhythm.v1.ChatPosted
+	16, // 22: pianorhythm.v1.RoomEvent.room_updated:type_name -> pianorhythm.v1.RoomUpdated
+	17, // 23: pianorhythm.v1.RoomEvent.owner_changed:type_name -> pianorhythm.v1.OwnerChanged
+	18, // 24: pianorhythm.v1.RoomEvent.kicked:type_name -> pianorhythm.v1.Kicked
+	19, // 25: pianorhythm.v1.RoomEvent.chat_deleted:type_name -> pianorhythm.v1.ChatDeleted
+	20, // 26: pianorhythm.v1.RoomEvent.chat_cleared:type_name -> pianorhythm.v1.ChatCleared
+	21, // 27: pianorhythm.v1.RoomEvent.room_deleted:type_name -> pianorhythm.v1.RoomDeleted
+	22, // 28: pianorhythm.v1.RoomEvent.member_updated:type_name -> pianorhythm.v1.MemberUpdated
+	5,  // 29: pianorhythm.v1.Friend.user:type_name -> pianorhythm.v1.User
 	2,  // 30: pianorhythm.v1.Friend.status:type_name -> pianorhythm.v1.FriendStatus
-	28, // 31: pianorhythm.v1.UserEvent.at:type_name -> google.protobuf.Timestamp
-	27, // 32: pianorhythm.v1.UserEvent.trace:type_name -> pianorhythm.v1.UserEvent.TraceEntry
-	23, // 33: pianorhythm.v1.UserEvent.friend_update:type_name -> pianorhythm.v1.Friend
-	25, // 34: pianorhythm.v1.UserEvent.disconnect:type_name -> pianorhythm.v1.Disconnect
-	4,  // 35: pianorhythm.v1.UserEvent.profile:type_name -> pianorhythm.v1.User
+	29, // 31: pianorhythm.v1.UserEvent.at:type_name -> google.protobuf.Timestamp
+	28, // 32: pianorhythm.v1.UserEvent.trace:type_name -> pianorhythm.v1.UserEvent.TraceEntry
+	24, // 33: pianorhythm.v1.UserEvent.friend_update:type_name -> pianorhythm.v1.Friend
+	26, // 34: pianorhythm.v1.UserEvent.disconnect:type_name -> pianorhythm.v1.Disconnect
+	5,  // 35: pianorhythm.v1.UserEvent.profile:type_name -> pianorhythm.v1.User
 	36, // [36:36] is the sub-list for method output_type
 	36, // [36:36] is the sub-list for method input_type
 	36, // [36:36] is the sub-list for extension type_name
@@ -2443,7 +2588,7 @@ func file_pianorhythm_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pianorhythm_v1_common_proto_rawDesc), len(file_pianorhythm_v1_common_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,

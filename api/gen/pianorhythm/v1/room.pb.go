@@ -136,8 +136,12 @@ type JoinRoomRequest struct {
 	Create   bool          `protobuf:"varint,3,opt,name=create,proto3" json:"create,omitempty"`
 	Settings *RoomSettings `protobuf:"bytes,4,opt,name=settings,proto3" json:"settings,omitempty"`
 	// The edge connection and instance that will hold the seat.
-	ConnectionId  string `protobuf:"bytes,5,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
-	InstanceId    string `protobuf:"bytes,6,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	ConnectionId string `protobuf:"bytes,5,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	InstanceId   string `protobuf:"bytes,6,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// The joiner's profile as the edge holds it (color, badges); the
+	// identity's name and roles win over it. Spares the room service a
+	// lookup per join. Ignored from callers other than internal services.
+	Profile       *User `protobuf:"bytes,7,opt,name=profile,proto3" json:"profile,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -212,6 +216,13 @@ func (x *JoinRoomRequest) GetInstanceId() string {
 		return x.InstanceId
 	}
 	return ""
+}
+
+func (x *JoinRoomRequest) GetProfile() *User {
+	if x != nil {
+		return x.Profile
+	}
+	return nil
 }
 
 type JoinRoomResponse struct {
@@ -636,7 +647,7 @@ const file_pianorhythm_v1_room_proto_rawDesc = "" +
 	"\bsettings\x18\x02 \x01(\v2\x1c.pianorhythm.v1.RoomSettingsR\bsettings\"n\n" +
 	"\x19UpdateRoomSettingsRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x128\n" +
-	"\bsettings\x18\x02 \x01(\v2\x1c.pianorhythm.v1.RoomSettingsR\bsettings\"\xde\x01\n" +
+	"\bsettings\x18\x02 \x01(\v2\x1c.pianorhythm.v1.RoomSettingsR\bsettings\"\x8e\x02\n" +
 	"\x0fJoinRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x16\n" +
@@ -644,7 +655,8 @@ const file_pianorhythm_v1_room_proto_rawDesc = "" +
 	"\bsettings\x18\x04 \x01(\v2\x1c.pianorhythm.v1.RoomSettingsR\bsettings\x12#\n" +
 	"\rconnection_id\x18\x05 \x01(\tR\fconnectionId\x12\x1f\n" +
 	"\vinstance_id\x18\x06 \x01(\tR\n" +
-	"instanceId\"\x8d\x02\n" +
+	"instanceId\x12.\n" +
+	"\aprofile\x18\a \x01(\v2\x14.pianorhythm.v1.UserR\aprofile\"\x8d\x02\n" +
 	"\x10JoinRoomResponse\x12(\n" +
 	"\x04room\x18\x01 \x01(\v2\x14.pianorhythm.v1.RoomR\x04room\x120\n" +
 	"\amembers\x18\x02 \x03(\v2\x16.pianorhythm.v1.MemberR\amembers\x12>\n" +
@@ -719,69 +731,71 @@ var file_pianorhythm_v1_room_proto_goTypes = []any{
 	(*SendChatRequest)(nil),           // 8: pianorhythm.v1.SendChatRequest
 	(*SetMaintenanceRequest)(nil),     // 9: pianorhythm.v1.SetMaintenanceRequest
 	(*RoomSettings)(nil),              // 10: pianorhythm.v1.RoomSettings
-	(*Room)(nil),                      // 11: pianorhythm.v1.Room
-	(*Member)(nil),                    // 12: pianorhythm.v1.Member
-	(*ChatMessage)(nil),               // 13: pianorhythm.v1.ChatMessage
-	(*GetRoomRequest)(nil),            // 14: pianorhythm.v1.GetRoomRequest
-	(*ListRoomsRequest)(nil),          // 15: pianorhythm.v1.ListRoomsRequest
-	(*DeleteRoomRequest)(nil),         // 16: pianorhythm.v1.DeleteRoomRequest
-	(*RoomMembersRequest)(nil),        // 17: pianorhythm.v1.RoomMembersRequest
-	(*UnbanFromRoomRequest)(nil),      // 18: pianorhythm.v1.UnbanFromRoomRequest
-	(*ChatHistoryRequest)(nil),        // 19: pianorhythm.v1.ChatHistoryRequest
-	(*DeleteChatMessageRequest)(nil),  // 20: pianorhythm.v1.DeleteChatMessageRequest
-	(*ClearChatRequest)(nil),          // 21: pianorhythm.v1.ClearChatRequest
-	(*ListRoomsResponse)(nil),         // 22: pianorhythm.v1.ListRoomsResponse
-	(*emptypb.Empty)(nil),             // 23: google.protobuf.Empty
-	(*RoomMembersResponse)(nil),       // 24: pianorhythm.v1.RoomMembersResponse
-	(*ChatHistoryResponse)(nil),       // 25: pianorhythm.v1.ChatHistoryResponse
-	(*ServerConfig)(nil),              // 26: pianorhythm.v1.ServerConfig
+	(*User)(nil),                      // 11: pianorhythm.v1.User
+	(*Room)(nil),                      // 12: pianorhythm.v1.Room
+	(*Member)(nil),                    // 13: pianorhythm.v1.Member
+	(*ChatMessage)(nil),               // 14: pianorhythm.v1.ChatMessage
+	(*GetRoomRequest)(nil),            // 15: pianorhythm.v1.GetRoomRequest
+	(*ListRoomsRequest)(nil),          // 16: pianorhythm.v1.ListRoomsRequest
+	(*DeleteRoomRequest)(nil),         // 17: pianorhythm.v1.DeleteRoomRequest
+	(*RoomMembersRequest)(nil),        // 18: pianorhythm.v1.RoomMembersRequest
+	(*UnbanFromRoomRequest)(nil),      // 19: pianorhythm.v1.UnbanFromRoomRequest
+	(*ChatHistoryRequest)(nil),        // 20: pianorhythm.v1.ChatHistoryRequest
+	(*DeleteChatMessageRequest)(nil),  // 21: pianorhythm.v1.DeleteChatMessageRequest
+	(*ClearChatRequest)(nil),          // 22: pianorhythm.v1.ClearChatRequest
+	(*ListRoomsResponse)(nil),         // 23: pianorhythm.v1.ListRoomsResponse
+	(*emptypb.Empty)(nil),             // 24: google.protobuf.Empty
+	(*RoomMembersResponse)(nil),       // 25: pianorhythm.v1.RoomMembersResponse
+	(*ChatHistoryResponse)(nil),       // 26: pianorhythm.v1.ChatHistoryResponse
+	(*ServerConfig)(nil),              // 27: pianorhythm.v1.ServerConfig
 }
 var file_pianorhythm_v1_room_proto_depIdxs = []int32{
 	10, // 0: pianorhythm.v1.CreateRoomRequest.settings:type_name -> pianorhythm.v1.RoomSettings
 	10, // 1: pianorhythm.v1.UpdateRoomSettingsRequest.settings:type_name -> pianorhythm.v1.RoomSettings
 	10, // 2: pianorhythm.v1.JoinRoomRequest.settings:type_name -> pianorhythm.v1.RoomSettings
-	11, // 3: pianorhythm.v1.JoinRoomResponse.room:type_name -> pianorhythm.v1.Room
-	12, // 4: pianorhythm.v1.JoinRoomResponse.members:type_name -> pianorhythm.v1.Member
-	13, // 5: pianorhythm.v1.JoinRoomResponse.chat_history:type_name -> pianorhythm.v1.ChatMessage
-	0,  // 6: pianorhythm.v1.RoomService.CreateRoom:input_type -> pianorhythm.v1.CreateRoomRequest
-	14, // 7: pianorhythm.v1.RoomService.GetRoom:input_type -> pianorhythm.v1.GetRoomRequest
-	15, // 8: pianorhythm.v1.RoomService.ListRooms:input_type -> pianorhythm.v1.ListRoomsRequest
-	1,  // 9: pianorhythm.v1.RoomService.UpdateRoomSettings:input_type -> pianorhythm.v1.UpdateRoomSettingsRequest
-	16, // 10: pianorhythm.v1.RoomService.DeleteRoom:input_type -> pianorhythm.v1.DeleteRoomRequest
-	2,  // 11: pianorhythm.v1.RoomService.JoinRoom:input_type -> pianorhythm.v1.JoinRoomRequest
-	4,  // 12: pianorhythm.v1.RoomService.LeaveRoom:input_type -> pianorhythm.v1.LeaveRoomRequest
-	17, // 13: pianorhythm.v1.RoomService.ListMembers:input_type -> pianorhythm.v1.RoomMembersRequest
-	5,  // 14: pianorhythm.v1.RoomService.Kick:input_type -> pianorhythm.v1.KickRequest
-	18, // 15: pianorhythm.v1.RoomService.Unban:input_type -> pianorhythm.v1.UnbanFromRoomRequest
-	6,  // 16: pianorhythm.v1.RoomService.TransferOwnership:input_type -> pianorhythm.v1.TransferOwnershipRequest
-	7,  // 17: pianorhythm.v1.RoomService.ClaimOwnership:input_type -> pianorhythm.v1.ClaimOwnershipRequest
-	8,  // 18: pianorhythm.v1.RoomService.SendChat:input_type -> pianorhythm.v1.SendChatRequest
-	19, // 19: pianorhythm.v1.RoomService.ChatHistory:input_type -> pianorhythm.v1.ChatHistoryRequest
-	20, // 20: pianorhythm.v1.RoomService.DeleteChatMessage:input_type -> pianorhythm.v1.DeleteChatMessageRequest
-	21, // 21: pianorhythm.v1.RoomService.ClearChat:input_type -> pianorhythm.v1.ClearChatRequest
-	9,  // 22: pianorhythm.v1.RoomService.SetMaintenance:input_type -> pianorhythm.v1.SetMaintenanceRequest
-	11, // 23: pianorhythm.v1.RoomService.CreateRoom:output_type -> pianorhythm.v1.Room
-	11, // 24: pianorhythm.v1.RoomService.GetRoom:output_type -> pianorhythm.v1.Room
-	22, // 25: pianorhythm.v1.RoomService.ListRooms:output_type -> pianorhythm.v1.ListRoomsResponse
-	11, // 26: pianorhythm.v1.RoomService.UpdateRoomSettings:output_type -> pianorhythm.v1.Room
-	23, // 27: pianorhythm.v1.RoomService.DeleteRoom:output_type -> google.protobuf.Empty
-	3,  // 28: pianorhythm.v1.RoomService.JoinRoom:output_type -> pianorhythm.v1.JoinRoomResponse
-	23, // 29: pianorhythm.v1.RoomService.LeaveRoom:output_type -> google.protobuf.Empty
-	24, // 30: pianorhythm.v1.RoomService.ListMembers:output_type -> pianorhythm.v1.RoomMembersResponse
-	23, // 31: pianorhythm.v1.RoomService.Kick:output_type -> google.protobuf.Empty
-	23, // 32: pianorhythm.v1.RoomService.Unban:output_type -> google.protobuf.Empty
-	11, // 33: pianorhythm.v1.RoomService.TransferOwnership:output_type -> pianorhythm.v1.Room
-	11, // 34: pianorhythm.v1.RoomService.ClaimOwnership:output_type -> pianorhythm.v1.Room
-	13, // 35: pianorhythm.v1.RoomService.SendChat:output_type -> pianorhythm.v1.ChatMessage
-	25, // 36: pianorhythm.v1.RoomService.ChatHistory:output_type -> pianorhythm.v1.ChatHistoryResponse
-	23, // 37: pianorhythm.v1.RoomService.DeleteChatMessage:output_type -> google.protobuf.Empty
-	23, // 38: pianorhythm.v1.RoomService.ClearChat:output_type -> google.protobuf.Empty
-	26, // 39: pianorhythm.v1.RoomService.SetMaintenance:output_type -> pianorhythm.v1.ServerConfig
-	23, // [23:40] is the sub-list for method output_type
-	6,  // [6:23] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	11, // 3: pianorhythm.v1.JoinRoomRequest.profile:type_name -> pianorhythm.v1.User
+	12, // 4: pianorhythm.v1.JoinRoomResponse.room:type_name -> pianorhythm.v1.Room
+	13, // 5: pianorhythm.v1.JoinRoomResponse.members:type_name -> pianorhythm.v1.Member
+	14, // 6: pianorhythm.v1.JoinRoomResponse.chat_history:type_name -> pianorhythm.v1.ChatMessage
+	0,  // 7: pianorhythm.v1.RoomService.CreateRoom:input_type -> pianorhythm.v1.CreateRoomRequest
+	15, // 8: pianorhythm.v1.RoomService.GetRoom:input_type -> pianorhythm.v1.GetRoomRequest
+	16, // 9: pianorhythm.v1.RoomService.ListRooms:input_type -> pianorhythm.v1.ListRoomsRequest
+	1,  // 10: pianorhythm.v1.RoomService.UpdateRoomSettings:input_type -> pianorhythm.v1.UpdateRoomSettingsRequest
+	17, // 11: pianorhythm.v1.RoomService.DeleteRoom:input_type -> pianorhythm.v1.DeleteRoomRequest
+	2,  // 12: pianorhythm.v1.RoomService.JoinRoom:input_type -> pianorhythm.v1.JoinRoomRequest
+	4,  // 13: pianorhythm.v1.RoomService.LeaveRoom:input_type -> pianorhythm.v1.LeaveRoomRequest
+	18, // 14: pianorhythm.v1.RoomService.ListMembers:input_type -> pianorhythm.v1.RoomMembersRequest
+	5,  // 15: pianorhythm.v1.RoomService.Kick:input_type -> pianorhythm.v1.KickRequest
+	19, // 16: pianorhythm.v1.RoomService.Unban:input_type -> pianorhythm.v1.UnbanFromRoomRequest
+	6,  // 17: pianorhythm.v1.RoomService.TransferOwnership:input_type -> pianorhythm.v1.TransferOwnershipRequest
+	7,  // 18: pianorhythm.v1.RoomService.ClaimOwnership:input_type -> pianorhythm.v1.ClaimOwnershipRequest
+	8,  // 19: pianorhythm.v1.RoomService.SendChat:input_type -> pianorhythm.v1.SendChatRequest
+	20, // 20: pianorhythm.v1.RoomService.ChatHistory:input_type -> pianorhythm.v1.ChatHistoryRequest
+	21, // 21: pianorhythm.v1.RoomService.DeleteChatMessage:input_type -> pianorhythm.v1.DeleteChatMessageRequest
+	22, // 22: pianorhythm.v1.RoomService.ClearChat:input_type -> pianorhythm.v1.ClearChatRequest
+	9,  // 23: pianorhythm.v1.RoomService.SetMaintenance:input_type -> pianorhythm.v1.SetMaintenanceRequest
+	12, // 24: pianorhythm.v1.RoomService.CreateRoom:output_type -> pianorhythm.v1.Room
+	12, // 25: pianorhythm.v1.RoomService.GetRoom:output_type -> pianorhythm.v1.Room
+	23, // 26: pianorhythm.v1.RoomService.ListRooms:output_type -> pianorhythm.v1.ListRoomsResponse
+	12, // 27: pianorhythm.v1.RoomService.UpdateRoomSettings:output_type -> pianorhythm.v1.Room
+	24, // 28: pianorhythm.v1.RoomService.DeleteRoom:output_type -> google.protobuf.Empty
+	3,  // 29: pianorhythm.v1.RoomService.JoinRoom:output_type -> pianorhythm.v1.JoinRoomResponse
+	24, // 30: pianorhythm.v1.RoomService.LeaveRoom:output_type -> google.protobuf.Empty
+	25, // 31: pianorhythm.v1.RoomService.ListMembers:output_type -> pianorhythm.v1.RoomMembersResponse
+	24, // 32: pianorhythm.v1.RoomService.Kick:output_type -> google.protobuf.Empty
+	24, // 33: pianorhythm.v1.RoomService.Unban:output_type -> google.protobuf.Empty
+	12, // 34: pianorhythm.v1.RoomService.TransferOwnership:output_type -> pianorhythm.v1.Room
+	12, // 35: pianorhythm.v1.RoomService.ClaimOwnership:output_type -> pianorhythm.v1.Room
+	14, // 36: pianorhythm.v1.RoomService.SendChat:output_type -> pianorhythm.v1.ChatMessage
+	26, // 37: pianorhythm.v1.RoomService.ChatHistory:output_type -> pianorhythm.v1.ChatHistoryResponse
+	24, // 38: pianorhythm.v1.RoomService.DeleteChatMessage:output_type -> google.protobuf.Empty
+	24, // 39: pianorhythm.v1.RoomService.ClearChat:output_type -> google.protobuf.Empty
+	27, // 40: pianorhythm.v1.RoomService.SetMaintenance:output_type -> pianorhythm.v1.ServerConfig
+	24, // [24:41] is the sub-list for method output_type
+	7,  // [7:24] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_pianorhythm_v1_room_proto_init() }

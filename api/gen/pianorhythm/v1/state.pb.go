@@ -1719,6 +1719,216 @@ func (x *HeartbeatRequest) GetTtl() *durationpb.Duration {
 	return nil
 }
 
+type HeartbeatResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when the instance's heartbeat key was missing (first beat, an
+	// expired instance, or a Redis that lost its data): the edge then
+	// re-registers what it holds with RestoreInstance.
+	Known         bool `protobuf:"varint,1,opt,name=known,proto3" json:"known,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeartbeatResponse) Reset() {
+	*x = HeartbeatResponse{}
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeartbeatResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeartbeatResponse) ProtoMessage() {}
+
+func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
+func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *HeartbeatResponse) GetKnown() bool {
+	if x != nil {
+		return x.Known
+	}
+	return false
+}
+
+type RestoreInstanceRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// Heartbeat TTL, as in HeartbeatRequest.
+	Ttl *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// Every connection the instance holds.
+	Seats         []*InstanceSeat `protobuf:"bytes,3,rep,name=seats,proto3" json:"seats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreInstanceRequest) Reset() {
+	*x = RestoreInstanceRequest{}
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreInstanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreInstanceRequest) ProtoMessage() {}
+
+func (x *RestoreInstanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreInstanceRequest.ProtoReflect.Descriptor instead.
+func (*RestoreInstanceRequest) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RestoreInstanceRequest) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *RestoreInstanceRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+func (x *RestoreInstanceRequest) GetSeats() []*InstanceSeat {
+	if x != nil {
+		return x.Seats
+	}
+	return nil
+}
+
+// InstanceSeat is one connection an edge holds: the user's presence, and
+// the seat in room_id when the connection is in a room.
+type InstanceSeat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user, connection_id, instance_id and joined_at.
+	Member *Member `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	// Empty when the connection is in no room.
+	RoomId        string `protobuf:"bytes,2,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstanceSeat) Reset() {
+	*x = InstanceSeat{}
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstanceSeat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstanceSeat) ProtoMessage() {}
+
+func (x *InstanceSeat) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstanceSeat.ProtoReflect.Descriptor instead.
+func (*InstanceSeat) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *InstanceSeat) GetMember() *Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+func (x *InstanceSeat) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+type RestoreInstanceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rooms the seats named that exist neither in Redis nor in MongoDB.
+	LostRoomIds   []string `protobuf:"bytes,1,rep,name=lost_room_ids,json=lostRoomIds,proto3" json:"lost_room_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreInstanceResponse) Reset() {
+	*x = RestoreInstanceResponse{}
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreInstanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreInstanceResponse) ProtoMessage() {}
+
+func (x *RestoreInstanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreInstanceResponse.ProtoReflect.Descriptor instead.
+func (*RestoreInstanceResponse) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RestoreInstanceResponse) GetLostRoomIds() []string {
+	if x != nil {
+		return x.LostRoomIds
+	}
+	return nil
+}
+
 type ListInstancesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1727,7 +1937,7 @@ type ListInstancesRequest struct {
 
 func (x *ListInstancesRequest) Reset() {
 	*x = ListInstancesRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[34]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1949,7 @@ func (x *ListInstancesRequest) String() string {
 func (*ListInstancesRequest) ProtoMessage() {}
 
 func (x *ListInstancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[34]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1962,7 @@ func (x *ListInstancesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesRequest.ProtoReflect.Descriptor instead.
 func (*ListInstancesRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{34}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{38}
 }
 
 type ListInstancesResponse struct {
@@ -1768,7 +1978,7 @@ type ListInstancesResponse struct {
 
 func (x *ListInstancesResponse) Reset() {
 	*x = ListInstancesResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[35]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +1990,7 @@ func (x *ListInstancesResponse) String() string {
 func (*ListInstancesResponse) ProtoMessage() {}
 
 func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[35]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +2003,7 @@ func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesResponse.ProtoReflect.Descriptor instead.
 func (*ListInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{35}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListInstancesResponse) GetInstanceIds() []string {
@@ -1823,7 +2033,7 @@ type StoreRefreshTokenRequest struct {
 
 func (x *StoreRefreshTokenRequest) Reset() {
 	*x = StoreRefreshTokenRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[36]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1835,7 +2045,7 @@ func (x *StoreRefreshTokenRequest) String() string {
 func (*StoreRefreshTokenRequest) ProtoMessage() {}
 
 func (x *StoreRefreshTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[36]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1848,7 +2058,7 @@ func (x *StoreRefreshTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreRefreshTokenRequest.ProtoReflect.Descriptor instead.
 func (*StoreRefreshTokenRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{36}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *StoreRefreshTokenRequest) GetTokenId() string {
@@ -1888,7 +2098,7 @@ type ConsumeRefreshTokenRequest struct {
 
 func (x *ConsumeRefreshTokenRequest) Reset() {
 	*x = ConsumeRefreshTokenRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[37]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1900,7 +2110,7 @@ func (x *ConsumeRefreshTokenRequest) String() string {
 func (*ConsumeRefreshTokenRequest) ProtoMessage() {}
 
 func (x *ConsumeRefreshTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[37]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1913,7 +2123,7 @@ func (x *ConsumeRefreshTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeRefreshTokenRequest.ProtoReflect.Descriptor instead.
 func (*ConsumeRefreshTokenRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{37}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ConsumeRefreshTokenRequest) GetTokenId() string {
@@ -1935,7 +2145,7 @@ type RefreshTokenRecord struct {
 
 func (x *RefreshTokenRecord) Reset() {
 	*x = RefreshTokenRecord{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[38]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1947,7 +2157,7 @@ func (x *RefreshTokenRecord) String() string {
 func (*RefreshTokenRecord) ProtoMessage() {}
 
 func (x *RefreshTokenRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[38]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1960,7 +2170,7 @@ func (x *RefreshTokenRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshTokenRecord.ProtoReflect.Descriptor instead.
 func (*RefreshTokenRecord) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{38}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RefreshTokenRecord) GetUserId() string {
@@ -1993,7 +2203,7 @@ type RevokeTokenFamilyRequest struct {
 
 func (x *RevokeTokenFamilyRequest) Reset() {
 	*x = RevokeTokenFamilyRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[39]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2215,7 @@ func (x *RevokeTokenFamilyRequest) String() string {
 func (*RevokeTokenFamilyRequest) ProtoMessage() {}
 
 func (x *RevokeTokenFamilyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[39]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2228,7 @@ func (x *RevokeTokenFamilyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenFamilyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenFamilyRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{39}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RevokeTokenFamilyRequest) GetFamilyId() string {
@@ -2040,7 +2250,7 @@ type HitRequest struct {
 
 func (x *HitRequest) Reset() {
 	*x = HitRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[40]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2262,7 @@ func (x *HitRequest) String() string {
 func (*HitRequest) ProtoMessage() {}
 
 func (x *HitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[40]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2275,7 @@ func (x *HitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HitRequest.ProtoReflect.Descriptor instead.
 func (*HitRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{40}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *HitRequest) GetKey() string {
@@ -2100,7 +2310,7 @@ type HitResponse struct {
 
 func (x *HitResponse) Reset() {
 	*x = HitResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[41]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2322,7 @@ func (x *HitResponse) String() string {
 func (*HitResponse) ProtoMessage() {}
 
 func (x *HitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[41]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2335,7 @@ func (x *HitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HitResponse.ProtoReflect.Descriptor instead.
 func (*HitResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{41}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *HitResponse) GetAllowed() bool {
@@ -2250,7 +2460,19 @@ const file_pianorhythm_v1_state_proto_rawDesc = "" +
 	"\x10HeartbeatRequest\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12+\n" +
-	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x16\n" +
+	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\")\n" +
+	"\x11HeartbeatResponse\x12\x14\n" +
+	"\x05known\x18\x01 \x01(\bR\x05known\"\x9a\x01\n" +
+	"\x16RestoreInstanceRequest\x12\x1f\n" +
+	"\vinstance_id\x18\x01 \x01(\tR\n" +
+	"instanceId\x12+\n" +
+	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x122\n" +
+	"\x05seats\x18\x03 \x03(\v2\x1c.pianorhythm.v1.InstanceSeatR\x05seats\"W\n" +
+	"\fInstanceSeat\x12.\n" +
+	"\x06member\x18\x01 \x01(\v2\x16.pianorhythm.v1.MemberR\x06member\x12\x17\n" +
+	"\aroom_id\x18\x02 \x01(\tR\x06roomId\"=\n" +
+	"\x17RestoreInstanceResponse\x12\"\n" +
+	"\rlost_room_ids\x18\x01 \x03(\tR\vlostRoomIds\"\x16\n" +
 	"\x14ListInstancesRequest\"n\n" +
 	"\x15ListInstancesResponse\x12!\n" +
 	"\finstance_ids\x18\x01 \x03(\tR\vinstanceIds\x122\n" +
@@ -2277,7 +2499,7 @@ const file_pianorhythm_v1_state_proto_rawDesc = "" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x1c\n" +
 	"\tremaining\x18\x02 \x01(\x05R\tremaining\x12:\n" +
 	"\vretry_after\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"retryAfter2\xf7\x13\n" +
+	"retryAfter2\xe6\x14\n" +
 	"\fStateService\x12?\n" +
 	"\aGetUser\x12\x1e.pianorhythm.v1.GetUserRequest\x1a\x14.pianorhythm.v1.User\x12A\n" +
 	"\bSaveUser\x12\x1f.pianorhythm.v1.SaveUserRequest\x1a\x14.pianorhythm.v1.User\x12G\n" +
@@ -2305,8 +2527,9 @@ const file_pianorhythm_v1_state_proto_rawDesc = "" +
 	"\tGetConfig\x12 .pianorhythm.v1.GetConfigRequest\x1a\x1c.pianorhythm.v1.ServerConfig\x12K\n" +
 	"\tSetConfig\x12 .pianorhythm.v1.SetConfigRequest\x1a\x1c.pianorhythm.v1.ServerConfig\x12N\n" +
 	"\x10PublishRoomEvent\x12\x19.pianorhythm.v1.RoomEvent\x1a\x1f.pianorhythm.v1.PublishResponse\x12N\n" +
-	"\x10PublishUserEvent\x12\x19.pianorhythm.v1.UserEvent\x1a\x1f.pianorhythm.v1.PublishResponse\x12E\n" +
-	"\tHeartbeat\x12 .pianorhythm.v1.HeartbeatRequest\x1a\x16.google.protobuf.Empty\x12\\\n" +
+	"\x10PublishUserEvent\x12\x19.pianorhythm.v1.UserEvent\x1a\x1f.pianorhythm.v1.PublishResponse\x12P\n" +
+	"\tHeartbeat\x12 .pianorhythm.v1.HeartbeatRequest\x1a!.pianorhythm.v1.HeartbeatResponse\x12b\n" +
+	"\x0fRestoreInstance\x12&.pianorhythm.v1.RestoreInstanceRequest\x1a'.pianorhythm.v1.RestoreInstanceResponse\x12\\\n" +
 	"\rListInstances\x12$.pianorhythm.v1.ListInstancesRequest\x1a%.pianorhythm.v1.ListInstancesResponse\x12U\n" +
 	"\x11StoreRefreshToken\x12(.pianorhythm.v1.StoreRefreshTokenRequest\x1a\x16.google.protobuf.Empty\x12e\n" +
 	"\x13ConsumeRefreshToken\x12*.pianorhythm.v1.ConsumeRefreshTokenRequest\x1a\".pianorhythm.v1.RefreshTokenRecord\x12U\n" +
@@ -2325,7 +2548,7 @@ func file_pianorhythm_v1_state_proto_rawDescGZIP() []byte {
 	return file_pianorhythm_v1_state_proto_rawDescData
 }
 
-var file_pianorhythm_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_pianorhythm_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_pianorhythm_v1_state_proto_goTypes = []any{
 	(*GetUserRequest)(nil),              // 0: pianorhythm.v1.GetUserRequest
 	(*SaveUserRequest)(nil),             // 1: pianorhythm.v1.SaveUserRequest
@@ -2361,111 +2584,120 @@ var file_pianorhythm_v1_state_proto_goTypes = []any{
 	(*SetConfigRequest)(nil),            // 31: pianorhythm.v1.SetConfigRequest
 	(*PublishResponse)(nil),             // 32: pianorhythm.v1.PublishResponse
 	(*HeartbeatRequest)(nil),            // 33: pianorhythm.v1.HeartbeatRequest
-	(*ListInstancesRequest)(nil),        // 34: pianorhythm.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),       // 35: pianorhythm.v1.ListInstancesResponse
-	(*StoreRefreshTokenRequest)(nil),    // 36: pianorhythm.v1.StoreRefreshTokenRequest
-	(*ConsumeRefreshTokenRequest)(nil),  // 37: pianorhythm.v1.ConsumeRefreshTokenRequest
-	(*RefreshTokenRecord)(nil),          // 38: pianorhythm.v1.RefreshTokenRecord
-	(*RevokeTokenFamilyRequest)(nil),    // 39: pianorhythm.v1.RevokeTokenFamilyRequest
-	(*HitRequest)(nil),                  // 40: pianorhythm.v1.HitRequest
-	(*HitResponse)(nil),                 // 41: pianorhythm.v1.HitResponse
-	(*User)(nil),                        // 42: pianorhythm.v1.User
-	(*Presence)(nil),                    // 43: pianorhythm.v1.Presence
-	(*Member)(nil),                      // 44: pianorhythm.v1.Member
-	(*Room)(nil),                        // 45: pianorhythm.v1.Room
-	(*durationpb.Duration)(nil),         // 46: google.protobuf.Duration
-	(*ChatMessage)(nil),                 // 47: pianorhythm.v1.ChatMessage
-	(FriendStatus)(0),                   // 48: pianorhythm.v1.FriendStatus
-	(*RoomEvent)(nil),                   // 49: pianorhythm.v1.RoomEvent
-	(*UserEvent)(nil),                   // 50: pianorhythm.v1.UserEvent
-	(*emptypb.Empty)(nil),               // 51: google.protobuf.Empty
+	(*HeartbeatResponse)(nil),           // 34: pianorhythm.v1.HeartbeatResponse
+	(*RestoreInstanceRequest)(nil),      // 35: pianorhythm.v1.RestoreInstanceRequest
+	(*InstanceSeat)(nil),                // 36: pianorhythm.v1.InstanceSeat
+	(*RestoreInstanceResponse)(nil),     // 37: pianorhythm.v1.RestoreInstanceResponse
+	(*ListInstancesRequest)(nil),        // 38: pianorhythm.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),       // 39: pianorhythm.v1.ListInstancesResponse
+	(*StoreRefreshTokenRequest)(nil),    // 40: pianorhythm.v1.StoreRefreshTokenRequest
+	(*ConsumeRefreshTokenRequest)(nil),  // 41: pianorhythm.v1.ConsumeRefreshTokenRequest
+	(*RefreshTokenRecord)(nil),          // 42: pianorhythm.v1.RefreshTokenRecord
+	(*RevokeTokenFamilyRequest)(nil),    // 43: pianorhythm.v1.RevokeTokenFamilyRequest
+	(*HitRequest)(nil),                  // 44: pianorhythm.v1.HitRequest
+	(*HitResponse)(nil),                 // 45: pianorhythm.v1.HitResponse
+	(*User)(nil),                        // 46: pianorhythm.v1.User
+	(*Presence)(nil),                    // 47: pianorhythm.v1.Presence
+	(*Member)(nil),                      // 48: pianorhythm.v1.Member
+	(*Room)(nil),                        // 49: pianorhythm.v1.Room
+	(*durationpb.Duration)(nil),         // 50: google.protobuf.Duration
+	(*ChatMessage)(nil),                 // 51: pianorhythm.v1.ChatMessage
+	(FriendStatus)(0),                   // 52: pianorhythm.v1.FriendStatus
+	(*RoomEvent)(nil),                   // 53: pianorhythm.v1.RoomEvent
+	(*UserEvent)(nil),                   // 54: pianorhythm.v1.UserEvent
+	(*emptypb.Empty)(nil),               // 55: google.protobuf.Empty
 }
 var file_pianorhythm_v1_state_proto_depIdxs = []int32{
-	42, // 0: pianorhythm.v1.SaveUserRequest.user:type_name -> pianorhythm.v1.User
-	43, // 1: pianorhythm.v1.GetPresenceResponse.presences:type_name -> pianorhythm.v1.Presence
-	44, // 2: pianorhythm.v1.AddUserToRoomRequest.member:type_name -> pianorhythm.v1.Member
-	45, // 3: pianorhythm.v1.AddUserToRoomResponse.room:type_name -> pianorhythm.v1.Room
-	45, // 4: pianorhythm.v1.SaveRoomRequest.room:type_name -> pianorhythm.v1.Room
-	45, // 5: pianorhythm.v1.ListRoomsResponse.rooms:type_name -> pianorhythm.v1.Room
-	44, // 6: pianorhythm.v1.RoomMembersResponse.members:type_name -> pianorhythm.v1.Member
-	46, // 7: pianorhythm.v1.BanFromRoomRequest.duration:type_name -> google.protobuf.Duration
-	47, // 8: pianorhythm.v1.SaveChatMessageRequest.message:type_name -> pianorhythm.v1.ChatMessage
-	47, // 9: pianorhythm.v1.ChatHistoryResponse.messages:type_name -> pianorhythm.v1.ChatMessage
-	48, // 10: pianorhythm.v1.SetFriendStatusRequest.status:type_name -> pianorhythm.v1.FriendStatus
-	48, // 11: pianorhythm.v1.FriendEntry.status:type_name -> pianorhythm.v1.FriendStatus
+	46, // 0: pianorhythm.v1.SaveUserRequest.user:type_name -> pianorhythm.v1.User
+	47, // 1: pianorhythm.v1.GetPresenceResponse.presences:type_name -> pianorhythm.v1.Presence
+	48, // 2: pianorhythm.v1.AddUserToRoomRequest.member:type_name -> pianorhythm.v1.Member
+	49, // 3: pianorhythm.v1.AddUserToRoomResponse.room:type_name -> pianorhythm.v1.Room
+	49, // 4: pianorhythm.v1.SaveRoomRequest.room:type_name -> pianorhythm.v1.Room
+	49, // 5: pianorhythm.v1.ListRoomsResponse.rooms:type_name -> pianorhythm.v1.Room
+	48, // 6: pianorhythm.v1.RoomMembersResponse.members:type_name -> pianorhythm.v1.Member
+	50, // 7: pianorhythm.v1.BanFromRoomRequest.duration:type_name -> google.protobuf.Duration
+	51, // 8: pianorhythm.v1.SaveChatMessageRequest.message:type_name -> pianorhythm.v1.ChatMessage
+	51, // 9: pianorhythm.v1.ChatHistoryResponse.messages:type_name -> pianorhythm.v1.ChatMessage
+	52, // 10: pianorhythm.v1.SetFriendStatusRequest.status:type_name -> pianorhythm.v1.FriendStatus
+	52, // 11: pianorhythm.v1.FriendEntry.status:type_name -> pianorhythm.v1.FriendStatus
 	27, // 12: pianorhythm.v1.ListFriendIDsResponse.friends:type_name -> pianorhythm.v1.FriendEntry
 	29, // 13: pianorhythm.v1.SetConfigRequest.config:type_name -> pianorhythm.v1.ServerConfig
-	46, // 14: pianorhythm.v1.HeartbeatRequest.ttl:type_name -> google.protobuf.Duration
-	46, // 15: pianorhythm.v1.StoreRefreshTokenRequest.ttl:type_name -> google.protobuf.Duration
-	46, // 16: pianorhythm.v1.HitRequest.window:type_name -> google.protobuf.Duration
-	46, // 17: pianorhythm.v1.HitResponse.retry_after:type_name -> google.protobuf.Duration
-	0,  // 18: pianorhythm.v1.StateService.GetUser:input_type -> pianorhythm.v1.GetUserRequest
-	1,  // 19: pianorhythm.v1.StateService.SaveUser:input_type -> pianorhythm.v1.SaveUserRequest
-	2,  // 20: pianorhythm.v1.StateService.SetOnline:input_type -> pianorhythm.v1.SetOnlineRequest
-	3,  // 21: pianorhythm.v1.StateService.SetOffline:input_type -> pianorhythm.v1.SetOfflineRequest
-	4,  // 22: pianorhythm.v1.StateService.GetPresence:input_type -> pianorhythm.v1.GetPresenceRequest
-	6,  // 23: pianorhythm.v1.StateService.ListInstancePresence:input_type -> pianorhythm.v1.ListInstancePresenceRequest
-	7,  // 24: pianorhythm.v1.StateService.AddUserToRoom:input_type -> pianorhythm.v1.AddUserToRoomRequest
-	9,  // 25: pianorhythm.v1.StateService.RemoveUserFromRoom:input_type -> pianorhythm.v1.RemoveUserFromRoomRequest
-	11, // 26: pianorhythm.v1.StateService.GetRoom:input_type -> pianorhythm.v1.GetRoomRequest
-	12, // 27: pianorhythm.v1.StateService.SaveRoom:input_type -> pianorhythm.v1.SaveRoomRequest
-	13, // 28: pianorhythm.v1.StateService.DeleteRoom:input_type -> pianorhythm.v1.DeleteRoomRequest
-	14, // 29: pianorhythm.v1.StateService.ListRooms:input_type -> pianorhythm.v1.ListRoomsRequest
-	16, // 30: pianorhythm.v1.StateService.RoomMembers:input_type -> pianorhythm.v1.RoomMembersRequest
-	18, // 31: pianorhythm.v1.StateService.BanFromRoom:input_type -> pianorhythm.v1.BanFromRoomRequest
-	19, // 32: pianorhythm.v1.StateService.UnbanFromRoom:input_type -> pianorhythm.v1.UnbanFromRoomRequest
-	20, // 33: pianorhythm.v1.StateService.SaveChatMessage:input_type -> pianorhythm.v1.SaveChatMessageRequest
-	21, // 34: pianorhythm.v1.StateService.ChatHistory:input_type -> pianorhythm.v1.ChatHistoryRequest
-	23, // 35: pianorhythm.v1.StateService.DeleteChatMessage:input_type -> pianorhythm.v1.DeleteChatMessageRequest
-	24, // 36: pianorhythm.v1.StateService.ClearChat:input_type -> pianorhythm.v1.ClearChatRequest
-	25, // 37: pianorhythm.v1.StateService.SetFriendStatus:input_type -> pianorhythm.v1.SetFriendStatusRequest
-	26, // 38: pianorhythm.v1.StateService.ListFriendIDs:input_type -> pianorhythm.v1.ListFriendIDsRequest
-	30, // 39: pianorhythm.v1.StateService.GetConfig:input_type -> pianorhythm.v1.GetConfigRequest
-	31, // 40: pianorhythm.v1.StateService.SetConfig:input_type -> pianorhythm.v1.SetConfigRequest
-	49, // 41: pianorhythm.v1.StateService.PublishRoomEvent:input_type -> pianorhythm.v1.RoomEvent
-	50, // 42: pianorhythm.v1.StateService.PublishUserEvent:input_type -> pianorhythm.v1.UserEvent
-	33, // 43: pianorhythm.v1.StateService.Heartbeat:input_type -> pianorhythm.v1.HeartbeatRequest
-	34, // 44: pianorhythm.v1.StateService.ListInstances:input_type -> pianorhythm.v1.ListInstancesRequest
-	36, // 45: pianorhythm.v1.StateService.StoreRefreshToken:input_type -> pianorhythm.v1.StoreRefreshTokenRequest
-	37, // 46: pianorhythm.v1.StateService.ConsumeRefreshToken:input_type -> pianorhythm.v1.ConsumeRefreshTokenRequest
-	39, // 47: pianorhythm.v1.StateService.RevokeTokenFamily:input_type -> pianorhythm.v1.RevokeTokenFamilyRequest
-	40, // 48: pianorhythm.v1.StateService.Hit:input_type -> pianorhythm.v1.HitRequest
-	42, // 49: pianorhythm.v1.StateService.GetUser:output_type -> pianorhythm.v1.User
-	42, // 50: pianorhythm.v1.StateService.SaveUser:output_type -> pianorhythm.v1.User
-	43, // 51: pianorhythm.v1.StateService.SetOnline:output_type -> pianorhythm.v1.Presence
-	43, // 52: pianorhythm.v1.StateService.SetOffline:output_type -> pianorhythm.v1.Presence
-	5,  // 53: pianorhythm.v1.StateService.GetPresence:output_type -> pianorhythm.v1.GetPresenceResponse
-	5,  // 54: pianorhythm.v1.StateService.ListInstancePresence:output_type -> pianorhythm.v1.GetPresenceResponse
-	8,  // 55: pianorhythm.v1.StateService.AddUserToRoom:output_type -> pianorhythm.v1.AddUserToRoomResponse
-	10, // 56: pianorhythm.v1.StateService.RemoveUserFromRoom:output_type -> pianorhythm.v1.RemoveUserFromRoomResponse
-	45, // 57: pianorhythm.v1.StateService.GetRoom:output_type -> pianorhythm.v1.Room
-	45, // 58: pianorhythm.v1.StateService.SaveRoom:output_type -> pianorhythm.v1.Room
-	51, // 59: pianorhythm.v1.StateService.DeleteRoom:output_type -> google.protobuf.Empty
-	15, // 60: pianorhythm.v1.StateService.ListRooms:output_type -> pianorhythm.v1.ListRoomsResponse
-	17, // 61: pianorhythm.v1.StateService.RoomMembers:output_type -> pianorhythm.v1.RoomMembersResponse
-	51, // 62: pianorhythm.v1.StateService.BanFromRoom:output_type -> google.protobuf.Empty
-	51, // 63: pianorhythm.v1.StateService.UnbanFromRoom:output_type -> google.protobuf.Empty
-	47, // 64: pianorhythm.v1.StateService.SaveChatMessage:output_type -> pianorhythm.v1.ChatMessage
-	22, // 65: pianorhythm.v1.StateService.ChatHistory:output_type -> pianorhythm.v1.ChatHistoryResponse
-	51, // 66: pianorhythm.v1.StateService.DeleteChatMessage:output_type -> google.protobuf.Empty
-	51, // 67: pianorhythm.v1.StateService.ClearChat:output_type -> google.protobuf.Empty
-	51, // 68: pianorhythm.v1.StateService.SetFriendStatus:output_type -> google.protobuf.Empty
-	28, // 69: pianorhythm.v1.StateService.ListFriendIDs:output_type -> pianorhythm.v1.ListFriendIDsResponse
-	29, // 70: pianorhythm.v1.StateService.GetConfig:output_type -> pianorhythm.v1.ServerConfig
-	29, // 71: pianorhythm.v1.StateService.SetConfig:output_type -> pianorhythm.v1.ServerConfig
-	32, // 72: pianorhythm.v1.StateService.PublishRoomEvent:output_type -> pianorhythm.v1.PublishResponse
-	32, // 73: pianorhythm.v1.StateService.PublishUserEvent:output_type -> pianorhythm.v1.PublishResponse
-	51, // 74: pianorhythm.v1.StateService.Heartbeat:output_type -> google.protobuf.Empty
-	35, // 75: pianorhythm.v1.StateService.ListInstances:output_type -> pianorhythm.v1.ListInstancesResponse
-	51, // 76: pianorhythm.v1.StateService.StoreRefreshToken:output_type -> google.protobuf.Empty
-	38, // 77: pianorhythm.v1.StateService.ConsumeRefreshToken:output_type -> pianorhythm.v1.RefreshTokenRecord
-	51, // 78: pianorhythm.v1.StateService.RevokeTokenFamily:output_type -> google.protobuf.Empty
-	41, // 79: pianorhythm.v1.StateService.Hit:output_type -> pianorhythm.v1.HitResponse
-	49, // [49:80] is the sub-list for method output_type
-	18, // [18:49] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	50, // 14: pianorhythm.v1.HeartbeatRequest.ttl:type_name -> google.protobuf.Duration
+	50, // 15: pianorhythm.v1.RestoreInstanceRequest.ttl:type_name -> google.protobuf.Duration
+	36, // 16: pianorhythm.v1.RestoreInstanceRequest.seats:type_name -> pianorhythm.v1.InstanceSeat
+	48, // 17: pianorhythm.v1.InstanceSeat.member:type_name -> pianorhythm.v1.Member
+	50, // 18: pianorhythm.v1.StoreRefreshTokenRequest.ttl:type_name -> google.protobuf.Duration
+	50, // 19: pianorhythm.v1.HitRequest.window:type_name -> google.protobuf.Duration
+	50, // 20: pianorhythm.v1.HitResponse.retry_after:type_name -> google.protobuf.Duration
+	0,  // 21: pianorhythm.v1.StateService.GetUser:input_type -> pianorhythm.v1.GetUserRequest
+	1,  // 22: pianorhythm.v1.StateService.SaveUser:input_type -> pianorhythm.v1.SaveUserRequest
+	2,  // 23: pianorhythm.v1.StateService.SetOnline:input_type -> pianorhythm.v1.SetOnlineRequest
+	3,  // 24: pianorhythm.v1.StateService.SetOffline:input_type -> pianorhythm.v1.SetOfflineRequest
+	4,  // 25: pianorhythm.v1.StateService.GetPresence:input_type -> pianorhythm.v1.GetPresenceRequest
+	6,  // 26: pianorhythm.v1.StateService.ListInstancePresence:input_type -> pianorhythm.v1.ListInstancePresenceRequest
+	7,  // 27: pianorhythm.v1.StateService.AddUserToRoom:input_type -> pianorhythm.v1.AddUserToRoomRequest
+	9,  // 28: pianorhythm.v1.StateService.RemoveUserFromRoom:input_type -> pianorhythm.v1.RemoveUserFromRoomRequest
+	11, // 29: pianorhythm.v1.StateService.GetRoom:input_type -> pianorhythm.v1.GetRoomRequest
+	12, // 30: pianorhythm.v1.StateService.SaveRoom:input_type -> pianorhythm.v1.SaveRoomRequest
+	13, // 31: pianorhythm.v1.StateService.DeleteRoom:input_type -> pianorhythm.v1.DeleteRoomRequest
+	14, // 32: pianorhythm.v1.StateService.ListRooms:input_type -> pianorhythm.v1.ListRoomsRequest
+	16, // 33: pianorhythm.v1.StateService.RoomMembers:input_type -> pianorhythm.v1.RoomMembersRequest
+	18, // 34: pianorhythm.v1.StateService.BanFromRoom:input_type -> pianorhythm.v1.BanFromRoomRequest
+	19, // 35: pianorhythm.v1.StateService.UnbanFromRoom:input_type -> pianorhythm.v1.UnbanFromRoomRequest
+	20, // 36: pianorhythm.v1.StateService.SaveChatMessage:input_type -> pianorhythm.v1.SaveChatMessageRequest
+	21, // 37: pianorhythm.v1.StateService.ChatHistory:input_type -> pianorhythm.v1.ChatHistoryRequest
+	23, // 38: pianorhythm.v1.StateService.DeleteChatMessage:input_type -> pianorhythm.v1.DeleteChatMessageRequest
+	24, // 39: pianorhythm.v1.StateService.ClearChat:input_type -> pianorhythm.v1.ClearChatRequest
+	25, // 40: pianorhythm.v1.StateService.SetFriendStatus:input_type -> pianorhythm.v1.SetFriendStatusRequest
+	26, // 41: pianorhythm.v1.StateService.ListFriendIDs:input_type -> pianorhythm.v1.ListFriendIDsRequest
+	30, // 42: pianorhythm.v1.StateService.GetConfig:input_type -> pianorhythm.v1.GetConfigRequest
+	31, // 43: pianorhythm.v1.StateService.SetConfig:input_type -> pianorhythm.v1.SetConfigRequest
+	53, // 44: pianorhythm.v1.StateService.PublishRoomEvent:input_type -> pianorhythm.v1.RoomEvent
+	54, // 45: pianorhythm.v1.StateService.PublishUserEvent:input_type -> pianorhythm.v1.UserEvent
+	33, // 46: pianorhythm.v1.StateService.Heartbeat:input_type -> pianorhythm.v1.HeartbeatRequest
+	35, // 47: pianorhythm.v1.StateService.RestoreInstance:input_type -> pianorhythm.v1.RestoreInstanceRequest
+	38, // 48: pianorhythm.v1.StateService.ListInstances:input_type -> pianorhythm.v1.ListInstancesRequest
+	40, // 49: pianorhythm.v1.StateService.StoreRefreshToken:input_type -> pianorhythm.v1.StoreRefreshTokenRequest
+	41, // 50: pianorhythm.v1.StateService.ConsumeRefreshToken:input_type -> pianorhythm.v1.ConsumeRefreshTokenRequest
+	43, // 51: pianorhythm.v1.StateService.RevokeTokenFamily:input_type -> pianorhythm.v1.RevokeTokenFamilyRequest
+	44, // 52: pianorhythm.v1.StateService.Hit:input_type -> pianorhythm.v1.HitRequest
+	46, // 53: pianorhythm.v1.StateService.GetUser:output_type -> pianorhythm.v1.User
+	46, // 54: pianorhythm.v1.StateService.SaveUser:output_type -> pianorhythm.v1.User
+	47, // 55: pianorhythm.v1.StateService.SetOnline:output_type -> pianorhythm.v1.Presence
+	47, // 56: pianorhythm.v1.StateService.SetOffline:output_type -> pianorhythm.v1.Presence
+	5,  // 57: pianorhythm.v1.StateService.GetPresence:output_type -> pianorhythm.v1.GetPresenceResponse
+	5,  // 58: pianorhythm.v1.StateService.ListInstancePresence:output_type -> pianorhythm.v1.GetPresenceResponse
+	8,  // 59: pianorhythm.v1.StateService.AddUserToRoom:output_type -> pianorhythm.v1.AddUserToRoomResponse
+	10, // 60: pianorhythm.v1.StateService.RemoveUserFromRoom:output_type -> pianorhythm.v1.RemoveUserFromRoomResponse
+	49, // 61: pianorhythm.v1.StateService.GetRoom:output_type -> pianorhythm.v1.Room
+	49, // 62: pianorhythm.v1.StateService.SaveRoom:output_type -> pianorhythm.v1.Room
+	55, // 63: pianorhythm.v1.StateService.DeleteRoom:output_type -> google.protobuf.Empty
+	15, // 64: pianorhythm.v1.StateService.ListRooms:output_type -> pianorhythm.v1.ListRoomsResponse
+	17, // 65: pianorhythm.v1.StateService.RoomMembers:output_type -> pianorhythm.v1.RoomMembersResponse
+	55, // 66: pianorhythm.v1.StateService.BanFromRoom:output_type -> google.protobuf.Empty
+	55, // 67: pianorhythm.v1.StateService.UnbanFromRoom:output_type -> google.protobuf.Empty
+	51, // 68: pianorhythm.v1.StateService.SaveChatMessage:output_type -> pianorhythm.v1.ChatMessage
+	22, // 69: pianorhythm.v1.StateService.ChatHistory:output_type -> pianorhythm.v1.ChatHistoryResponse
+	55, // 70: pianorhythm.v1.StateService.DeleteChatMessage:output_type -> google.protobuf.Empty
+	55, // 71: pianorhythm.v1.StateService.ClearChat:output_type -> google.protobuf.Empty
+	55, // 72: pianorhythm.v1.StateService.SetFriendStatus:output_type -> google.protobuf.Empty
+	28, // 73: pianorhythm.v1.StateService.ListFriendIDs:output_type -> pianorhythm.v1.ListFriendIDsResponse
+	29, // 74: pianorhythm.v1.StateService.GetConfig:output_type -> pianorhythm.v1.ServerConfig
+	29, // 75: pianorhythm.v1.StateService.SetConfig:output_type -> pianorhythm.v1.ServerConfig
+	32, // 76: pianorhythm.v1.StateService.PublishRoomEvent:output_type -> pianorhythm.v1.PublishResponse
+	32, // 77: pianorhythm.v1.StateService.PublishUserEvent:output_type -> pianorhythm.v1.PublishResponse
+	34, // 78: pianorhythm.v1.StateService.Heartbeat:output_type -> pianorhythm.v1.HeartbeatResponse
+	37, // 79: pianorhythm.v1.StateService.RestoreInstance:output_type -> pianorhythm.v1.RestoreInstanceResponse
+	39, // 80: pianorhythm.v1.StateService.ListInstances:output_type -> pianorhythm.v1.ListInstancesResponse
+	55, // 81: pianorhythm.v1.StateService.StoreRefreshToken:output_type -> google.protobuf.Empty
+	42, // 82: pianorhythm.v1.StateService.ConsumeRefreshToken:output_type -> pianorhythm.v1.RefreshTokenRecord
+	55, // 83: pianorhythm.v1.StateService.RevokeTokenFamily:output_type -> google.protobuf.Empty
+	45, // 84: pianorhythm.v1.StateService.Hit:output_type -> pianorhythm.v1.HitResponse
+	53, // [53:85] is the sub-list for method output_type
+	21, // [21:53] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_pianorhythm_v1_state_proto_init() }
@@ -2480,7 +2712,7 @@ func file_pianorhythm_v1_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pianorhythm_v1_state_proto_rawDesc), len(file_pianorhythm_v1_state_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   42,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -46,6 +46,7 @@ const (
 	StateService_PublishRoomEvent_FullMethodName     = "/pianorhythm.v1.StateService/PublishRoomEvent"
 	StateService_PublishUserEvent_FullMethodName     = "/pianorhythm.v1.StateService/PublishUserEvent"
 	StateService_Heartbeat_FullMethodName            = "/pianorhythm.v1.StateService/Heartbeat"
+	StateService_RestoreInstance_FullMethodName      = "/pianorhythm.v1.StateService/RestoreInstance"
 	StateService_ListInstances_FullMethodName        = "/pianorhythm.v1.StateService/ListInstances"
 	StateService_StoreRefreshToken_FullMethodName    = "/pianorhythm.v1.StateService/StoreRefreshToken"
 	StateService_ConsumeRefreshToken_FullMethodName  = "/pianorhythm.v1.StateService/ConsumeRefreshToken"
@@ -96,7 +97,14 @@ type StateServiceClient interface {
 	PublishRoomEvent(ctx context.Context, in *RoomEvent, opts ...grpc.CallOption) (*PublishResponse, error)
 	PublishUserEvent(ctx context.Context, in *UserEvent, opts ...grpc.CallOption) (*PublishResponse, error)
 	// Edge instance heartbeats.
-	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
+	// RestoreInstance puts back what one edge instance holds after Redis
+	// lost it (a heartbeat answered known=false): the instance's heartbeat,
+	// the presence of each connection it holds and each seat it holds. A room
+	// missing from Redis is restored from MongoDB first; a room that exists
+	// nowhere is listed in lost_room_ids, and the edge tells its members.
+	// Idempotent: seats already there are kept.
+	RestoreInstance(ctx context.Context, in *RestoreInstanceRequest, opts ...grpc.CallOption) (*RestoreInstanceResponse, error)
 	ListInstances(ctx context.Context, in *ListInstancesRequest, opts ...grpc.CallOption) (*ListInstancesResponse, error)
 	// Refresh tokens (rotated on use; reuse revokes the family).
 	StoreRefreshToken(ctx context.Context, in *StoreRefreshTokenRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
@@ -364,10 +372,20 @@ func (c *stateServiceClient) PublishUserEvent(ctx context.Context, in *UserEvent
 	return out, nil
 }
 
-func (c *stateServiceClient) Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+func (c *stateServiceClient) Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(emptypb.Empty)
+	out := new(HeartbeatResponse)
 	err := c.cc.Invoke(ctx, StateService_Heartbeat_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *stateServiceClient) RestoreInstance(ctx context.Context, in *RestoreInstanceRequest, opts ...grpc.CallOption) (*RestoreInstanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RestoreInstanceResponse)
+	err := c.cc.Invoke(ctx, StateService_RestoreInstance_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -467,7 +485,14 @@ type StateServiceServer interface {
 	PublishRoomEvent(context.Context, *RoomEvent) (*PublishResponse, error)
 	PublishUserEvent(context.Context, *UserEvent) (*PublishResponse, error)
 	// Edge instance heartbeats.
-	Heartbeat(context.Context, *HeartbeatRequest) (*emptypb.Empty, error)
+	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
+	// RestoreInstance puts back what one edge instance holds after Redis
+	// lost it (a heartbeat answered known=false): the instance's heartbeat,
+	// the presence of each connection it holds and each seat it holds. A room
+	// missing from Redis is restored from MongoDB first; a room that exists
+	// nowhere is listed in lost_room_ids, and the edge tells its members.
+	// Idempotent: seats already there are kept.
+	RestoreInstance(context.Context, *RestoreInstanceRequest) (*RestoreInstanceResponse, error)
 	ListInstances(context.Context, *ListInstancesRequest) (*ListInstancesResponse, error)
 	// Refresh tokens (rotated on use; reuse revokes the family).
 	StoreRefreshToken(context.Context, *StoreRefreshTokenRequest) (*emptypb.Empty, error)
@@ -560,8 +585,11 @@ func (UnimplementedStateServiceServer) PublishRoomEvent(context.Context, *RoomEv
 func (UnimplementedStateServiceServer) PublishUserEvent(context.Context, *UserEvent) (*PublishResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PublishUserEvent not implemented")
 }
-func (UnimplementedStateServiceServer) Heartbeat(context.Context, *HeartbeatRequest) (*emptypb.Empty, error) {
+func (UnimplementedStateServiceServer) Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Heartbeat not implemented")
+}
+func (UnimplementedStateServiceServer) RestoreInstance(context.Context, *RestoreInstanceRequest) (*RestoreInstanceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RestoreInstance not implemented")
 }
 func (UnimplementedStateServiceServer) ListInstances(context.Context, *ListInstancesRequest) (*ListInstancesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInstances not implemented")
@@ -1067,6 +1095,24 @@ func _StateService_Heartbeat_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StateService_RestoreInstance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RestoreInstanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StateServiceServer).RestoreInstance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StateService_RestoreInstance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StateServiceServer).RestoreInstance(ctx, req.(*RestoreInstanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _StateService_ListInstances_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListInstancesRequest)
 	if err := dec(in); err != nil {
@@ -1267,6 +1313,10 @@ var StateService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Heartbeat",
 			Handler:    _StateService_Heartbeat_Handler,
+		},
+		{
+			MethodName: "RestoreInstance",
+			Handler:    _StateService_RestoreInstance_Handler,
 		},
 		{
 			MethodName: "ListInstances",

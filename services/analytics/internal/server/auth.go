@@ -3,9 +3,9 @@ package server
 import (
 	"context"
 
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/rpc"
-	"google.golang.org/grpc/codes"
 )
 
 // actingFor returns the user an event or play is recorded for: the caller
@@ -24,5 +24,5 @@ func actingFor(ctx context.Context, userID string) (string, error) {
 	case userID == id.UserID || id.Staff() || id.Internal():
 		return userID, nil
 	}
-	return "", rpc.Error(codes.PermissionDenied, "PERMISSION_DENIED", "users record only their own events")
+	return "", rpc.Refuse(pb.ErrorReason_PERMISSION_DENIED, "users record only their own events")
 }

@@ -8,7 +8,6 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/services/connection/internal/pubsub"
-	"google.golang.org/grpc/codes"
 )
 
 // Limits of the client protocol (DESIGN section 4).
@@ -55,9 +54,9 @@ func (c *conn) handle(ctx context.Context, m *pb.ClientMessage) error {
 	return err
 }
 
-func invalid(msg string) error { return rpc.Error(codes.InvalidArgument, "INVALID_ARGUMENT", msg) }
+func invalid(msg string) error { return rpc.Refuse(pb.ErrorReason_INVALID_ARGUMENT, msg) }
 
-var errNotInRoom = rpc.Error(codes.FailedPrecondition, "NOT_IN_ROOM", "not in a room")
+var errNotInRoom = rpc.Refuse(pb.ErrorReason_NOT_IN_ROOM, "not in a room")
 
 func (c *conn) ack(id string) {
 	c.sendMsg(id, &pb.ServerMessage{Payload: &pb.ServerMessage_Ack{Ack: &pb.Ack{}}})
@@ -79,7 +78,7 @@ func (c *conn) allowJoin(now time.Time) bool {
 
 func (c *conn) handleJoin(ctx context.Context, id string, j *pb.Join) error {
 	if !c.allowJoin(time.Now()) {
-		return rpc.Error(codes.ResourceExhausted, "RATE_LIMITED", "too many joins")
+		return rpc.Refuse(pb.ErrorReason_RATE_LIMITED, "too many joins")
 	}
 	res, err := c.join(ctx, j)
 	if err != nil {
@@ -108,7 +107,7 @@ func (c *conn) join(ctx context.Context, j *pb.Join) (*pb.JoinRoomResponse, erro
 	prefix, sub, hub := c.srv.cfg.KeyPrefix, c.srv.sub, c.srv.hub
 	bg := context.Background()
 	if err := sub.Subscribe(ctx, pubsub.RoomChannel(prefix, target)); err != nil {
-		return nil, rpc.Error(codes.Unavailable, "UNAVAILABLE", "subscribe room events")
+		return nil, rpc.Refuse(pb.ErrorReason_UNAVAILABLE, "subscribe room events")
 	}
 	member := c.roomID == target // rejoining: the membership stays as it is
 	hub.JoinPending(target, c)
@@ -175,7 +174,7 @@ func (c *conn) leaveRoom(ctx context.Context, reason string) {
 	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	_, err := c.srv.deps.Room.LeaveRoom(ctx, &pb.LeaveRoomRequest{RoomId: roomID, ConnectionId: c.id, Reason: reason})
-	if err != nil && rpc.Reason(err) != "NOT_IN_ROOM" {
+	if err != nil && !rpc.IsReason(err, pb.ErrorReason_NOT_IN_ROOM) {
 		c.srv.log.Warn("leave room", "room", roomID, "err", err)
 	}
 }

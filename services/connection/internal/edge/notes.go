@@ -10,7 +10,6 @@ import (
 	"github.com/pianorhythm/server/services/connection/internal/codec"
 	"github.com/pianorhythm/server/services/connection/internal/fanout"
 	"github.com/pianorhythm/server/services/connection/internal/quota"
-	"google.golang.org/grpc/codes"
 )
 
 // Note batch limits (DESIGN section 4).
@@ -28,7 +27,7 @@ func (c *conn) handleNotes(ctx context.Context, nb *pb.NoteBatch) error {
 		return errNotInRoom
 	}
 	if !c.maySpeak(c.room.GetSettings().GetOnlyOwnerCanPlay()) {
-		return rpc.Error(codes.PermissionDenied, "PERMISSION_DENIED", "only the owner may play in this room")
+		return rpc.Refuse(pb.ErrorReason_PERMISSION_DENIED, "only the owner may play in this room")
 	}
 	if err := validateNotes(nb); err != nil {
 		return err

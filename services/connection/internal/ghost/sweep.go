@@ -150,7 +150,7 @@ func (t *tracker) clean(ctx context.Context, instance string) (int, error) {
 			_, err := t.deps.Room.LeaveRoom(ctx, &pb.LeaveRoomRequest{
 				RoomId: p.GetRoomId(), UserId: p.GetUserId(), ConnectionId: p.GetConnectionId(), Reason: "ghost",
 			})
-			if err != nil && rpc.Reason(err) != "NOT_IN_ROOM" && rpc.Reason(err) != "NOT_FOUND" {
+			if err != nil && !rpc.IsReason(err, pb.ErrorReason_NOT_IN_ROOM) && !rpc.IsReason(err, pb.ErrorReason_NOT_FOUND) {
 				failed++
 				errs = append(errs, err)
 				continue
@@ -177,7 +177,7 @@ func (t *tracker) leaveSeats(ctx context.Context, instance string) error {
 		}
 		_, err := t.deps.Room.LeaveRoom(ctx, &pb.LeaveRoomRequest{RoomId: roomID, UserId: m.GetUser().GetId(),
 			ConnectionId: m.GetConnectionId(), Reason: "ghost"})
-		if err != nil && rpc.Reason(err) != "NOT_IN_ROOM" && rpc.Reason(err) != "NOT_FOUND" {
+		if err != nil && !rpc.IsReason(err, pb.ErrorReason_NOT_IN_ROOM) && !rpc.IsReason(err, pb.ErrorReason_NOT_FOUND) {
 			return fmt.Errorf("leave %s: %w", roomID, err)
 		}
 		t.deps.Logger.Info("ghost left room", "user", m.GetUser().GetId(), "room", roomID, "instance", instance)

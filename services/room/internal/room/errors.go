@@ -4,57 +4,34 @@ import (
 	"context"
 	"errors"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/rpc"
 )
 
-// Reasons given to callers (the client protocol's error codes).
+// Short names of the reasons this package refuses with (the values of the
+// one catalogue, pb.ErrorReason).
 const (
-	ReasonInvalid          = "INVALID_ARGUMENT"
-	ReasonRoomFull         = "ROOM_FULL"
-	ReasonWrongPassword    = "WRONG_PASSWORD"
-	ReasonBanned           = "BANNED"
-	ReasonProOnly          = "PRO_ONLY"
-	ReasonGuestsNotAllowed = "GUESTS_NOT_ALLOWED"
-	ReasonMaintenance      = "MAINTENANCE"
-	ReasonNotFound         = "NOT_FOUND"
-	ReasonPermission       = "PERMISSION_DENIED"
-	ReasonRateLimited      = "RATE_LIMITED"
-	ReasonNotInRoom        = "NOT_IN_ROOM"
-	ReasonUnavailable      = "UNAVAILABLE"
-	ReasonInternal         = "INTERNAL"
-	ReasonAlreadyExists    = "ALREADY_EXISTS"
+	ReasonInvalid          = pb.ErrorReason_INVALID_ARGUMENT
+	ReasonRoomFull         = pb.ErrorReason_ROOM_FULL
+	ReasonWrongPassword    = pb.ErrorReason_WRONG_PASSWORD
+	ReasonBanned           = pb.ErrorReason_BANNED
+	ReasonProOnly          = pb.ErrorReason_PRO_ONLY
+	ReasonGuestsNotAllowed = pb.ErrorReason_GUESTS_NOT_ALLOWED
+	ReasonMaintenance      = pb.ErrorReason_MAINTENANCE
+	ReasonNotFound         = pb.ErrorReason_NOT_FOUND
+	ReasonPermission       = pb.ErrorReason_PERMISSION_DENIED
+	ReasonRateLimited      = pb.ErrorReason_RATE_LIMITED
+	ReasonNotInRoom        = pb.ErrorReason_NOT_IN_ROOM
+	ReasonUnavailable      = pb.ErrorReason_UNAVAILABLE
+	ReasonInternal         = pb.ErrorReason_INTERNAL
+	ReasonAlreadyExists    = pb.ErrorReason_ALREADY_EXISTS
 )
 
-// codeOf is the one place that maps a refusal reason to a gRPC code.
-func codeOf(reason string) codes.Code {
-	switch reason {
-	case ReasonInvalid:
-		return codes.InvalidArgument
-	case ReasonRoomFull, ReasonRateLimited:
-		return codes.ResourceExhausted
-	case ReasonWrongPassword, ReasonBanned, ReasonProOnly, ReasonGuestsNotAllowed, ReasonPermission:
-		return codes.PermissionDenied
-	case ReasonMaintenance, ReasonNotInRoom:
-		return codes.FailedPrecondition
-	case ReasonNotFound:
-		return codes.NotFound
-	case ReasonAlreadyExists:
-		return codes.AlreadyExists
-	case ReasonUnavailable:
-		return codes.Unavailable
-	default:
-		return codes.Internal
-	}
-}
-
 // refuse builds the status error a caller receives for reason.
-func refuse(reason, msg string) error {
-	return rpc.Error(codeOf(reason), reason, msg)
-}
+func refuse(reason pb.ErrorReason, msg string) error { return rpc.Refuse(reason, msg) }
 
 // fromState translates an error of the state service (or of an actor call)
 // into one of ours: refusals state decides (ROOM_FULL, BANNED, ...) keep
@@ -70,7 +47,7 @@ func fromState(op string, err error) error {
 	if errors.Is(err, actor.ErrMailboxFull) || errors.Is(err, actor.ErrStopped) {
 		return refuse(ReasonUnavailable, op+": room busy, try again")
 	}
-	reason := rpc.Reason(err)
+	reason := rpc.ReasonOf(err)
 	msg := err.Error()
 	if st, ok := status.FromError(err); ok {
 		msg = st.Message()
@@ -79,11 +56,11 @@ func fromState(op string, err error) error {
 	case ReasonRoomFull, ReasonBanned, ReasonMaintenance, ReasonNotFound, ReasonAlreadyExists,
 		ReasonInvalid, ReasonRateLimited, ReasonNotInRoom, ReasonPermission:
 		return refuse(reason, msg)
-	case ReasonUnavailable, "DEADLINE_EXCEEDED", "CANCELLED":
+	case ReasonUnavailable:
 		return refuse(ReasonUnavailable, op+": "+msg)
 	}
 	return refuse(ReasonInternal, op+": "+msg)
 }
 
 // isReason reports whether err carries reason.
-func isReason(err error, reason string) bool { return err != nil && rpc.Reason(err) == reason }
+func isReason(err error, reason pb.ErrorReason) bool { return rpc.IsReason(err, reason) }

@@ -11,17 +11,20 @@ import (
 )
 
 func TestCleanChat(t *testing.T) {
-	tests := []struct{ in, want, reason string }{
-		{"hi", "hi", ""},
+	tests := []struct {
+		in, want string
+		reason   pb.ErrorReason
+	}{
+		{"hi", "hi", 0},
 		{"ab\xffcd", "", ReasonInvalid}, // cannot even travel in a proto string
-		{"\x1b[31mred", "[31mred", ""},
-		{strings.Repeat("a", 512), strings.Repeat("a", 512), ""},
+		{"\x1b[31mred", "[31mred", 0},
+		{strings.Repeat("a", 512), strings.Repeat("a", 512), 0},
 		{strings.Repeat("a", 513), "", ReasonInvalid},
 		{" \t ", "", ReasonInvalid},
 	}
 	for _, tc := range tests {
 		got, err := cleanChat(tc.in)
-		if rpc.Reason(err) != tc.reason || got != tc.want {
+		if rpc.ReasonOf(err) != tc.reason || got != tc.want {
 			t.Errorf("cleanChat(%q) = %q, %v; want %q, %q", tc.in, got, err, tc.want, tc.reason)
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -77,7 +76,7 @@ func (s *Server) GetUser(_ context.Context, req *pb.GetUserRequest) (*pb.User, e
 	if u := s.users[req.GetUserId()]; u != nil {
 		return proto.CloneOf(u), nil
 	}
-	return nil, rpc.Error(codes.NotFound, "NOT_FOUND", "no such user")
+	return nil, rpc.Refuse(pb.ErrorReason_NOT_FOUND, "no such user")
 }
 
 func (s *Server) SaveUser(_ context.Context, req *pb.SaveUserRequest) (*pb.User, error) {
@@ -93,7 +92,7 @@ func (s *Server) AddUserToRoom(_ context.Context, req *pb.AddUserToRoomRequest) 
 	id := req.GetRoomId()
 	r := s.rooms[id]
 	if r == nil {
-		return nil, rpc.Error(codes.NotFound, "NOT_FOUND", "no such room")
+		return nil, rpc.Refuse(pb.ErrorReason_NOT_FOUND, "no such room")
 	}
 	uid := req.GetMember().GetUser().GetId()
 	ms := s.members[id]
@@ -105,14 +104,14 @@ func (s *Server) AddUserToRoom(_ context.Context, req *pb.AddUserToRoomRequest) 
 		}
 	}
 	if !req.GetStaff() && (s.config.GetMaintenance() || r.GetSettings().GetMaintenance()) {
-		return nil, rpc.Error(codes.FailedPrecondition, "MAINTENANCE", "maintenance")
+		return nil, rpc.Refuse(pb.ErrorReason_MAINTENANCE, "maintenance")
 	}
 	if until, ok := s.bans[id+"/"+uid]; ok && s.Now().Before(until) {
-		return nil, rpc.Error(codes.PermissionDenied, "BANNED", "banned")
+		return nil, rpc.Refuse(pb.ErrorReason_BANNED, "banned")
 	}
 	limit := r.GetSettings().GetMaxPlayers()
 	if limit > 0 && int32(len(ms)) >= limit {
-		return nil, rpc.Error(codes.ResourceExhausted, "ROOM_FULL", "full")
+		return nil, rpc.Refuse(pb.ErrorReason_ROOM_FULL, "full")
 	}
 	s.members[id] = append(ms, proto.CloneOf(req.GetMember()))
 	return &pb.AddUserToRoomResponse{Room: s.roomOut(r)}, nil
@@ -136,7 +135,7 @@ func (s *Server) GetRoom(_ context.Context, req *pb.GetRoomRequest) (*pb.Room, e
 	defer s.mu.Unlock()
 	r := s.rooms[req.GetRoomId()]
 	if r == nil {
-		return nil, rpc.Error(codes.NotFound, "NOT_FOUND", "no such room")
+		return nil, rpc.Refuse(pb.ErrorReason_NOT_FOUND, "no such room")
 	}
 	return s.roomOut(r), nil
 }
@@ -146,7 +145,7 @@ func (s *Server) SaveRoom(_ context.Context, req *pb.SaveRoomRequest) (*pb.Room,
 	defer s.mu.Unlock()
 	r := req.GetRoom()
 	if req.GetCreateOnly() && s.rooms[r.GetId()] != nil {
-		return nil, rpc.Error(codes.AlreadyExists, "ALREADY_EXISTS", "exists")
+		return nil, rpc.Refuse(pb.ErrorReason_ALREADY_EXISTS, "exists")
 	}
 	s.rooms[r.GetId()] = proto.CloneOf(r)
 	return s.roomOut(r), nil

@@ -10,17 +10,20 @@ import (
 )
 
 // Heartbeat marks an edge instance alive for ttl: a key with that TTL and
-// its expiry in the instance index.
-func (s *Store) Heartbeat(ctx context.Context, instanceID string, ttl time.Duration, now time.Time) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+// its expiry in the instance index. known reports whether the key was
+// there before (false after it expired or Redis lost it).
+func (s *Store) Heartbeat(ctx context.Context, instanceID string, ttl time.Duration, now time.Time) (known bool, err error) {
+	var existed *redis.IntCmd
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		existed = p.Exists(ctx, s.k.Instance(instanceID))
 		p.Set(ctx, s.k.Instance(instanceID), now.UnixMilli(), ttl)
 		p.ZAdd(ctx, s.k.Instances(), redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: instanceID})
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("heartbeat of %q: %w", instanceID, err)
+		return false, fmt.Errorf("heartbeat of %q: %w", instanceID, err)
 	}
-	return nil
+	return existed.Val() == 1, nil
 }
 
 // Instances lists the instances whose heartbeat has not expired, pruning

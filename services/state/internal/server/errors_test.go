@@ -21,13 +21,13 @@ func TestToStatus(t *testing.T) {
 		reason string
 	}{
 		{invalidf("x"), codes.InvalidArgument, "INVALID_ARGUMENT"},
-		{fmt.Errorf("room %q: %w", "r", live.ErrRoomFull), codes.FailedPrecondition, "ROOM_FULL"},
-		{fmt.Errorf("wrap: %w", live.ErrBanned), codes.FailedPrecondition, "BANNED"},
+		{fmt.Errorf("room %q: %w", "r", live.ErrRoomFull), codes.ResourceExhausted, "ROOM_FULL"},
+		{fmt.Errorf("wrap: %w", live.ErrBanned), codes.PermissionDenied, "BANNED"},
 		{live.ErrMaintenance, codes.FailedPrecondition, "MAINTENANCE"},
 		{live.ErrNotFound, codes.NotFound, "NOT_FOUND"},
 		{live.ErrAlreadyExists, codes.AlreadyExists, "ALREADY_EXISTS"},
-		{live.ErrRevoked, codes.FailedPrecondition, "PERMISSION_DENIED"},
-		{context.DeadlineExceeded, codes.DeadlineExceeded, "UNAVAILABLE"},
+		{live.ErrRevoked, codes.FailedPrecondition, "REVOKED"},
+		{context.DeadlineExceeded, codes.Unavailable, "UNAVAILABLE"},
 		{actor.ErrMailboxFull, codes.Unavailable, "UNAVAILABLE"},
 		{&actor.PanicError{Value: "boom"}, codes.Internal, "INTERNAL"},
 		{fmt.Errorf("odd"), codes.Internal, "INTERNAL"},

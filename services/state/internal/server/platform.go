@@ -98,7 +98,7 @@ func (s *Server) stamp(ctx context.Context, id string, at *timestamppb.Timestamp
 	return id, at, trace
 }
 
-func (s *Server) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*emptypb.Empty, error) {
+func (s *Server) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.HeartbeatResponse, error) {
 	ttl, err := checkDuration("ttl", req.GetTtl(), maxHeartbeatTTL)
 	if err == nil {
 		err = checkID("instance_id", req.GetInstanceId())
@@ -109,8 +109,12 @@ func (s *Server) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*empt
 	if ttl == 0 {
 		ttl = defHeartbeatTTL
 	}
-	return call(ctx, s, shard.InstanceKey(req.GetInstanceId()), func(ctx context.Context) (*emptypb.Empty, error) {
-		return &emptypb.Empty{}, s.eng.Live.Heartbeat(ctx, req.GetInstanceId(), ttl, s.cfg.Now())
+	return call(ctx, s, shard.InstanceKey(req.GetInstanceId()), func(ctx context.Context) (*pb.HeartbeatResponse, error) {
+		known, err := s.eng.Live.Heartbeat(ctx, req.GetInstanceId(), ttl, s.cfg.Now())
+		if err != nil {
+			return nil, err
+		}
+		return &pb.HeartbeatResponse{Known: known}, nil
 	})
 }
 
