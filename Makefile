@@ -14,13 +14,63 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 GRPC_GATEWAY_VERSION := v2.33.0
 
-.PHONY: test proto proto-check lint run bench tools
+GOVULNCHECK_VERSION := v1.9.0
+# FUZZ_TARGETS are the fuzz targets CI runs for FUZZTIME each: module
+# directory, package, target. `make test` (plain go test) runs their
+# committed seed corpora (testdata/fuzz/<Target>); a crasher the fuzzer
+# finds is written there too and stays as a regression case once
+# committed.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := \
+	services/connection ./internal/codec FuzzDecodeClient \
+	services/connection ./internal/mpp FuzzDecode \
+	services/connection ./internal/edge FuzzValidateNotes \
+	pkg ./text FuzzChat \
+	pkg ./text FuzzName \
+	services/room ./internal/room FuzzRoomSettings \
+	pkg ./auth FuzzVerify \
+	pkg ./auth FuzzClaims
+
+.PHONY: test proto proto-check lint run bench tools fuzz vulncheck
 
 # test runs every module's tests and fails at the end if any module failed,
 # so one run shows every failure.
 test:
 	@failed=""; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || failed="$$failed $$m"; done; \
 	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi
+
+# fuzz runs every fuzz target for FUZZTIME and stops at the first failure
+# (its input is then in the package's testdata/fuzz: commit it).
+fuzz:
+	@set -e; set -- $(FUZZ_TARGETS); while [ $$# -gt 0 ]; do \
+	  echo "== fuzz $$3 ($$1 $$2, $(FUZZTIME))"; \
+	  (cd $$1 && $(GO) test -run '^$$' -fuzz "^$$3\$$" -fuzztime $(FUZZTIME) $$2); \
+	  shift 3; \
+	done
+
+# vulncheck runs govulncheck (pinned) over every module of the workspace
+# against the Go vulnerability database as published in the module
+# golang.org/x/vulndb (pinned: VULNDB_VERSION; vuln.go.dev itself is not
+# reachable from these machines), indexed locally with its own indexdb.
+# internal/vulngate fails on every called vulnerability in a dependency;
+# VULNCHECK_STDLIB=warn lists those of the standard library without
+# failing, since they are fixed only by a newer Go toolchain (see the
+# README's Security checks).
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+VULNCHECK_STDLIB ?= warn
+VULNDB := $(BIN)/vulndb-$(VULNDB_VERSION)
+vulncheck:
+	@mkdir -p $(BIN)
+	@test -x $(BIN)/govulncheck-$(GOVULNCHECK_VERSION) || \
+	  (GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) && mv $(BIN)/govulncheck $(BIN)/govulncheck-$(GOVULNCHECK_VERSION))
+	@test -f $(VULNDB)/index/db.json || { \
+	  GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) && \
+	  src=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && \
+	  rm -rf $(VULNDB).tmp && $(BIN)/indexdb -vulns $$src/data/osv -out $(VULNDB).tmp && mv $(VULNDB).tmp $(VULNDB); }
+	@failed=""; for m in $(MODULES); do echo "== govulncheck $$m"; \
+	  (cd $$m && set -o pipefail && $(BIN)/govulncheck-$(GOVULNCHECK_VERSION) -db file://$(VULNDB) -format json ./... | \
+	    $(GO) run $(CURDIR)/internal/vulngate -stdlib=$(VULNCHECK_STDLIB)) || failed="$$failed $$m"; done; \
+	if [ -n "$$failed" ]; then echo "vulncheck failed in:$$failed"; exit 1; fi
 
 tools:
 	@mkdir -p $(BIN)

@@ -4,6 +4,8 @@ go 1.26.0
 
 require github.com/pianorhythm/server/pkg v0.0.0
 
+require github.com/stretchr/objx v0.5.3 // indirect
+
 require (
 	github.com/Workiva/go-datastructures v1.1.3 // indirect
 	github.com/asynkron/protoactor-go v0.0.0-20240822202345-3c0e61ca19c9

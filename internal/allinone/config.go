@@ -6,9 +6,17 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/services/analytics/analyticssvc"
+	"github.com/pianorhythm/server/services/connection/connsvc"
+	"github.com/pianorhythm/server/services/monitor/monitorsvc"
+	"github.com/pianorhythm/server/services/room/roomsvc"
+	"github.com/pianorhythm/server/services/state/statesvc"
 	"github.com/pianorhythm/server/services/user/usersvc"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config configures the all-in-one system. Every zero value has a working
@@ -43,12 +51,43 @@ type Config struct {
 	SigningKeySeed []byte
 	// Discord enables Discord login when its ClientID is set.
 	Discord usersvc.DiscordConfig
-	// Logger; nil means slog.Default().
+	// ServiceKeys sign and check every call between the services (see
+	// auth.ServiceKeys); zero value means a random key made at start, in
+	// memory: every service runs in this process, so nothing else needs
+	// it. Set it (PR_SERVICE_KEY) to let separately run programs, or
+	// tools, call this system's gRPC ports.
+	ServiceKeys auth.ServiceKeys
+	// Tokens are the issuer, audience and clock skew of access tokens: the
+	// user service mints with them and every service and the edge verify
+	// with them. Zero fields mean the defaults of auth.TokenConfig.
+	Tokens auth.TokenConfig
+	// Logger; nil means slog.Default(). Its handler should let every level
+	// through (cmd/pianorhythm builds it at debug): each service filters by
+	// its own level.
 	Logger *slog.Logger
+	// LogLevel is every service's log level at start; zero means info. Each
+	// can be changed while running (MonitorService.SetLogLevel, REST PUT
+	// /v1/admin/log-levels/{service}).
+	LogLevel slog.Level
+	// Per-service settings, as the standalone programs take them. The
+	// fields above win where both say something: KeyPrefix, the signing
+	// key, admins, Discord and Tokens.
+	State     statesvc.Config
+	User      usersvc.Config
+	Room      roomsvc.Config
+	Analytics analyticssvc.Config
+	Monitor   monitorsvc.Config
+	// Edge configures the connection service (the edge: /ws, /mpp);
+	// InstanceID and KeyPrefix above win over its own.
+	Edge connsvc.Config
 	// Metrics serves /metrics; nil means an empty 404 handler.
 	Metrics http.Handler
 	// MeterProvider gives every service its meter; nil means no metrics.
 	MeterProvider metric.MeterProvider
+	// TracerProvider and Propagator trace every gRPC call and the edge;
+	// nil means the OpenTelemetry globals (what telemetry.Install sets).
+	TracerProvider trace.TracerProvider
+	Propagator     propagation.TextMapPropagator
 }
 
 func (c Config) withDefaults() Config {
@@ -67,6 +106,10 @@ func (c Config) withDefaults() Config {
 	def(&c.Database, "pianorhythm")
 	def(&c.DataDir, "./data")
 	def(&c.KeyPrefix, "pr:")
+	if c.ServiceKeys.IsZero() {
+		c.ServiceKeys = auth.NewServiceKeys()
+	}
+	c.Tokens = c.Tokens.WithDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -91,6 +134,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s and %s both listen on %s", prev, name, addr))
 		}
 		seen[addr] = name
+	}
+	if err := c.Tokens.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

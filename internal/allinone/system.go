@@ -12,14 +12,18 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/store"
+	"github.com/pianorhythm/server/pkg/telemetry"
 	"github.com/pianorhythm/server/pkg/track"
+	"github.com/pianorhythm/server/services/connection/connsvc"
 	"github.com/pianorhythm/server/services/monitor/monitorsvc"
+	"github.com/pianorhythm/server/services/room/roomsvc"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 )
@@ -42,16 +46,26 @@ type System struct {
 	events   *track.Emitter
 	// hooks report panics and warning logs to the monitor service once it
 	// runs; until then they do nothing.
-	hooks    monitorsvc.Hooks
+	hooks monitorsvc.Hooks
+	// levels are each service's log level (and "system" for the rest),
+	// changeable while running through the DiagnosticsService.
+	levels map[string]*slog.LevelVar
+	// edge is the connection service once built, for its gauges.
+	edge     atomic.Pointer[connsvc.Service]
 	services []*service
 	byName   map[string]*service
+	room     *roomsvc.Service
 	httpLis  net.Listener
 	http     *http.Server
 	runCtx   context.Context
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	closed   sync.Once
-	closeErr error
+	// readyCtx bounds the health watchers; Close ends it first, so a
+	// service being stopped is not reported as failing.
+	readyCtx    context.Context
+	readyCancel context.CancelFunc
+	wg          sync.WaitGroup
+	closed      sync.Once
+	closeErr    error
 }
 
 // serviceNames are the six services in start order: each depends only on
@@ -66,24 +80,30 @@ func Start(ctx context.Context, cfg Config) (_ *System, err error) {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &System{cfg: cfg, cancel: cancel, byName: map[string]*service{}}
-	s.log = slog.New(s.hooks.LogHandler(cfg.Logger.Handler()))
+	s := &System{cfg: cfg, cancel: cancel, byName: map[string]*service{}, levels: map[string]*slog.LevelVar{}}
+	for _, name := range append([]string{"system"}, serviceNames...) {
+		s.levels[name] = new(slog.LevelVar)
+		s.levels[name].Set(cfg.LogLevel)
+	}
+	s.log = slog.New(telemetry.NewLevelHandler(s.hooks.LogHandler(cfg.Logger.Handler()), s.levels["system"]))
 	defer func() {
 		if err != nil {
 			_ = s.Close(context.Background())
 		}
 	}()
 
-	if s.redis, err = store.OpenRedis(ctx, store.RedisConfig{URL: cfg.RedisURL}); err != nil {
+	if s.redis, err = store.OpenRedis(ctx, store.RedisConfig{URL: cfg.RedisURL, TracerProvider: cfg.TracerProvider}); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
-	if s.mongo, err = store.OpenMongo(ctx, store.MongoConfig{URI: cfg.MongoURI, Database: cfg.Database, DataDir: cfg.DataDir, Logger: cfg.Logger}); err != nil {
+	if s.mongo, err = store.OpenMongo(ctx, store.MongoConfig{URI: cfg.MongoURI, Database: cfg.Database, DataDir: cfg.DataDir, Logger: cfg.Logger, TracerProvider: cfg.TracerProvider}); err != nil {
 		return nil, fmt.Errorf("mongodb: %w", err)
 	}
 
-	// Every service verifies bearer tokens against the user service's JWKS,
-	// fetched over gRPC when first needed (the user service is not built yet).
-	if s.verifier, err = auth.NewVerifier(auth.VerifierConfig{Fetch: func(ctx context.Context) (*pb.JwksResponse, error) {
+	// Every service and the edge verify bearer tokens with one verifier:
+	// the user service's JWKS (fetched over gRPC when first needed; the
+	// user service is not built yet) and the one TokenConfig the user
+	// service mints with.
+	if s.verifier, err = auth.NewVerifier(auth.VerifierConfig{TokenConfig: cfg.Tokens, Fetch: func(ctx context.Context) (*pb.JwksResponse, error) {
 		return pb.NewUserServiceClient(s.Conn("user")).Jwks(ctx, &pb.JwksRequest{})
 	}}); err != nil {
 		return nil, fmt.Errorf("token verifier: %w", err)
@@ -95,19 +115,21 @@ func Start(ctx context.Context, cfg Config) (_ *System, err error) {
 		"state": cfg.StateAddr, "user": cfg.UserAddr, "room": cfg.RoomAddr,
 		"connection": cfg.ConnectionAddr, "analytics": cfg.AnalyticsAddr, "monitor": cfg.MonitorAddr,
 	}
+	// Every server refuses calls without the system's service credential
+	// and verifies the tokens of the others, the state service included.
 	for _, name := range serviceNames {
-		var interceptors []grpc.UnaryServerInterceptor
-		if name != "state" { // the state service trusts its callers: it is never exposed
-			interceptors = append(interceptors, auth.UnaryServerInterceptor(s.verifier))
-		}
 		srv, err := rpc.NewServer(rpc.ServerConfig{
-			Name: name, Addr: addrs[name], Logger: s.logger(name), UnaryInterceptors: interceptors,
+			Name: name, Addr: addrs[name], Logger: s.logger(name), ServiceKeys: cfg.ServiceKeys, Tokens: s.verifier,
 			OnPanic: s.hooks.ReportPanic, OnError: s.hooks.ReportFault,
+			TracerProvider: cfg.TracerProvider, Propagator: cfg.Propagator,
+			LogLevel: s.levels[name], Gauges: s.gauges(name),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s service: %w", name, err)
 		}
-		conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: name, Logger: cfg.Logger})
+		conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: name, Logger: cfg.Logger,
+			ServiceKeys: cfg.ServiceKeys, Caller: "allinone",
+			TracerProvider: cfg.TracerProvider, Propagator: cfg.Propagator})
 		if err != nil {
 			srv.Close()
 			return nil, fmt.Errorf("dial %s service: %w", name, err)
@@ -121,6 +143,7 @@ func Start(ctx context.Context, cfg Config) (_ *System, err error) {
 	}
 
 	s.runCtx = runCtx
+	s.readyCtx, s.readyCancel = context.WithCancel(runCtx)
 	handler, err := s.build()
 	if err != nil {
 		return nil, err
@@ -161,15 +184,49 @@ func (s *System) Conn(name string) *grpc.ClientConn {
 	return nil
 }
 
-// logger is the system's logger for one component.
+// logger is the system's logger for one component, filtered by the
+// component's own level (services), or the system's (the rest).
 func (s *System) logger(component string) *slog.Logger {
-	return s.log.With("component", component)
+	lv, ok := s.levels[component]
+	if !ok {
+		return s.log.With("component", component)
+	}
+	inner := s.hooks.LogHandler(s.cfg.Logger.Handler())
+	return slog.New(telemetry.NewLevelHandler(inner, lv)).With("component", component)
+}
+
+// gauges are a service's own figures for its DiagnosticsService: the
+// edge's open WebSocket connections.
+func (s *System) gauges(name string) func() map[string]float64 {
+	if name != "connection" {
+		return nil
+	}
+	return func() map[string]float64 {
+		edge := s.edge.Load()
+		if edge == nil {
+			return nil
+		}
+		return map[string]float64{"websocket_connections": float64(len(edge.Connections("")))}
+	}
+}
+
+// LogLevel is a service's current log level ("system" for the rest).
+func (s *System) LogLevel(name string) slog.Level {
+	if lv, ok := s.levels[name]; ok {
+		return lv.Level()
+	}
+	return s.cfg.LogLevel
 }
 
 // meter is the meter of one component's instruments.
 func (s *System) meter(component string) metric.Meter {
 	return s.cfg.MeterProvider.Meter("pianorhythm/" + component)
 }
+
+// SetRoomHook installs a function run at the start of every message of
+// the room service's actors (see roomsvc.Service.SetHook): a seam for
+// fault tests.
+func (s *System) SetRoomHook(h func(roomID string, msg any)) { s.room.SetHook(h) }
 
 // Redis is the system's Redis store.
 func (s *System) Redis() *store.Redis { return s.redis }
@@ -178,6 +235,9 @@ func (s *System) Redis() *store.Redis { return s.redis }
 // stores, and waits for every goroutine the system started.
 func (s *System) Close(ctx context.Context) error {
 	s.closed.Do(func() {
+		if s.readyCancel != nil {
+			s.readyCancel()
+		}
 		var errs []error
 		if s.http != nil {
 			if err := s.http.Shutdown(ctx); err != nil {

@@ -11,10 +11,14 @@ import (
 	"testing"
 	"time"
 
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/internal/allinone"
+	"github.com/pianorhythm/server/pkg/auth"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
 )
 
 // startSystem runs the whole system on free ports, with the real Redis when
@@ -123,5 +127,37 @@ func TestReflectionListsEveryService(t *testing.T) {
 				t.Errorf("reflection on %s lists %v, want %s and grpc.health.v1.Health", name, names, svc)
 			}
 		})
+	}
+}
+
+// TestInternalPortsRefuseCallersWithoutTheKey: the all-in-one's services
+// listen on loopback with a key made at start; a local process that calls
+// them without it, with forged ADMIN metadata, gets Unauthenticated, and
+// the system's own connections (which sign) are answered.
+func TestInternalPortsRefuseCallersWithoutTheKey(t *testing.T) {
+	sys := startSystem(t)
+	forged := auth.OutgoingContext(t.Context(), auth.Identity{UserID: "mallory", Roles: []pb.Role{pb.Role_ADMIN}})
+	for _, name := range []string{"state", "room", "connection"} {
+		conn, err := grpc.NewClient(sys.Addr(name), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var callErr error
+		switch name {
+		case "state":
+			_, callErr = pb.NewStateServiceClient(conn).SetConfig(forged, &pb.SetConfigRequest{Config: &pb.ServerConfig{Maintenance: true}})
+		case "room":
+			_, callErr = pb.NewRoomServiceClient(conn).SetMaintenance(forged, &pb.SetMaintenanceRequest{Enabled: true})
+		case "connection":
+			_, callErr = pb.NewConnectionServiceClient(conn).ListConnections(forged, &pb.ListConnectionsRequest{})
+		}
+		if status.Code(callErr) != codes.Unauthenticated {
+			t.Errorf("%s without the key, as a forged admin: %v, want Unauthenticated", name, callErr)
+		}
+	}
+	cfg, err := pb.NewStateServiceClient(sys.Conn("state")).GetConfig(t.Context(), &pb.GetConfigRequest{})
+	if err != nil || cfg.GetMaintenance() {
+		t.Fatalf("config after the forged calls = %v, %v; want maintenance off", cfg, err)
 	}
 }

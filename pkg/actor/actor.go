@@ -31,10 +31,34 @@ type Stopper interface {
 // BatchSize messages sent with Tell on the user lane are handed at once.
 // Asks, priority messages and Terminated notices are never batched: they go
 // to Receive, in their place in the sequence. If ReceiveBatch panics, the
-// whole batch is retried and, past Props.MaxRetries, every message of it
-// becomes a poison DeadLetter.
+// whole batch is retried, but only when every message of it is Idempotent;
+// otherwise, or past Props.MaxRetries, every message of it becomes a poison
+// DeadLetter.
 type BatchReceiver interface {
 	ReceiveBatch(c *Context, msgs []any)
+}
+
+// Idempotent is implemented by messages that may be handled more than once
+// with the effect of once (a "set" rather than an "append", a write keyed by
+// a request id). Only such a message is retried after its handling panicked;
+// any other message becomes a poison DeadLetter after its first failure, so
+// that side effects already done before the panic (a rate-limit hit, a row
+// written) are not repeated. A message type whose Idempotent returns false
+// is treated as if it did not implement the interface.
+type Idempotent interface {
+	Idempotent() bool
+}
+
+// retryable reports whether a unit that failed may be handled again: every
+// message of it says it is idempotent.
+func retryable(unit []*envelope) bool {
+	for _, e := range unit {
+		m, ok := e.msg.(Idempotent)
+		if !ok || !m.Idempotent() {
+			return false
+		}
+	}
+	return true
 }
 
 // Overflow is what a send does when the mailbox is full.
@@ -43,7 +67,8 @@ type Overflow int
 const (
 	// Block waits for room until the sender's context is done.
 	Block Overflow = iota
-	// FailFast returns ErrMailboxFull at once.
+	// FailFast returns ErrMailboxFull at once (what TryTell and
+	// Context.Forward always do).
 	FailFast
 	// DropNewest drops the message being sent, counts it and publishes a
 	// DeadLetter with reason "dropped". Tell returns nil (the sender chose
@@ -65,7 +90,8 @@ func (o Overflow) String() string {
 
 var (
 	// ErrMailboxFull is returned by a send to a full mailbox whose policy is
-	// FailFast (or an Ask under DropNewest).
+	// FailFast (or an Ask under DropNewest), and by TryTell and
+	// Context.Forward to a full mailbox whatever its policy.
 	ErrMailboxFull = errors.New("actor: mailbox full")
 	// ErrStopped is returned by sends to, and Asks pending on, an actor that
 	// has stopped, and by Spawn after Shutdown.
@@ -77,7 +103,7 @@ var (
 	// without calling Respond.
 	ErrNoReply = errors.New("actor: handler returned without a reply")
 	// ErrTooManyRestarts is the Terminated reason of an actor that the root
-	// supervisor gave up on.
+	// supervisor gave up on, and what System.Err wraps then.
 	ErrTooManyRestarts = errors.New("actor: restart intensity exceeded")
 )
 
@@ -115,9 +141,10 @@ type Props struct {
 	// BatchSize is the largest batch handed to a BatchReceiver; zero or one
 	// means no batching.
 	BatchSize int
-	// MaxRetries is how many times a message whose handling panics is
-	// retried before it becomes a poison DeadLetter; zero value means 3,
-	// negative means never retry.
+	// MaxRetries is how many times an Idempotent message whose handling
+	// panics is retried before it becomes a poison DeadLetter; zero value
+	// means 3, negative means never retry. A message that is not Idempotent
+	// is never retried, whatever MaxRetries says.
 	MaxRetries int
 }
 

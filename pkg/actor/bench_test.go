@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // payload boxes into an interface without allocating, like most real
@@ -17,7 +19,7 @@ func (s *sink) Receive(c *Context) {
 	c.Respond(payload)
 }
 
-func benchSystem(b *testing.B) (*System, *Ref) {
+func benchSystem(b testing.TB) (*System, *Ref) {
 	sys := NewSystem(Config{})
 	b.Cleanup(func() { _ = sys.Shutdown(context.Background()) })
 	ref, err := sys.Spawn(Props{New: func() Actor { return &sink{} }})
@@ -39,6 +41,64 @@ func BenchmarkTell(b *testing.B) {
 	}
 	if _, err := ref.Ask(ctx, payload); err != nil { // drained
 		b.Fatal(err)
+	}
+}
+
+type traceKey struct{}
+
+// BenchmarkTellContext is BenchmarkTell with a context that carries a
+// value (a request's trace or ids), so the message travels in a pooled
+// envelope rather than bare.
+func BenchmarkTellContext(b *testing.B) {
+	_, ref := benchSystem(b)
+	ctx := context.WithValue(context.Background(), traceKey{}, "req-1")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ref.Tell(ctx, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := ref.Ask(ctx, payload); err != nil { // drained
+		b.Fatal(err)
+	}
+}
+
+// TestTellWithContextDoesNotAllocate: Tell, and the actor's handling of
+// the message, allocate nothing also when a context with values or a live
+// trace span is carried (the envelope comes from a pool).
+func TestTellWithContextDoesNotAllocate(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	spanCtx, span := tp.Tracer("test").Start(context.Background(), "request")
+	defer span.End()
+	valued, cancel := context.WithCancel(context.WithValue(context.Background(), traceKey{}, "req-1"))
+	defer cancel()
+	for name, ctx := range map[string]context.Context{
+		"background": context.Background(),
+		"value":      valued,
+		"span":       spanCtx,
+	} {
+		t.Run(name, func(t *testing.T) {
+			sys := newTestSystem(t, Config{})
+			handled := make(chan struct{}, 1)
+			ref, err := sys.Spawn(Props{New: func() Actor {
+				return funcActor(func(*Context) { handled <- struct{}{} })
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One message in flight at a time, so the pool's envelope is
+			// back before the next Tell and the mailbox never fills.
+			allocs := testing.AllocsPerRun(2000, func() {
+				if err := ref.Tell(ctx, payload); err != nil {
+					t.Fatal(err)
+				}
+				<-handled
+			})
+			if allocs != 0 {
+				t.Fatalf("Tell with a %s context: %v allocs per message, want 0", name, allocs)
+			}
+		})
 	}
 }
 

@@ -19,9 +19,12 @@ const (
 
 type sysMsg struct {
 	kind sysKind
-	ack  chan error // capacity 1, optional
-	ref  *Ref       // sysTerminated: who stopped
-	err  error
+	// reply, if set, is called once with the outcome, from the actor's
+	// goroutine (or from whoever finds the actor stopped). It must not
+	// block: a supervisor's reply posts an event to its own inbox.
+	reply func(error)
+	ref   *Ref // sysTerminated: who stopped
+	err   error
 }
 
 // flushEvery bounds how many handled messages are counted locally before
@@ -70,16 +73,14 @@ func (r *Ref) popSystem() (sysMsg, bool) {
 
 // rejectSystem answers a system message that reached a stopped actor.
 func (r *Ref) rejectSystem(m sysMsg) {
-	switch m.kind {
-	case sysStop:
-		if m.ack != nil {
-			m.ack <- nil
-		}
-	default:
-		if m.ack != nil {
-			m.ack <- ErrStopped
-		}
+	if m.reply == nil {
+		return
 	}
+	if m.kind == sysStop {
+		m.reply(nil)
+		return
+	}
+	m.reply(ErrStopped)
 }
 
 // run is the actor's goroutine.
@@ -198,6 +199,13 @@ func (r *Ref) deliver(v any, timed bool) {
 // process hands one unit (a message or a batch) to the actor and settles
 // it; timed says whether to measure its processing time.
 func (r *Ref) process(unit []*envelope, batch, timed bool) {
+	if !batch && expired(unit[0]) {
+		// The asker has given up (or will see its deadline before any
+		// reply): handling it would be work nobody waits for.
+		r.sys.deadLetter(r, unit[0], ReasonExpired, unit[0].ctx.Err(), true)
+		r.retries, r.pending, r.batched = 0, nil, false
+		return
+	}
 	r.cctx.attempt = r.retries
 	var start time.Time
 	if timed {
@@ -221,16 +229,22 @@ func (r *Ref) process(unit []*envelope, batch, timed bool) {
 		r.retries, r.pending, r.batched = 0, nil, false
 		return
 	}
-	r.retries++
-	if r.retries > r.props.MaxRetries {
+	if r.retries < r.props.MaxRetries && retryable(unit) {
+		r.retries++
+		r.pending, r.batched = unit, batch
+	} else {
 		for _, e := range unit {
 			r.sys.deadLetter(r, e, ReasonPoison, err, true)
 		}
 		r.retries, r.pending, r.batched = 0, nil, false
-	} else {
-		r.pending, r.batched = unit, batch
 	}
 	r.crash(err)
+}
+
+// expired reports whether e is an Ask whose asker's context has ended.
+// Tells are fire-and-forget and never expire.
+func expired(e *envelope) bool {
+	return e.fut != nil && e.ctx != nil && e.ctx.Err() != nil
 }
 
 // invoke calls the actor, turning a panic into a *PanicError.
@@ -335,8 +349,8 @@ func (r *Ref) handleSystem(m sysMsg) (stop bool, reason error) {
 		e := getEnvelope(nil, Terminated{Ref: m.ref, Reason: m.err})
 		r.front = append(r.front, e)
 	}
-	if m.ack != nil {
-		m.ack <- nil
+	if m.reply != nil {
+		m.reply(nil)
 	}
 	return false, nil
 }

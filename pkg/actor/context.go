@@ -44,29 +44,44 @@ func (c *Context) Respond(v any) {
 // Forward hands the message being handled to another actor as if its
 // sender had sent it there: an Ask is then answered by the target's
 // Respond, and this actor must not answer it. A router actor uses it to
-// stay out of the reply path. It waits for room in the target's mailbox as
-// the target's overflow policy says, until the sender's context ends. On
-// error the message is still this actor's to answer.
+// stay out of the reply path. Forward never waits: when the target's lane
+// is full it returns ErrMailboxFull at once, whatever the target's Overflow
+// policy, so that one slow target cannot stall the router and every other
+// target behind it. On error the message is still this actor's to answer
+// (typically Respond(err), which the asker sees as its Ask's error).
 func (c *Context) Forward(to *Ref) error {
 	if c.env == nil {
 		return errNothingToForward
 	}
 	e := getEnvelope(c.env.ctx, c.env.msg)
 	e.fut, e.gen = c.env.fut, c.env.gen
-	if err := to.enqueue(c.env.ctx, to.user, e, e.fut != nil); err != nil {
+	if err := to.enqueue(c.env.ctx, to.user, e, e.fut != nil, FailFast); err != nil {
 		return err
 	}
 	c.env.fut = nil // the target answers now
 	return nil
 }
 
-// Context returns the sender's context values (trace span, request ids)
-// without its cancellation: the message was accepted and is handled even if
-// the sender has since gone away. In ReceiveBatch it is the context of the
-// first message of the batch.
+// Context returns the context the message was sent with.
+//
+// For an Ask it is the asker's context itself: its values, its deadline and
+// its cancellation, so a handler sees (ctx.Done, ctx.Err) a caller that has
+// given up and can stop early, and calls it makes to other services carry
+// the caller's deadline. Work that must outlive the reply (a write-behind
+// after Respond) should use context.WithoutCancel(c.Context()).
+//
+// For a Tell it is the sender's context without its cancellation: a Tell is
+// fire-and-forget, the sender does not wait, so a message told with a
+// request's context is still handled after that request has returned.
+//
+// In ReceiveBatch it is that of the first message of the batch (a Tell); in
+// Started and Stopped it is context.Background().
 func (c *Context) Context() context.Context {
 	if c.env == nil || c.env.ctx == nil {
 		return context.Background()
+	}
+	if c.env.fut != nil {
+		return c.env.ctx
 	}
 	return context.WithoutCancel(c.env.ctx)
 }

@@ -11,8 +11,8 @@ import (
 type DeadLetter struct {
 	Target  string // the actor's name
 	Message any
-	Reason  string // ReasonStopped, ReasonDropped or ReasonPoison
-	Err     error  // ErrStopped, ErrMailboxFull or the *PanicError
+	Reason  string // ReasonStopped, ReasonDropped, ReasonPoison or ReasonExpired
+	Err     error  // ErrStopped, ErrMailboxFull, the *PanicError or the asker's ctx.Err()
 }
 
 // Terminated is received (through Receive) by a watcher when the watched
@@ -31,12 +31,23 @@ type Restarted struct {
 	Delay      time.Duration
 }
 
-// Escalated is published when a supervisor exceeds its restart intensity
-// and hands the failure to its parent (or, at the root, stops the child).
+// Escalated is published when a child exceeds its supervisor's restart
+// intensity: the supervisor hands the failure to its parent (or, at the
+// root, gives up on the child: then GaveUp follows).
 type Escalated struct {
 	Supervisor string
 	Failed     string
 	Err        error
+}
+
+// GaveUp is published once for every child the root supervisor gives up on
+// (stops for good) after it exceeded its restart intensity: an actor, or a
+// nested supervisor that kept escalating. From then on System.Err reports
+// it.
+type GaveUp struct {
+	Name string // the child's name
+	Kind string // its Props.Kind, or "supervisor"
+	Err  error  // ErrTooManyRestarts wrapping the last failure
 }
 
 // EventStream is an in-process publish/subscribe bus whose topics are Go

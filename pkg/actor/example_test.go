@@ -18,6 +18,10 @@ type (
 	crash struct{}
 )
 
+// Idempotent says that handling crash twice does no harm, so the kernel may
+// retry it after a restart; messages without it are handled at most once.
+func (crash) Idempotent() bool { return true }
+
 func (c *counter) Started(ctx *actor.Context) error {
 	fmt.Println("started", ctx.Self().Name())
 	return nil
@@ -49,7 +53,7 @@ func Example() {
 	})
 	ref, _ := sup.Spawn(actor.Props{Kind: "room", Name: "lobby", New: func() actor.Actor { return &counter{} }})
 	_ = ref.Tell(ctx, incr{})
-	_ = ref.Tell(ctx, crash{}) // panics once, is retried after the restart
+	_ = ref.Tell(ctx, crash{}) // panics once; Idempotent, so retried after the restart
 	_ = ref.Tell(ctx, incr{})
 
 	// Ask with a timeout.
@@ -77,6 +81,10 @@ func Example() {
 	n, err = actor.Ask[int](askCtx, pool.Route(get{Room: "jazz"}), get{Room: "jazz"})
 	fmt.Println("jazz:", n, err)
 
+	// Readiness: nil while everything is supervised and the key actors
+	// answer their health ping in time.
+	fmt.Println("ready:", sys.Check(askCtx, ref))
+
 	// Unordered output:
 	// started lobby
 	// started lobby
@@ -86,4 +94,5 @@ func Example() {
 	// started shard-2
 	// started shard-3
 	// jazz: 3 <nil>
+	// ready: <nil>
 }

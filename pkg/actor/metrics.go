@@ -47,7 +47,7 @@ func newMetrics(m metric.Meter, depth func(report func(kind string, depth int64)
 	ms.restarts, _ = m.Int64Counter("actor.restarts",
 		metric.WithDescription("Actor restarts by a supervisor."))
 	ms.dead, _ = m.Int64Counter("actor.dead_letters",
-		metric.WithDescription("Messages not handled: stopped, dropped or poison."))
+		metric.WithDescription("Messages not handled: stopped, dropped, poison or expired."))
 	gauge, _ := m.Int64ObservableGauge("actor.mailbox.depth",
 		metric.WithDescription("Messages queued in actor mailboxes."))
 	ms.reg, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -75,7 +75,7 @@ func (ms *metrics) kind(k string) *kindStats {
 		recordOpts: []metric.RecordOption{set},
 		deadOpts:   map[string][]metric.AddOption{},
 	}
-	for _, reason := range []string{ReasonStopped, ReasonDropped, ReasonPoison} {
+	for _, reason := range reasons {
 		ks.deadOpts[reason] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
 			attribute.String("kind", k), attribute.String("reason", reason)))}
 	}

@@ -83,9 +83,11 @@ func TestMetrics(t *testing.T) {
 	require.NoError(t, ref.Stop(ctx)) // flushes the handled count
 
 	got := collect(t, reader)
-	require.Equal(t, int64(6), got["actor.messages.handled/room"]) // block crash a b c sync
+	require.Equal(t, int64(5), got["actor.messages.handled/room"]) // block a b c sync
 	require.Equal(t, int64(1), got["actor.restarts/room"])
 	require.Equal(t, int64(1), got["actor.dead_letters/room/dropped"])
-	// Sampled: the first message, one in 64 after it, and retries.
-	require.Equal(t, int64(2), got["actor.processing.duration/room"])
+	// "crash" is not Idempotent: not retried, a poison dead letter.
+	require.Equal(t, int64(1), got["actor.dead_letters/room/poison"])
+	// Sampled: the first message, one in 64 after it, and retries (none).
+	require.Equal(t, int64(1), got["actor.processing.duration/room"])
 }

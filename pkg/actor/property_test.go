@@ -41,8 +41,13 @@ func (a *propActor) Started(*Context) error {
 }
 
 func (a *propActor) Receive(c *Context) {
-	m, ok := c.Message().(int)
-	if !ok {
+	var m int
+	switch v := c.Message().(type) {
+	case int:
+		m = v
+	case idemInt:
+		m = int(v)
+	default:
 		c.Respond(a.seen)
 		return
 	}
@@ -62,7 +67,9 @@ func (a *propActor) Receive(c *Context) {
 
 // TestPropertyNoLossNoDuplicateUnderCrashes: under random panics, Started
 // failures and sibling restarts, every accepted message is handled exactly
-// once and in order, except poison messages, which reach dead letters.
+// once and in order, except poison messages, which reach dead letters. An
+// Idempotent message is retried up to MaxRetries; any other message is
+// attempted exactly once (a panic makes it poison at once).
 func TestPropertyNoLossNoDuplicateUnderCrashes(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		maxRetries := rapid.IntRange(0, 3).Draw(rt, "maxRetries")
@@ -72,18 +79,27 @@ func TestPropertyNoLossNoDuplicateUnderCrashes(t *testing.T) {
 			startFail: rapid.SliceOfN(rapid.Bool(), 0, 8).Draw(rt, "startFail")}
 		names := []string{"a", "b"}
 		fails := map[string]map[int]int{}
+		idempotent := map[string]map[int]bool{}
 		poison := map[string][]int{}
+		wantAttempts := map[string]int{} // by "actor/msg"
 		for _, name := range names {
 			fails[name] = map[int]int{}
+			idempotent[name] = map[int]bool{}
 			for i := range n {
 				f := rapid.IntRange(0, maxRetries+1).Draw(rt, fmt.Sprint("fails ", name, i))
 				if rapid.IntRange(0, 3).Draw(rt, fmt.Sprint("crash? ", name, i)) > 0 {
 					f = 0 // most messages succeed first time
 				}
-				fails[name][i] = f
-				if f > maxRetries {
+				idem := rapid.Bool().Draw(rt, fmt.Sprint("idempotent? ", name, i))
+				fails[name][i], idempotent[name][i] = f, idem
+				allowed := 0 // retries allowed
+				if idem {
+					allowed = maxRetries
+				}
+				if f > allowed {
 					poison[name] = append(poison[name], i)
 				}
+				wantAttempts[fmt.Sprint(name, "/", i)] = min(f, allowed) + 1
 			}
 		}
 
@@ -98,8 +114,12 @@ func TestPropertyNoLossNoDuplicateUnderCrashes(t *testing.T) {
 		var dmu sync.Mutex
 		dead := map[string][]int{}
 		defer Subscribe(sys.Events(), func(d DeadLetter) {
+			m, ok := d.Message.(int)
+			if !ok {
+				m = int(d.Message.(idemInt))
+			}
 			dmu.Lock()
-			dead[d.Target] = append(dead[d.Target], d.Message.(int))
+			dead[d.Target] = append(dead[d.Target], m)
 			dmu.Unlock()
 		})()
 		var props []Props
@@ -122,7 +142,11 @@ func TestPropertyNoLossNoDuplicateUnderCrashes(t *testing.T) {
 		refs := sup.Children()
 		for i := range n {
 			for _, r := range refs {
-				if err := r.Tell(ctx, i); err != nil {
+				var msg any = i
+				if idempotent[r.Name()][i] {
+					msg = idemInt(i)
+				}
+				if err := r.Tell(ctx, msg); err != nil {
 					rt.Fatalf("tell: %v", err)
 				}
 			}
@@ -148,6 +172,13 @@ func TestPropertyNoLossNoDuplicateUnderCrashes(t *testing.T) {
 			}
 			if !slices.Equal(poison[name], dead[name]) {
 				rt.Fatalf("%s dead letters %v, want %v", name, dead[name], poison[name])
+			}
+			for i := range n {
+				key := fmt.Sprint(name, "/", i)
+				if st.attempts[key] != wantAttempts[key] {
+					rt.Fatalf("%s handled %d times, want %d (fails %d, idempotent %v)",
+						key, st.attempts[key], wantAttempts[key], fails[name][i], idempotent[name][i])
+				}
 			}
 		}
 	})

@@ -46,6 +46,8 @@ type Ref struct {
 
 	logger *slog.Logger
 
+	supState childState // owned by the supervisor's goroutine
+
 	// owned by the actor goroutine
 	actor    Actor
 	batcher  BatchReceiver
@@ -78,9 +80,22 @@ func (r *Ref) Done() <-chan struct{} { return r.done }
 // Overflow policy says when the lane is full.
 func (r *Ref) Tell(ctx context.Context, msg any) error {
 	if bare(ctx) {
-		return r.enqueue(ctx, r.user, msg, false)
+		return r.enqueue(ctx, r.user, msg, false, r.props.Overflow)
 	}
-	return r.enqueue(ctx, r.user, getEnvelope(ctx, msg), false)
+	return r.enqueue(ctx, r.user, getEnvelope(ctx, msg), false, r.props.Overflow)
+}
+
+// TryTell is a Tell that never waits: it returns ErrMailboxFull at once when
+// the user lane is full, whatever the actor's Overflow policy (the message
+// is not queued and not published as a dead letter: the caller knows and
+// decides), and ErrStopped when the actor has stopped. A dispatcher that
+// feeds many actors from one goroutine uses it so that one full actor
+// cannot stall the others.
+func (r *Ref) TryTell(ctx context.Context, msg any) error {
+	if bare(ctx) {
+		return r.enqueue(ctx, r.user, msg, false, FailFast)
+	}
+	return r.enqueue(ctx, r.user, getEnvelope(ctx, msg), false, FailFast)
 }
 
 // TellPriority queues msg on the priority lane, read before the user lane.
@@ -91,16 +106,18 @@ func (r *Ref) TellPriority(ctx context.Context, msg any) error {
 		lane = r.user
 	}
 	if bare(ctx) {
-		return r.enqueue(ctx, lane, msg, false)
+		return r.enqueue(ctx, lane, msg, false, r.props.Overflow)
 	}
-	return r.enqueue(ctx, lane, getEnvelope(ctx, msg), false)
+	return r.enqueue(ctx, lane, getEnvelope(ctx, msg), false, r.props.Overflow)
 }
 
 // Ask sends msg and waits for the actor's Respond until ctx is done. A reply
-// that arrives later is dropped. Errors: ctx.Err() on deadline,
-// ErrMailboxFull, ErrStopped, ErrNoReply, a *PanicError for a poison message
-// or the error the actor responded with. Asking an actor from itself
-// deadlocks until ctx ends.
+// that arrives later is dropped. If ctx ends before the actor takes the
+// message, the message is never handled: it becomes a DeadLetter with
+// ReasonExpired. The handler sees ctx itself as Context.Context. Errors:
+// ctx.Err() when ctx ends, ErrMailboxFull, ErrStopped, ErrNoReply, a
+// *PanicError for a poison message or the error the actor responded with.
+// Asking an actor from itself deadlocks until ctx ends.
 func (r *Ref) Ask(ctx context.Context, msg any) (any, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -109,7 +126,7 @@ func (r *Ref) Ask(ctx context.Context, msg any) (any, error) {
 	g := f.gen.Load()
 	e := getEnvelope(ctx, msg)
 	e.fut, e.gen = f, g
-	if err := r.enqueue(ctx, r.user, e, true); err != nil {
+	if err := r.enqueue(ctx, r.user, e, true, r.props.Overflow); err != nil {
 		f.release(g)
 		return nil, err
 	}
@@ -173,7 +190,7 @@ func (r *Ref) Stop(ctx context.Context) error {
 // the system lane, ahead of queued user messages, between two messages.
 func (r *Ref) Ping(ctx context.Context) error {
 	ack := make(chan error, 1)
-	r.postSystem(sysMsg{kind: sysPing, ack: ack})
+	r.postSystem(sysMsg{kind: sysPing, reply: func(err error) { ack <- err }})
 	select {
 	case err := <-ack:
 		return err
@@ -209,15 +226,16 @@ func (r *Ref) Unwatch(watcher *Ref) {
 }
 
 // enqueue puts v (a bare message or an *envelope) on lane or disposes of
-// it; the caller must not touch it afterwards. ask selects Ask semantics for
-// DropNewest.
-func (r *Ref) enqueue(ctx context.Context, lane *mailbox, v any, ask bool) error {
+// it; the caller must not touch it afterwards. policy is what to do when
+// the lane is full (the actor's, or FailFast for TryTell and Forward); ask
+// selects Ask semantics for DropNewest.
+func (r *Ref) enqueue(ctx context.Context, lane *mailbox, v any, ask bool, policy Overflow) error {
 	if r.stopped.Load() {
 		r.reject(v, ReasonStopped, ErrStopped)
 		return ErrStopped
 	}
 	if !lane.push(v) {
-		switch r.props.Overflow {
+		switch policy {
 		case FailFast:
 			release(v)
 			return ErrMailboxFull

@@ -212,7 +212,7 @@ func TestSystemLaneBeforeFullUserLane(t *testing.T) {
 		}
 		require.ErrorIs(t, ref.Tell(ctx, 5), ErrMailboxFull)
 		ack := make(chan error, 1)
-		ref.postSystem(sysMsg{kind: sysPing, ack: ack})
+		ref.postSystem(sysMsg{kind: sysPing, reply: func(err error) { ack <- err }})
 		close(gate1)
 		// Message 2 blocks on gate2, so the ping is answered only if it
 		// was read before the queued user messages.
@@ -304,7 +304,7 @@ func TestContextStopAndValues(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
 	cancel() // the message is still handled: cancellation is not carried
-	require.NoError(t, ref.enqueue(ctx, ref.user, getEnvelope(ctx, "m"), false))
+	require.NoError(t, ref.Tell(ctx, "m"))
 	require.Equal(t, "v", recv(t, got))
 	<-ref.Done()
 	require.Empty(t, got)

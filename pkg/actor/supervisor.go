@@ -29,11 +29,18 @@ type SupervisorProps struct {
 	// "supervisor-N".
 	Name     string
 	Strategy Strategy
-	// MaxRestarts is the restart intensity: more restarts than this Within
-	// the period and the supervisor escalates. Zero value means 5.
+	// MaxRestarts is the restart intensity, counted per child: when one
+	// child fails more than MaxRestarts times Within the period, the
+	// supervisor escalates to its parent (the root gives up on that child:
+	// see System.Err). Each child has its own window, so a crash storm of
+	// one child does not use up the budget of its siblings. Zero value
+	// means 5.
 	MaxRestarts int
 	// Within is the intensity period; zero value means 10s.
-	Within  time.Duration
+	Within time.Duration
+	// Backoff spaces the restarts of each child: its n-th restart within
+	// its window waits Backoff.Delay(n-1), on a timer, while the supervisor
+	// goes on serving its other children.
 	Backoff Backoff
 	// Children are started in order when the supervisor starts.
 	Children []Props
@@ -53,14 +60,18 @@ func (sp SupervisorProps) withDefaults(seq uint64) SupervisorProps {
 	return sp
 }
 
-// node is a supervised child: an actor or a nested supervisor.
+// node is a supervised child: an actor or a nested supervisor. Suspend and
+// resume are requests: reply is called once when done (or at once with
+// ErrStopped when the child has stopped) and must not block.
 type node interface {
 	nodeName() string
+	nodeKind() string
 	nodeIncarnation() uint64
-	suspendNode(ack chan error)
-	resumeNode(ack chan error)
+	suspendNode(reply func(error))
+	resumeNode(reply func(error))
 	stopNode(reason error)
 	doneCh() <-chan struct{}
+	supervision() *childState
 }
 
 var (
@@ -68,29 +79,44 @@ var (
 	_ node = (*Supervisor)(nil)
 )
 
-func (r *Ref) nodeName() string               { return r.name }
-func (r *Ref) nodeIncarnation() uint64        { return r.incarnation.Load() }
-func (r *Ref) suspendNode(ack chan error)     { r.postSystem(sysMsg{kind: sysSuspend, ack: ack}) }
-func (r *Ref) resumeNode(ack chan error)      { r.postSystem(sysMsg{kind: sysResume, ack: ack}) }
-func (r *Ref) stopNode(reason error)          { r.postSystem(sysMsg{kind: sysStop, err: reason}) }
-func (r *Ref) doneCh() <-chan struct{}        { return r.done }
-func (s *Supervisor) nodeName() string        { return s.props.Name }
-func (s *Supervisor) nodeIncarnation() uint64 { return s.incarnation.Load() }
-func (s *Supervisor) suspendNode(ack chan error) {
-	s.post(supEvent{kind: evSuspend, ack: ack})
+func (r *Ref) nodeName() string                     { return r.name }
+func (r *Ref) nodeKind() string                     { return r.props.Kind }
+func (r *Ref) nodeIncarnation() uint64              { return r.incarnation.Load() }
+func (r *Ref) suspendNode(reply func(error))        { r.postSystem(sysMsg{kind: sysSuspend, reply: reply}) }
+func (r *Ref) resumeNode(reply func(error))         { r.postSystem(sysMsg{kind: sysResume, reply: reply}) }
+func (r *Ref) stopNode(reason error)                { r.postSystem(sysMsg{kind: sysStop, err: reason}) }
+func (r *Ref) doneCh() <-chan struct{}              { return r.done }
+func (r *Ref) supervision() *childState             { return &r.supState }
+func (s *Supervisor) nodeName() string              { return s.props.Name }
+func (s *Supervisor) nodeKind() string              { return "supervisor" }
+func (s *Supervisor) nodeIncarnation() uint64       { return s.incarnation.Load() }
+func (s *Supervisor) suspendNode(reply func(error)) { s.post(supEvent{kind: evSuspend, reply: reply}) }
+func (s *Supervisor) resumeNode(reply func(error))  { s.post(supEvent{kind: evResume, reply: reply}) }
+func (s *Supervisor) stopNode(reason error)         { s.terminate(reason) }
+func (s *Supervisor) doneCh() <-chan struct{}       { return s.done }
+func (s *Supervisor) supervision() *childState      { return &s.supState }
+
+// childState is what a supervisor keeps about one child. It lives in the
+// child (no table to clean up when the child goes) but only the parent
+// supervisor's goroutine touches it.
+type childState struct {
+	restarts []time.Time // this child's restarts within the intensity window
+	round    *round      // the restart in progress that holds the child
+	gaveUp   bool        // the root stopped it for good
 }
-func (s *Supervisor) resumeNode(ack chan error) { s.post(supEvent{kind: evResume, ack: ack}) }
-func (s *Supervisor) stopNode(reason error)     { s.terminate(reason) }
-func (s *Supervisor) doneCh() <-chan struct{}   { return s.done }
 
 // Supervisor owns child actors and supervisors and restarts them when they
-// fail. It runs one goroutine, owned by its System; its methods are safe for
+// fail. It runs one goroutine, owned by its System, that never waits on a
+// child: backoffs are timers and every step of a restart is an event, so
+// while one child waits out its backoff (or runs a slow Started) the
+// supervisor goes on restarting the others. Its methods are safe for
 // concurrent use.
 type Supervisor struct {
 	sys         *System
 	parent      *Supervisor // nil for the root
 	props       SupervisorProps
 	incarnation atomic.Uint64
+	supState    childState // as a child of parent
 
 	mu       sync.Mutex
 	children []node // in start order
@@ -105,24 +131,31 @@ type Supervisor struct {
 	done     chan struct{}
 
 	// owned by the supervisor goroutine
-	restarts  []time.Time // within the intensity window
-	escalated bool        // waiting for the parent to resume us
+	rounds    map[uint64]*round // restarts in progress
+	lastRound uint64
+	deferred  []supEvent // failures whose children are held by a round
+	// down: suspended by the parent, or escalated to it; the parent's
+	// resume restarts every child, so failures meanwhile are not handled.
+	down bool
 }
 
 type evKind uint8
 
 const (
 	evFailed  evKind = iota // a child failed
+	evStep                  // a step of a round is done (a child's reply or a backoff timer)
 	evSuspend               // parent: stop all children's instances
 	evResume                // parent: restart all children
 )
 
 type supEvent struct {
 	kind  evKind
-	child node
-	inc   uint64
-	err   error
-	ack   chan error
+	child node   // evFailed
+	inc   uint64 // evFailed: the child's incarnation that failed
+	err   error  // evFailed
+	round uint64 // evStep
+	step  int    // evStep
+	reply func(error)
 }
 
 func newSupervisor(sys *System, parent *Supervisor, sp SupervisorProps) *Supervisor {
@@ -133,6 +166,7 @@ func newSupervisor(sys *System, parent *Supervisor, sp SupervisorProps) *Supervi
 		inSig:  make(chan struct{}, 1),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
+		rounds: make(map[uint64]*round),
 	}
 }
 
@@ -175,9 +209,7 @@ func (s *Supervisor) SpawnSupervisor(sp SupervisorProps) (*Supervisor, error) {
 		// Static children start one after another, as in OTP, so that a
 		// child may rely on the ones before it (what RestForOne assumes).
 		// A ping is answered only after the first Started has returned.
-		ack := make(chan error, 1)
-		r.postSystem(sysMsg{kind: sysPing, ack: ack})
-		<-ack
+		_ = r.Ping(context.Background())
 	}
 	return c, nil
 }
@@ -237,13 +269,14 @@ func (s *Supervisor) childFailed(n node, inc uint64, err error) {
 // childStopped is called by an actor child that stopped for good.
 func (s *Supervisor) childStopped(r *Ref) { s.remove(r) }
 
-// post queues an event; never blocks, so children can always report.
+// post queues an event; never blocks, so children and timers can always
+// report.
 func (s *Supervisor) post(ev supEvent) {
 	s.inMu.Lock()
 	if s.inClosed {
 		s.inMu.Unlock()
-		if ev.ack != nil {
-			ev.ack <- ErrStopped
+		if ev.reply != nil {
+			ev.reply(ErrStopped)
 		}
 		return
 	}
@@ -285,6 +318,7 @@ func (s *Supervisor) next() (supEvent, bool) {
 }
 
 // run is the supervisor's goroutine: one loop over a closed set of events.
+// No case waits: each starts or advances a round and returns.
 func (s *Supervisor) run() {
 	defer s.sys.wg.Done()
 	for {
@@ -295,24 +329,22 @@ func (s *Supervisor) run() {
 		switch ev.kind {
 		case evFailed:
 			s.handleFailure(ev)
+		case evStep:
+			s.stepDone(ev)
 		case evSuspend:
-			s.suspendAll(s.snapshot(), nil)
+			s.suspendAll(ev.reply)
 		case evResume:
-			s.restarts, s.escalated = s.restarts[:0], false
-			s.incarnation.Add(1)
-			for _, n := range s.snapshot() {
-				s.call(n.resumeNode)
-			}
-		}
-		if ev.ack != nil {
-			ev.ack <- nil
+			s.resumeAll(ev.reply)
 		}
 	}
 	s.shutdown()
 }
 
-// shutdown stops children, last started first, and waits for each.
+// shutdown cancels pending restarts (and their timers), stops children,
+// last started first, and waits for each.
 func (s *Supervisor) shutdown() {
+	s.cancelRounds(ErrStopped)
+	s.deferred = nil
 	s.mu.Lock()
 	s.closed = true
 	kids := slices.Clone(s.children)
@@ -327,97 +359,12 @@ func (s *Supervisor) shutdown() {
 	s.inbox = nil
 	s.inMu.Unlock()
 	for _, ev := range evs {
-		if ev.ack != nil {
-			ev.ack <- ErrStopped
+		if ev.reply != nil {
+			ev.reply(ErrStopped)
 		}
 	}
 	if s.parent != nil {
 		s.parent.remove(s)
 	}
 	close(s.done)
-}
-
-// call sends a request to a child and waits for its acknowledgement, or
-// for this supervisor to be stopped.
-func (s *Supervisor) call(send func(ack chan error)) {
-	ack := make(chan error, 1)
-	send(ack)
-	select {
-	case <-ack:
-	case <-s.quit:
-	}
-}
-
-// suspendAll stops the instances of nodes, last started first, except skip
-// (already down).
-func (s *Supervisor) suspendAll(nodes []node, skip node) {
-	for i := len(nodes) - 1; i >= 0; i-- {
-		if nodes[i] != skip {
-			s.call(nodes[i].suspendNode)
-		}
-	}
-}
-
-func (s *Supervisor) handleFailure(ev supEvent) {
-	if s.escalated {
-		return // our parent will resume every child
-	}
-	kids := s.snapshot()
-	i := slices.Index(kids, ev.child)
-	if i < 0 || ev.child.nodeIncarnation() != ev.inc {
-		return // gone, or already restarted by an earlier round
-	}
-	now := s.sys.cfg.now()
-	s.restarts = slices.DeleteFunc(s.restarts, func(t time.Time) bool {
-		return now.Sub(t) >= s.props.Within
-	})
-	s.restarts = append(s.restarts, now)
-	if len(s.restarts) > s.props.MaxRestarts {
-		s.escalate(ev, kids)
-		return
-	}
-	var affected []node
-	switch s.props.Strategy {
-	case AllForOne:
-		affected = kids
-	case RestForOne:
-		affected = kids[i:]
-	default:
-		affected = kids[i : i+1]
-	}
-	s.suspendAll(affected, ev.child)
-	delay := s.props.Backoff.Delay(len(s.restarts)-1, s.sys.cfg.jitter())
-	t := time.NewTimer(delay)
-	select {
-	case <-t.C:
-	case <-s.quit:
-		t.Stop()
-		return
-	}
-	names := make([]string, len(affected))
-	for j, n := range affected {
-		names[j] = n.nodeName()
-		s.call(n.resumeNode)
-	}
-	s.sys.logger.Warn("actor restarted", "supervisor", s.props.Name,
-		"failed", ev.child.nodeName(), "restarted", names, "delay", delay, "err", ev.err)
-	s.sys.events.Publish(Restarted{Supervisor: s.props.Name, Failed: ev.child.nodeName(),
-		Children: names, Err: ev.err, Delay: delay})
-}
-
-// escalate gives up on local restarts: the parent restarts this whole
-// supervisor, or, at the root, the failing child is stopped for good.
-func (s *Supervisor) escalate(ev supEvent, kids []node) {
-	s.sys.logger.Error("restart intensity exceeded", "supervisor", s.props.Name,
-		"failed", ev.child.nodeName(), "max_restarts", s.props.MaxRestarts,
-		"within", s.props.Within, "err", ev.err)
-	s.sys.events.Publish(Escalated{Supervisor: s.props.Name, Failed: ev.child.nodeName(), Err: ev.err})
-	if s.parent == nil {
-		ev.child.stopNode(fmt.Errorf("%w: %w", ErrTooManyRestarts, ev.err))
-		return
-	}
-	s.suspendAll(kids, ev.child)
-	s.escalated = true
-	s.parent.childFailed(s, s.incarnation.Load(),
-		fmt.Errorf("supervisor %s: %w: %w", s.props.Name, ErrTooManyRestarts, ev.err))
 }

@@ -95,7 +95,7 @@ func TestQueuedBeforeCrashProcessedAfterRestart(t *testing.T) {
 			case "block":
 				entered <- struct{}{}
 				<-gate
-			case "crash":
+			case idem("crash"):
 				if !crashed.Swap(true) {
 					panic("once")
 				}
@@ -108,7 +108,8 @@ func TestQueuedBeforeCrashProcessedAfterRestart(t *testing.T) {
 	ctx := testCtx(t)
 	require.NoError(t, ref.Tell(ctx, "block"))
 	recv(t, entered)
-	for _, m := range []string{"crash", "m1", "m2", "m3"} {
+	require.NoError(t, ref.Tell(ctx, idem("crash"))) // retried first after the restart
+	for _, m := range []string{"m1", "m2", "m3"} {
 		require.NoError(t, ref.Tell(ctx, m))
 	}
 	close(gate)
@@ -132,7 +133,7 @@ func TestPoisonMessage(t *testing.T) {
 	require.NoError(t, err)
 	ref, err := sup.Spawn(Props{Kind: "poisoned", Name: "p", MaxRetries: 2, New: func() Actor {
 		return funcActor(func(c *Context) {
-			if c.Message() == "poison" {
+			if c.Message() == idem("poison") {
 				attempts <- c.Attempt()
 				panic("boom")
 			}
@@ -142,11 +143,11 @@ func TestPoisonMessage(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	ctx := testCtx(t)
-	require.NoError(t, ref.Tell(ctx, "poison"))
+	require.NoError(t, ref.Tell(ctx, idem("poison")))
 	require.NoError(t, ref.Tell(ctx, "next"))
 	dl := recv(t, dead)
 	require.Equal(t, "p", dl.Target)
-	require.Equal(t, "poison", dl.Message)
+	require.Equal(t, idem("poison"), dl.Message)
 	require.Equal(t, ReasonPoison, dl.Reason)
 	var pe *PanicError
 	require.ErrorAs(t, dl.Err, &pe)
@@ -158,7 +159,7 @@ func TestPoisonMessage(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"next", "sync"}, rec.take())
 
-	_, err = ref.Ask(ctx, "poison") // an asker learns about the poison
+	_, err = ref.Ask(ctx, idem("poison")) // an asker learns about the poison
 	require.ErrorAs(t, err, &pe)
 }
 
@@ -203,7 +204,7 @@ func TestEscalation(t *testing.T) {
 		Children: []Props{{Name: "x", MaxRetries: 5, New: func() Actor {
 			rec.add("start x")
 			return funcActor(func(c *Context) {
-				if c.Message() == "boom" && crashes.Add(1) <= 2 {
+				if c.Message() == idem("boom") && crashes.Add(1) <= 2 {
 					panic("boom")
 				}
 				rec.add(fmt.Sprint(c.Message()))
@@ -217,7 +218,7 @@ func TestEscalation(t *testing.T) {
 	require.NoError(t, child.Children()[1].Ping(ctx))
 	rec.take()
 
-	require.NoError(t, x.Tell(ctx, "boom"))
+	require.NoError(t, x.Tell(ctx, idem("boom")))
 	ev := recv(t, restarted) // first failure: within the child's intensity
 	require.Equal(t, Restarted{Supervisor: "child", Failed: "x", Children: []string{"x"}, Err: ev.Err, Delay: ev.Delay}, ev)
 	esc := recv(t, escalated) // second failure: 2 > MaxRestarts
@@ -239,7 +240,7 @@ func TestEscalation(t *testing.T) {
 
 	// The child's intensity window was reset by the restart.
 	crashes.Store(1)
-	require.NoError(t, x.Tell(ctx, "boom"))
+	require.NoError(t, x.Tell(ctx, idem("boom")))
 	require.Equal(t, "child", recv(t, restarted).Supervisor)
 }
 

@@ -21,11 +21,18 @@ type Config struct {
 	// OnPanic, if set, is called (from the actor's goroutine) with every
 	// panic caught in an actor, for error reporting. It must not block.
 	OnPanic func(kind string, value any, stack []byte)
+	// OnGiveUp, if set, is called once (from the root supervisor's
+	// goroutine) for every child the root supervisor gives up on, after the
+	// GaveUp event is published; services report it to the error tracker.
+	// It must not block.
+	OnGiveUp func(GaveUp)
 
-	// now and jitter are test seams: zero values mean time.Now and
-	// math/rand/v2.
-	now    func() time.Time
-	jitter func() float64
+	// now, jitter and afterFunc are test seams: zero values mean time.Now,
+	// math/rand/v2 and time.AfterFunc. afterFunc runs f once after d unless
+	// the returned stop is called first.
+	now       func() time.Time
+	jitter    func() float64
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
 }
 
 func (c Config) withDefaults() Config {
@@ -37,6 +44,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.jitter == nil {
 		c.jitter = rand.Float64
+	}
+	if c.afterFunc == nil {
+		c.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
 	return c
 }
@@ -57,6 +67,9 @@ type System struct {
 
 	mu    sync.Mutex
 	cells map[*Ref]struct{}
+
+	errMu  sync.Mutex
+	gaveUp []error // one per child the root gave up on, in order
 }
 
 // NewSystem starts a system with an empty root supervisor (one-for-one,
@@ -91,7 +104,7 @@ func (s *System) SpawnSupervisor(sp SupervisorProps) (*Supervisor, error) {
 func (s *System) Root() *Supervisor { return s.root }
 
 // Events returns the system's event stream (dead letters, restarts,
-// escalations, and whatever the application publishes).
+// escalations, give-ups, and whatever the application publishes).
 func (s *System) Events() *EventStream { return s.events }
 
 // Logger returns the system's logger.
@@ -164,10 +177,21 @@ func (s *System) observeDepth(report func(kind string, depth int64)) {
 
 // Dead-letter reasons.
 const (
+	// ReasonStopped: the actor had stopped, or stopped with the message
+	// still queued.
 	ReasonStopped = "stopped"
+	// ReasonDropped: the mailbox was full under DropNewest.
 	ReasonDropped = "dropped"
-	ReasonPoison  = "poison"
+	// ReasonPoison: the message's handling panicked and it will not be
+	// retried (not Idempotent, or out of retries).
+	ReasonPoison = "poison"
+	// ReasonExpired: an Ask whose context ended before the actor took it;
+	// it was never handled.
+	ReasonExpired = "expired"
 )
+
+// reasons lists every dead-letter reason, for the metric attributes.
+var reasons = []string{ReasonStopped, ReasonDropped, ReasonPoison, ReasonExpired}
 
 // deadLetter publishes and counts a message that will not be handled, and
 // recycles its envelope. answer also fails the Ask it carries.

@@ -26,15 +26,18 @@ type Claims struct {
 }
 
 // NewClaims returns the claims of an access token for id, issued at now and
-// expiring ttl later. tokenID becomes the jti claim.
-func NewClaims(id Identity, issuer, tokenID string, now time.Time, ttl time.Duration) *Claims {
+// expiring ttl later, with the issuer and audience of cfg (its zero fields
+// mean the defaults). tokenID becomes the jti claim.
+func NewClaims(id Identity, cfg TokenConfig, tokenID string, now time.Time, ttl time.Duration) *Claims {
+	cfg = cfg.WithDefaults()
 	roles := make([]string, 0, len(id.Roles))
 	for _, r := range id.Roles {
 		roles = append(roles, r.String())
 	}
 	return &Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    issuer,
+			Issuer:    cfg.Issuer,
+			Audience:  jwt.ClaimStrings{cfg.Audience},
 			Subject:   id.UserID,
 			ID:        tokenID,
 			IssuedAt:  jwt.NewNumericDate(now),

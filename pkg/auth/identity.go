@@ -60,13 +60,18 @@ func FromContext(ctx context.Context) (Identity, bool) {
 	return id, ok && id.UserID != ""
 }
 
-// Metadata keys that carry an identity between services. Only the edge sets
-// them, after verifying the user's token; the REST gateway never forwards
-// client headers under these names (see the edge's header matcher), and the
-// internal gRPC ports are not exposed outside the cluster.
+// Metadata keys that carry an identity between services. Only services set
+// them (the edge after verifying the user's token), and a server believes
+// them only from a caller whose service credential checked out (see
+// service.go); the REST gateway never forwards client headers under these
+// names (see the edge's header matcher).
+//
+// The display name travels as binary metadata (a "-bin" key, base64 on the
+// wire): gRPC refuses other header values that are not printable ASCII,
+// and names are any printable Unicode ("Zoë", "ピアノ").
 const (
 	MDUserID      = "x-pr-user-id"
-	MDDisplayName = "x-pr-display-name"
+	MDDisplayName = "x-pr-display-name-bin"
 	MDRoles       = "x-pr-roles"
 	MDGuest       = "x-pr-guest"
 )

@@ -20,13 +20,27 @@ func incoming(id Identity) context.Context {
 
 func TestIdentityTravelsInMetadata(t *testing.T) {
 	want := Identity{UserID: "u1", DisplayName: "Ann", Roles: []pb.Role{pb.Role_MEMBER, pb.Role_MODERATOR}}
-	ctx, err := Authenticate(incoming(want), nil)
+	ctx, err := Authenticate(WithPeer(incoming(want), "edge"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, ok := FromContext(ctx)
 	if !ok || got.UserID != want.UserID || got.DisplayName != want.DisplayName || !got.Staff() || got.Guest {
 		t.Fatalf("identity = %+v, %v; want %+v", got, ok, want)
+	}
+}
+
+// TestIdentityMetadataNeedsAnAuthenticatedPeer: the same metadata from a
+// caller that is not an authenticated service is refused, not ignored, so
+// a forged ADMIN never turns into an anonymous call that half works.
+func TestIdentityMetadataNeedsAnAuthenticatedPeer(t *testing.T) {
+	forged := Identity{UserID: "u1", Roles: []pb.Role{pb.Role_ADMIN}}
+	ctx, err := Authenticate(incoming(forged), nil)
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("Authenticate without a peer = %v, want Unauthenticated", err)
+	}
+	if _, ok := FromContext(ctx); ok {
+		t.Fatal("the forged identity reached the context")
 	}
 }
 

@@ -19,9 +19,12 @@ type TokenVerifier interface {
 
 // UnaryServerInterceptor puts the caller's identity in the context: from a
 // "Bearer" token in the authorization metadata (verified by v), or from the
-// identity metadata a trusted service set. A request with neither proceeds
-// anonymously and handlers decide; a token that fails verification is
-// refused with Unauthenticated. A nil v rejects every bearer token.
+// identity metadata an authenticated peer service set (see
+// PeerFromContext; pkg/rpc's server checks the service credential before
+// this runs). A request with neither proceeds anonymously and handlers
+// decide; a token that fails verification, or identity metadata from a
+// caller that is not an authenticated service, is refused with
+// Unauthenticated. A nil v rejects every bearer token.
 func UnaryServerInterceptor(v TokenVerifier) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		ctx, err := Authenticate(ctx, v)
@@ -50,6 +53,9 @@ func Authenticate(ctx context.Context, v TokenVerifier) (context.Context, error)
 		return NewContext(ctx, id), nil
 	}
 	if id, ok := identityFromMetadata(md); ok {
+		if _, peer := PeerFromContext(ctx); !peer {
+			return ctx, status.Error(codes.Unauthenticated, "identity metadata is accepted from authenticated services only")
+		}
 		return NewContext(ctx, id), nil
 	}
 	return ctx, nil

@@ -36,10 +36,10 @@ type VerifierConfig struct {
 	// Verify refetches it, so that a retired key stops verifying. Zero
 	// value means 1h.
 	MaxKeyAge time.Duration
-	// Issuer, when set, must equal the iss claim.
-	Issuer string
-	// Leeway tolerates clock skew on exp, nbf and iat. Zero value means 5s.
-	Leeway time.Duration
+	// TokenConfig is what a token must say (issuer, audience) and the
+	// clock skew tolerated: the one configuration every service and the
+	// edge share (boot and allinone pass the same one to all).
+	TokenConfig
 	// Clock is the time source; zero value means time.Now.
 	Clock func() time.Time
 }
@@ -51,9 +51,7 @@ func (c VerifierConfig) withDefaults() VerifierConfig {
 	if c.MaxKeyAge <= 0 {
 		c.MaxKeyAge = time.Hour
 	}
-	if c.Leeway <= 0 {
-		c.Leeway = 5 * time.Second
-	}
+	c.TokenConfig = c.TokenConfig.WithDefaults()
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}
@@ -64,6 +62,9 @@ func (c VerifierConfig) withDefaults() VerifierConfig {
 func (c VerifierConfig) Validate() error {
 	if c.Fetch == nil {
 		return errors.New("auth: verifier: Fetch is required")
+	}
+	if err := c.TokenConfig.Validate(); err != nil {
+		return fmt.Errorf("auth: verifier: %w", err)
 	}
 	return nil
 }
@@ -100,15 +101,14 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		jwt.WithTimeFunc(cfg.Clock),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-	}
-	if cfg.Issuer != "" {
-		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audience),
 	}
 	return &Verifier{cfg: cfg, parser: jwt.NewParser(opts...)}, nil
 }
 
-// Verify checks the token's signature, expiry and issuer and returns the
-// identity it carries.
+// Verify checks the token's signature, expiry, issuer and audience and
+// returns the identity it carries.
 func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
 	var claims Claims
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {

@@ -87,7 +87,7 @@ func (c *clock) Advance(d time.Duration) { c.now.Add(int64(d)) }
 
 func newVerifier(t testing.TB, is *issuer, clk *clock) *auth.Verifier {
 	t.Helper()
-	v, err := auth.NewVerifier(auth.VerifierConfig{Fetch: is.fetch, Issuer: "pianorhythm", Clock: clk.Now, MinRefreshInterval: 10 * time.Second})
+	v, err := auth.NewVerifier(auth.VerifierConfig{Fetch: is.fetch, Clock: clk.Now, MinRefreshInterval: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestVerifier(t *testing.T) {
 	is := &issuer{}
 	is.add(good)
 	claims := func(mod func(c *auth.Claims)) *auth.Claims {
-		c := auth.NewClaims(alice, "pianorhythm", "jti-1", t0, 15*time.Minute)
+		c := auth.NewClaims(alice, auth.TokenConfig{}, "jti-1", t0, 15*time.Minute)
 		if mod != nil {
 			mod(c)
 		}
@@ -138,6 +138,11 @@ func TestVerifier(t *testing.T) {
 		{"forged signature", sign(t, forgedKid, claims(nil)), t0, false},
 		{"unknown key", sign(t, other, claims(nil)), t0, false},
 		{"wrong issuer", sign(t, good, claims(func(c *auth.Claims) { c.Issuer = "evil" })), t0, false},
+		{"no issuer", sign(t, good, claims(func(c *auth.Claims) { c.Issuer = "" })), t0, false},
+		{"wrong audience", sign(t, good, claims(func(c *auth.Claims) { c.Audience = jwt.ClaimStrings{"another-app"} })), t0, false},
+		{"no audience", sign(t, good, claims(func(c *auth.Claims) { c.Audience = nil })), t0, false},
+		{"our audience among others", sign(t, good, claims(func(c *auth.Claims) { c.Audience = jwt.ClaimStrings{"x", "pianorhythm"} })), t0, true},
+		{"oauth state token", sign(t, good, claims(func(c *auth.Claims) { c.Audience = jwt.ClaimStrings{"oauth-state"} })), t0, false},
 		{"no subject", sign(t, good, claims(func(c *auth.Claims) { c.Subject = "" })), t0, false},
 		{"no expiry", sign(t, good, claims(func(c *auth.Claims) { c.ExpiresAt = nil })), t0, false},
 		{"hmac with public key", hmacToken(), t0, false},
@@ -170,7 +175,7 @@ func TestVerifierKeyRotationAndRefreshLimit(t *testing.T) {
 	v := newVerifier(t, is, clk)
 	ctx := context.Background()
 	tok := func(k testKey) string {
-		return sign(t, k, auth.NewClaims(alice, "pianorhythm", "j", clk.Now(), time.Hour))
+		return sign(t, k, auth.NewClaims(alice, auth.TokenConfig{}, "j", clk.Now(), time.Hour))
 	}
 
 	if _, err := v.Verify(ctx, tok(k1)); err != nil {
@@ -220,7 +225,7 @@ func TestVerifierKeysUnavailable(t *testing.T) {
 	clk.Set(t0)
 	v := newVerifier(t, is, clk)
 	k := newKey(t)
-	tok := sign(t, k, auth.NewClaims(alice, "pianorhythm", "j", t0, time.Hour))
+	tok := sign(t, k, auth.NewClaims(alice, auth.TokenConfig{}, "j", t0, time.Hour))
 	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, auth.ErrKeysUnavailable) {
 		t.Fatalf("err = %v, want ErrKeysUnavailable", err)
 	}
@@ -248,9 +253,9 @@ func TestInterceptorWithVerifier(t *testing.T) {
 		token string
 		code  codes.Code
 	}{
-		{"valid", sign(t, good, auth.NewClaims(alice, "pianorhythm", "j", t0, time.Hour)), codes.OK},
-		{"wrong key", sign(t, bad, auth.NewClaims(alice, "pianorhythm", "j", t0, time.Hour)), codes.Unauthenticated},
-		{"expired", sign(t, good, auth.NewClaims(alice, "pianorhythm", "j", t0.Add(-2*time.Hour), time.Hour)), codes.Unauthenticated},
+		{"valid", sign(t, good, auth.NewClaims(alice, auth.TokenConfig{}, "j", t0, time.Hour)), codes.OK},
+		{"wrong key", sign(t, bad, auth.NewClaims(alice, auth.TokenConfig{}, "j", t0, time.Hour)), codes.Unauthenticated},
+		{"expired", sign(t, good, auth.NewClaims(alice, auth.TokenConfig{}, "j", t0.Add(-2*time.Hour), time.Hour)), codes.Unauthenticated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,7 +278,7 @@ func TestVerifierConcurrent(t *testing.T) {
 	clk := &clock{}
 	clk.Set(t0)
 	v := newVerifier(t, is, clk)
-	tok := sign(t, k, auth.NewClaims(alice, "pianorhythm", "j", t0, time.Hour))
+	tok := sign(t, k, auth.NewClaims(alice, auth.TokenConfig{}, "j", t0, time.Hour))
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -312,15 +317,49 @@ func TestJWKRoundTrip(t *testing.T) {
 	}
 }
 
+// TestVerifierChecksTheConfiguredIssuerAndAudience: a fleet configured
+// with its own issuer and audience refuses tokens minted with the
+// defaults (another deployment's) and with either one foreign, and the
+// configuration cannot switch either check off.
+func TestVerifierChecksTheConfiguredIssuerAndAudience(t *testing.T) {
+	k := newKey(t)
+	is := &issuer{}
+	is.add(k)
+	ours := auth.TokenConfig{Issuer: "https://piano.example", Audience: "piano-api"}
+	v, err := auth.NewVerifier(auth.VerifierConfig{Fetch: is.fetch, TokenConfig: ours})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, tt := range []struct {
+		name string
+		cfg  auth.TokenConfig
+		ok   bool
+	}{
+		{"ours", ours, true},
+		{"defaults", auth.TokenConfig{}, false},
+		{"foreign issuer", auth.TokenConfig{Issuer: "https://evil.example", Audience: ours.Audience}, false},
+		{"foreign audience", auth.TokenConfig{Issuer: ours.Issuer, Audience: "other-api"}, false},
+	} {
+		_, err := v.Verify(context.Background(), sign(t, k, auth.NewClaims(alice, tt.cfg, "j", now, time.Hour)))
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: Verify = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+	if _, err := auth.NewVerifier(auth.VerifierConfig{Fetch: is.fetch, TokenConfig: auth.TokenConfig{Leeway: time.Hour}}); err == nil {
+		t.Error("a leeway of an hour was accepted")
+	}
+}
+
 func BenchmarkVerifyToken(b *testing.B) {
 	k := newKey(b)
 	is := &issuer{}
 	is.add(k)
-	v, err := auth.NewVerifier(auth.VerifierConfig{Fetch: is.fetch, Issuer: "pianorhythm"})
+	v, err := auth.NewVerifier(auth.VerifierConfig{Fetch: is.fetch})
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok := sign(b, k, auth.NewClaims(alice, "pianorhythm", "j", time.Now(), time.Hour))
+	tok := sign(b, k, auth.NewClaims(alice, auth.TokenConfig{}, "j", time.Now(), time.Hour))
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -9,8 +9,10 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 )
 
@@ -31,9 +33,16 @@ func newBreakerMetrics(mp metric.MeterProvider) breakerMetrics {
 	return breakerMetrics{changes: changes, rejected: rejected}
 }
 
-// newBreaker builds the breaker of one connection. Only server faults count
-// as failures: a NOT_FOUND or PERMISSION_DENIED proves the server works, so
-// it counts as a success; a call the caller cancelled counts as neither.
+// newBreaker builds the breaker of one connection. Only faults of a
+// connected server count as failures: a NOT_FOUND or PERMISSION_DENIED
+// proves the server works, and so does a refusal with a reason (an
+// UNAVAILABLE that the server chose to answer because one of its own
+// dependencies is down), so they count as successes. A call the caller
+// cancelled, and a call that failed because the connection is down (gRPC
+// fails those at once), count as neither: the breaker is there to stop callers
+// waiting on a server that hangs, and a server that is unreachable is
+// already failed fast by the transport. So when it comes back, calls reach
+// it as soon as the connection is up, without waiting for the breaker.
 func newBreaker(name string, cfg BreakerConfig, log *slog.Logger, m breakerMetrics) *gobreaker.TwoStepCircuitBreaker[struct{}] {
 	return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        name,
@@ -42,14 +51,45 @@ func newBreaker(name string, cfg BreakerConfig, log *slog.Logger, m breakerMetri
 		ReadyToTrip: func(c gobreaker.Counts) bool {
 			return c.ConsecutiveFailures >= cfg.ConsecutiveFailures
 		},
-		IsSuccessful: func(err error) bool { return !serverFault(callCode(err)) },
-		IsExcluded:   func(err error) bool { return callCode(err) == codes.Canceled },
+		IsSuccessful: func(err error) bool { return !serverFault(callCode(err)) || answered(err) },
+		IsExcluded: func(err error) bool {
+			return errors.Is(err, errNotConnected) || callCode(err) == codes.Canceled
+		},
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			log.Warn("circuit breaker state changed", "target", name, "from", from.String(), "to", to.String())
 			m.changes.Add(context.Background(), 1, metric.WithAttributes(
 				attribute.String("target", name), attribute.String("state", to.String())))
 		},
 	})
+}
+
+// errNotConnected marks, for the breaker only, a call that failed with
+// UNAVAILABLE because the connection was down.
+var errNotConnected = errors.New("connection not ready")
+
+// answered reports whether err is a refusal a server gave on purpose: it
+// carries our ErrorInfo with a reason other than INTERNAL.
+func answered(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok {
+		return false
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == ErrorDomain {
+			return info.GetReason() != pb.ErrorReason_INTERNAL.String()
+		}
+	}
+	return false
+}
+
+// outcome is what the breaker is told of a call that returned err, the
+// connection being in state after it: an UNAVAILABLE that leaves the
+// connection down came from the transport, not from the server.
+func outcome(err error, after connectivity.State) error {
+	if after != connectivity.Ready && callCode(err) == codes.Unavailable && !answered(err) {
+		return errNotConnected
+	}
+	return err
 }
 
 // callCode is the gRPC code of a call's error, mapping bare context errors
@@ -78,7 +118,7 @@ func breakerUnary(name string, br *gobreaker.TwoStepCircuitBreaker[struct{}], m 
 			return openError(name, err)
 		}
 		err = invoker(ctx, method, req, reply, cc, opts...)
-		done(err)
+		done(outcome(err, cc.GetState()))
 		return err
 	}
 }
@@ -94,7 +134,7 @@ func breakerStream(name string, br *gobreaker.TwoStepCircuitBreaker[struct{}], m
 			return nil, openError(name, err)
 		}
 		s, err := streamer(ctx, desc, cc, method, opts...)
-		done(err)
+		done(outcome(err, cc.GetState()))
 		return s, err
 	}
 }

@@ -16,10 +16,17 @@
 // ServerConfig.UnaryInterceptors (auth).
 //
 // A client connection applies, per unary call: a default deadline when the
-// caller set none, the connection's circuit breaker (only server faults,
-// UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, UNKNOWN and DATA_LOSS, count;
-// while open every call fails at once with UNAVAILABLE), retries of
-// idempotent methods on UNAVAILABLE with jittered backoff, and otelgrpc.
+// caller set none, the connection's circuit breaker (only faults of a
+// connected server, UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, UNKNOWN and
+// DATA_LOSS, count; a refusal with a reason is an answer, and a call failed
+// because the connection is down counts as nothing; while open every call
+// fails at once with UNAVAILABLE), retries on UNAVAILABLE with jittered
+// backoff of the methods whose proto declares them free of side effects
+// (option idempotency_level; gRPC's own retries, from the service config
+// Dial sets), and otelgrpc. The connection itself
+// reconnects with a backoff capped at 1s and pings an idle peer every 10s,
+// so a service that comes back is used again within about a second,
+// however long it was away.
 // Dial returns the *grpc.ClientConn; NewClient returns a Client that also
 // reports the breaker state.
 //

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/rpc"
 )
 
@@ -23,9 +24,12 @@ func (exampleState) GetUser(_ context.Context, req *pb.GetUserRequest) (*pb.User
 
 func Example() {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Every program of a fleet shares the service keys (PR_SERVICE_KEY):
+	// servers refuse calls not signed with them.
+	keys := auth.NewServiceKeys()
 
 	// Server: listen, register, mark serving, serve until ctx is done.
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "state", Logger: log})
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "state", Logger: log, ServiceKeys: keys})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -36,8 +40,9 @@ func Example() {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
 
-	// Client: deadline, breaker, retries and tracing come with Dial.
-	conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: "state", Logger: log})
+	// Client: deadline, breaker, retries, tracing and the service
+	// credential come with Dial.
+	conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: "state", Logger: log, ServiceKeys: keys, Caller: "room"})
 	if err != nil {
 		stop()
 		fmt.Println(err, <-served)

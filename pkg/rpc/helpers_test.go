@@ -10,8 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/rpc"
 )
+
+// keys sign and check the calls of every test of the package.
+var keys = auth.NewServiceKeys()
 
 // fakeState answers GetUser and SaveUser with whatever its handler says and
 // counts the calls that reached it.
@@ -72,6 +76,9 @@ func startServer(t *testing.T, cfg rpc.ServerConfig, fake *fakeState) *rpc.Serve
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
 	}
+	if cfg.ServiceKeys.IsZero() {
+		cfg.ServiceKeys = keys
+	}
 	srv, err := rpc.NewServer(cfg)
 	require.NoError(t, err)
 	if fake != nil {
@@ -99,6 +106,9 @@ func dial(t *testing.T, srv *rpc.Server, cfg rpc.ClientConfig) (*rpc.Client, pb.
 	}
 	if cfg.Retry.Backoff == 0 {
 		cfg.Retry.Backoff = 1
+	}
+	if cfg.ServiceKeys.IsZero() {
+		cfg.ServiceKeys = keys
 	}
 	c, err := rpc.NewClient(cfg)
 	require.NoError(t, err)

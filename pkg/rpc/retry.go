@@ -1,87 +1,87 @@
 package rpc
 
 import (
-	"context"
-	"math/rand/v2"
-	"strings"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
-// idempotentPrefixes are the method-name prefixes DefaultIdempotent
-// accepts: reads, and checks that change nothing.
-var idempotentPrefixes = []string{
-	"Get", "List", "Search", "Me", "Jwks", "Verify", "Validate", "Health",
-	"Status", "Check", "Watch", "ChatHistory", "RoomMembers", "Leaderboard",
-	"TopSongs", "EventCounts", "RecentLogs",
-}
+// Retries are declared in the contract, not guessed from method names: a
+// unary method whose proto says it has no side effects (option
+// idempotency_level = NO_SIDE_EFFECTS) or that it may be repeated
+// (IDEMPOTENT) is retried by gRPC itself, through the service config every
+// client is dialled with, when an attempt fails with UNAVAILABLE (the
+// request did not reach a working server). Other codes are answers, not
+// transient faults. gRPC waits a random time up to the backoff before each
+// retry (so callers retrying together spread out), within the call's
+// deadline.
 
-// DefaultIdempotent reports whether the method's name (after the last '/')
-// is one of, or starts with one of followed by an upper-case letter: Get,
-// List, Search, Me, Jwks, Verify, Validate, Health, Status, Check, Watch,
-// ChatHistory, RoomMembers, Leaderboard, TopSongs, EventCounts, RecentLogs.
-// So "GetUser" and "Me" are retried; "Merge" and "SaveUser" are not.
-func DefaultIdempotent(fullMethod string) bool {
-	name := shortMethod(fullMethod)
-	for _, p := range idempotentPrefixes {
-		if !strings.HasPrefix(name, p) {
-			continue
-		}
-		if len(name) == len(p) || isUpper(name[len(p)]) {
-			return true
-		}
+// maxRetryBackoff caps the wait between attempts.
+const maxRetryBackoff = time.Second
+
+// retryServiceConfig is the gRPC service config that retries the
+// retryable methods of every service in files.
+func retryServiceConfig(cfg RetryConfig, files *protoregistry.Files) (string, error) {
+	names := RetryableMethods(files)
+	if cfg.MaxAttempts <= 1 || len(names) == 0 {
+		return `{}`, nil
 	}
-	return false
+	type name struct {
+		Service string `json:"service"`
+		Method  string `json:"method"`
+	}
+	var list []name
+	for _, full := range names {
+		list = append(list, name{Service: string(full.Parent()), Method: string(full.Name())})
+	}
+	sc := map[string]any{"methodConfig": []any{map[string]any{
+		"name": list,
+		"retryPolicy": map[string]any{
+			// gRPC caps attempts at 5.
+			"maxAttempts":          min(cfg.MaxAttempts, 5),
+			"initialBackoff":       seconds(cfg.Backoff),
+			"maxBackoff":           seconds(max(cfg.Backoff, maxRetryBackoff)),
+			"backoffMultiplier":    2,
+			"retryableStatusCodes": []string{"UNAVAILABLE"},
+		},
+	}}}
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return "", fmt.Errorf("retry service config: %w", err)
+	}
+	return string(b), nil
 }
 
-func isUpper(b byte) bool { return b >= 'A' && b <= 'Z' }
+// seconds is d in the service config's duration format.
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s" }
 
-// retryUnary retries idempotent calls that failed with UNAVAILABLE (the
-// request did not reach a working server), with exponential backoff and
-// jitter, within the call's deadline. Other codes are answers, not
-// transient faults, and are returned as they are.
-func retryUnary(cfg RetryConfig, idempotent func(string) bool) grpc.UnaryClientInterceptor {
-	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if cfg.MaxAttempts <= 1 || !idempotent(method) {
-			return invoker(ctx, method, req, reply, cc, opts...)
-		}
-		var err error
-		for attempt := 0; attempt < cfg.MaxAttempts; attempt++ {
-			if attempt > 0 {
-				if werr := wait(ctx, backoff(cfg.Backoff, attempt)); werr != nil {
-					// Keep the last real error: it says why we retried.
-					return err
+// RetryableMethods lists, sorted, the unary methods of files' services
+// whose idempotency level is declared (NO_SIDE_EFFECTS or IDEMPOTENT).
+func RetryableMethods(files *protoregistry.Files) []protoreflect.FullName {
+	var out []protoreflect.FullName
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		svcs := fd.Services()
+		for i := range svcs.Len() {
+			methods := svcs.Get(i).Methods()
+			for j := range methods.Len() {
+				m := methods.Get(j)
+				if m.IsStreamingClient() || m.IsStreamingServer() {
+					continue
+				}
+				opts, _ := m.Options().(*descriptorpb.MethodOptions)
+				if opts.GetIdempotencyLevel() != descriptorpb.MethodOptions_IDEMPOTENCY_UNKNOWN {
+					out = append(out, m.FullName())
 				}
 			}
-			err = invoker(ctx, method, req, reply, cc, opts...)
-			if status.Code(err) != codes.Unavailable {
-				return err
-			}
 		}
-		return err
-	}
-}
-
-// backoff returns base*2^(attempt-1), jittered to between half and one and
-// a half times that, so callers retrying together spread out.
-func backoff(base time.Duration, attempt int) time.Duration {
-	d := base << (attempt - 1)
-	if d <= 0 { // overflow
-		d = base
-	}
-	return d/2 + rand.N(d)
-}
-
-func wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+		return true
+	})
+	slices.Sort(out)
+	return out
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -16,8 +18,15 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 )
+
+// minPingInterval is the most often the server lets a client ping. The
+// clients of Dial ping every 10s, also with no call in flight; gRPC's
+// default policy (at most every 5 minutes, only during calls) would answer
+// them with GOAWAY "too_many_pings" and drop the connection.
+const minPingInterval = 5 * time.Second
 
 // ServerConfig configures NewServer. Every zero value is usable.
 type ServerConfig struct {
@@ -30,8 +39,20 @@ type ServerConfig struct {
 	// Logger receives request logs and panics. Nil means slog.Default().
 	// Use the logger from telemetry.Setup so lines carry trace_id.
 	Logger *slog.Logger
-	// UnaryInterceptors run after the built-in ones (logging, recovery), in
-	// order; typically auth.UnaryServerInterceptor.
+	// ServiceKeys check the service credential every call must carry (see
+	// auth.ServiceKeys): a call without a valid one is refused with
+	// Unauthenticated before any handler runs; only health and reflection
+	// are open. Required: a server that trusted every caller could not
+	// trust identity metadata.
+	ServiceKeys auth.ServiceKeys
+	// Tokens verifies the bearer tokens of users (forwarded by the REST
+	// gateway): the built-in identity interceptor puts the caller's
+	// identity in the context from a token, or from the identity metadata
+	// of the authenticated peer. Nil means bearer tokens are refused
+	// (Unauthenticated) and only peers' identity metadata counts.
+	Tokens auth.TokenVerifier
+	// UnaryInterceptors run after the built-in ones (logging, service
+	// credentials, recovery, identity), in order.
 	UnaryInterceptors []grpc.UnaryServerInterceptor
 	// StreamInterceptors run after the built-in ones, in order.
 	StreamInterceptors []grpc.StreamServerInterceptor
@@ -54,6 +75,13 @@ type ServerConfig struct {
 	// Options are extra grpc.ServerOptions appended last (message sizes,
 	// keepalive, ...).
 	Options []grpc.ServerOption
+	// LogLevel is the level of Logger, which the DiagnosticsService's
+	// SetLogLevel changes at once (the monitor's admin API calls it). Nil
+	// means the level cannot be changed.
+	LogLevel *slog.LevelVar
+	// Gauges adds service-specific figures to the DiagnosticsService's
+	// answer ("websocket_connections"); nil means none. It must be quick.
+	Gauges func() map[string]float64
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
@@ -77,11 +105,15 @@ func (c ServerConfig) Validate() error {
 	if c.StopTimeout < 0 {
 		return fmt.Errorf("stop timeout %v is negative", c.StopTimeout)
 	}
+	if c.ServiceKeys.IsZero() {
+		return errors.New("no service keys: every server authenticates its callers")
+	}
 	return nil
 }
 
 // Server is a gRPC server that already listens, with health, reflection,
-// OpenTelemetry, panic recovery and request logging installed. Register
+// the DiagnosticsService (process figures and the log level, for the
+// monitor), OpenTelemetry, panic recovery and request logging installed. Register
 // services on GRPC() before calling Serve. Its methods are safe for
 // concurrent use.
 type Server struct {
@@ -118,20 +150,28 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 
 	// Logging is outermost so it records the code recovery turned a panic
-	// into; user interceptors (auth) run inside recovery so their panics are
-	// caught too.
+	// into, and the refusals of callers without a credential; the
+	// credential check comes before anything reads the request's metadata.
+	// Identity and user interceptors run inside recovery so their panics
+	// are caught too.
 	unary := append([]grpc.UnaryServerInterceptor{
 		loggingUnary(cfg.Logger),
+		peerUnary(cfg.ServiceKeys),
 		recoveryUnary(cfg.Name, cfg.Logger, cfg.OnPanic),
 		faultsUnary(cfg.Name, cfg.OnError),
+		identityUnary(cfg.Tokens),
 	}, cfg.UnaryInterceptors...)
 	stream := append([]grpc.StreamServerInterceptor{
 		loggingStream(cfg.Logger),
+		peerStream(cfg.ServiceKeys),
 		recoveryStream(cfg.Name, cfg.Logger, cfg.OnPanic),
 	}, cfg.StreamInterceptors...)
 
+	conns := &connCounter{}
 	opts := append([]grpc.ServerOption{
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: minPingInterval, PermitWithoutStream: true}),
 		grpc.StatsHandler(otelgrpc.NewServerHandler(otelOpts...)),
+		grpc.StatsHandler(conns),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}, cfg.Options...)
@@ -139,6 +179,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	gs := grpc.NewServer(opts...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
+	pb.RegisterDiagnosticsServiceServer(gs, &diagnostics{
+		name: cfg.Name, level: cfg.LogLevel, gauges: cfg.Gauges, conns: conns, started: time.Now(),
+	})
 	reflection.Register(gs)
 
 	return &Server{cfg: cfg, lis: lis, grpc: gs, health: hs}, nil

@@ -27,6 +27,15 @@ const stateService = "pianorhythm.v1.StateService"
 
 func plainConn(t *testing.T, addr string) *grpc.ClientConn {
 	t.Helper()
+	conn, err := grpc.NewClient(addr, append(rpc.WithServiceCredentials(keys, "test"), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// unsignedConn is a connection whose calls carry no service credential.
+func unsignedConn(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
@@ -84,7 +93,7 @@ func TestNewServerTakenPort(t *testing.T) {
 	require.NoError(t, err)
 	defer lis.Close()
 
-	_, err = rpc.NewServer(rpc.ServerConfig{Name: "room", Addr: lis.Addr().String(), Logger: quietLogger()})
+	_, err = rpc.NewServer(rpc.ServerConfig{ServiceKeys: keys, Name: "room", Addr: lis.Addr().String(), Logger: quietLogger()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), lis.Addr().String())
 	assert.Contains(t, err.Error(), "room")
@@ -160,7 +169,7 @@ func TestServeGracefulStopFallsBackToStop(t *testing.T) {
 		}
 		return nil
 	})
-	srv, err := rpc.NewServer(rpc.ServerConfig{StopTimeout: 50 * time.Millisecond, Logger: quietLogger()})
+	srv, err := rpc.NewServer(rpc.ServerConfig{ServiceKeys: keys, StopTimeout: 50 * time.Millisecond, Logger: quietLogger()})
 	require.NoError(t, err)
 	pb.RegisterStateServiceServer(srv.GRPC(), fake)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -183,7 +192,7 @@ func TestServeGracefulStopFallsBackToStop(t *testing.T) {
 }
 
 func TestServerCloseBeforeServe(t *testing.T) {
-	srv, err := rpc.NewServer(rpc.ServerConfig{Logger: quietLogger()})
+	srv, err := rpc.NewServer(rpc.ServerConfig{ServiceKeys: keys, Logger: quietLogger()})
 	require.NoError(t, err)
 	addr := srv.Addr()
 	srv.Close()

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -133,6 +134,24 @@ func TestFerretDBLimitations(t *testing.T) {
 		var d struct{ H []int32 }
 		require.NoError(t, c.FindOne(ctx, bson.M{"g": "x", "n": 1}).Decode(&d))
 		require.Equal(t, []int32{1, 2, 3}, d.H, "real MongoDB keeps [2 3]")
+	})
+	t.Run("concurrent updates of one document lose increments", func(t *testing.T) {
+		c := c.Database().Collection("concurrent")
+		_, err := c.InsertOne(ctx, bson.M{"_id": "counter", "n": 0})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 25 {
+					_, err := c.UpdateOne(ctx, bson.M{"_id": "counter"}, bson.M{"$inc": bson.M{"n": 1}})
+					require.NoError(t, err)
+				}
+			})
+		}
+		wg.Wait()
+		var d struct{ N int64 }
+		require.NoError(t, c.FindOne(ctx, bson.M{"_id": "counter"}).Decode(&d))
+		require.Less(t, d.N, int64(200), "real MongoDB counts all 200: $inc is atomic there")
 	})
 	fails := []struct {
 		name string

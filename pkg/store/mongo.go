@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // MongoConfig configures OpenMongo.
@@ -30,6 +32,10 @@ type MongoConfig struct {
 	// logs are per connection and too noisy to keep).
 	// Zero value means slog.Default().
 	Logger *slog.Logger
+	// TracerProvider records one span per command, only inside a trace the
+	// caller already started. Zero value means the otel global provider
+	// (set by telemetry.Install).
+	TracerProvider trace.TracerProvider
 }
 
 func (c MongoConfig) withDefaults() MongoConfig {
@@ -86,14 +92,14 @@ func OpenMongo(ctx context.Context, cfg MongoConfig) (*Mongo, error) {
 	if cfg.URI == "" {
 		return openEmbeddedMongo(ctx, cfg)
 	}
-	return connectMongo(ctx, cfg.URI, cfg.Database, "")
+	return connectMongo(ctx, cfg, cfg.URI, "")
 }
 
-func connectMongo(ctx context.Context, uri, database, what string) (*Mongo, error) {
+func connectMongo(ctx context.Context, cfg MongoConfig, uri, what string) (*Mongo, error) {
 	if what == "" {
 		what = "mongodb at " + redactURI(uri)
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetMonitor(mongoMonitor(cfg.TracerProvider)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -103,7 +109,7 @@ func connectMongo(ctx context.Context, uri, database, what string) (*Mongo, erro
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return &Mongo{Client: client, DB: client.Database(database), URI: uri}, nil
+	return &Mongo{Client: client, DB: client.Database(cfg.Database), URI: uri}, nil
 }
 
 func openEmbeddedMongo(ctx context.Context, cfg MongoConfig) (*Mongo, error) {
@@ -120,7 +126,7 @@ func openEmbeddedMongo(ctx context.Context, cfg MongoConfig) (*Mongo, error) {
 	})
 	ferretMu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("start embedded mongodb in %s: %w", dir, err)
+		return nil, fmt.Errorf("start embedded mongodb in %s: %w (if the directory was written by another version or is damaged, move it away to start with an empty one)", dir, flatten(err))
 	}
 	// The server must outlive ctx (which may only cover start-up), so it
 	// runs under its own context that Close cancels.
@@ -131,7 +137,7 @@ func openEmbeddedMongo(ctx context.Context, cfg MongoConfig) (*Mongo, error) {
 		_ = f.Run(runCtx) // always nil; it returns once the server has stopped
 	}()
 	uri := f.MongoDBURI()
-	m, err := connectMongo(ctx, uri, cfg.Database, "embedded mongodb in "+dir)
+	m, err := connectMongo(ctx, cfg, uri, "embedded mongodb in "+dir)
 	if err != nil {
 		cancel()
 		<-done
@@ -141,6 +147,22 @@ func openEmbeddedMongo(ctx context.Context, cfg MongoConfig) (*Mongo, error) {
 	m.cancel = cancel
 	m.done = done
 	return m, nil
+}
+
+// flatten drops FerretDB's stack of source locations ("[sqlite.go:36
+// registry.init.2.func1] ...") from an error's text, keeping its message,
+// so a failed start reads as one plain line.
+func flatten(err error) error {
+	msg := err.Error()
+	for {
+		i := strings.Index(msg, "[")
+		j := strings.Index(msg, "] ")
+		if i < 0 || j < i || !strings.Contains(msg[i:j], ".go:") {
+			break
+		}
+		msg = msg[:i] + msg[j+2:]
+	}
+	return errors.New(strings.TrimSpace(msg))
 }
 
 // prepareDataDir creates dir if needed and checks that it is writable, so

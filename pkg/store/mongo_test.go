@@ -110,3 +110,18 @@ func testCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// TestOpenMongoDamagedDataDir: a data directory that FerretDB cannot read
+// (another version's files, or damaged ones) fails the start with one line
+// that says what to do.
+func TestOpenMongoDamagedDataDir(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pianorhythm.sqlite"), []byte("not a database"), 0o644))
+	_, err := store.OpenMongo(testCtx(t), store.MongoConfig{DataDir: dir})
+	require.Error(t, err)
+	msg := err.Error()
+	require.Contains(t, msg, dir)
+	require.Contains(t, msg, "move it away")
+	require.NotContains(t, msg, "\n")
+	require.NotContains(t, msg, ".go:", "no source locations in the message")
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // pingTimeout bounds the connection check in OpenRedis and OpenMongo, so a
@@ -25,6 +26,10 @@ type RedisConfig struct {
 	// that keys with a TTL expire; ignored for a real server.
 	// Zero value means 100ms.
 	TickInterval time.Duration
+	// TracerProvider records one span per command (go-redis's redisotel),
+	// only inside a trace the caller already started. Zero value means the
+	// otel global provider (set by telemetry.Install).
+	TracerProvider trace.TracerProvider
 }
 
 func (c RedisConfig) withDefaults() RedisConfig {
@@ -84,12 +89,37 @@ func OpenRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 		return nil, fmt.Errorf("redis at %s: %w", opt.Addr, err)
 	}
 	_ = conn.Close()
+	failFast(opt)
 	r := &Redis{Client: redis.NewClient(opt), Addr: opt.Addr}
+	if err := instrumentRedis(r.Client, cfg.TracerProvider); err != nil {
+		_ = r.Client.Close()
+		return nil, err
+	}
 	if err := r.ping(ctx); err != nil {
 		_ = r.Client.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+// failFast makes commands fail within a fraction of a second while Redis
+// is down, instead of go-redis's defaults (five dial attempts, three
+// retries with backoff: seconds per command), so callers answer
+// UNAVAILABLE at once; one retry still covers a connection Redis closed
+// (a restart). Settings the URL gives (dial_timeout, max_retries, ...) win.
+func failFast(opt *redis.Options) {
+	if opt.DialTimeout == 0 {
+		opt.DialTimeout = time.Second
+	}
+	if opt.DialerRetries == 0 {
+		opt.DialerRetries = 1
+	}
+	if opt.MaxRetries == 0 {
+		opt.MaxRetries = 1
+	}
+	if opt.MaxRetryBackoff == 0 {
+		opt.MaxRetryBackoff = 100 * time.Millisecond
+	}
 }
 
 func openEmbeddedRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
@@ -103,6 +133,11 @@ func openEmbeddedRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 		Addr:     m.Addr(),
 		mini:     m,
 		stop:     make(chan struct{}),
+	}
+	if err := instrumentRedis(r.Client, cfg.TracerProvider); err != nil {
+		_ = r.Client.Close()
+		m.Close()
+		return nil, err
 	}
 	r.wg.Add(1)
 	go r.tick(cfg.TickInterval)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -34,8 +32,9 @@ type Config struct {
 	// ServiceVersion is recorded on traces and metrics; zero records none.
 	ServiceVersion string
 	// OTLPEndpoint is the OTLP/gRPC collector for traces: a URL
-	// ("http://collector:4317"; http means no TLS) or host:port (no TLS:
-	// collectors run beside the services). Zero means the
+	// ("http://collector:4317" without TLS, "https://..." with) or
+	// host:port (no TLS: collectors run beside the services). Headers come
+	// from OTEL_EXPORTER_OTLP_HEADERS. Zero means the
 	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT
 	// variable; if both are empty, traces are not exported but still
 	// sampled, so log lines carry trace ids.
@@ -94,6 +93,7 @@ type Telemetry struct {
 	tp       *sdktrace.TracerProvider
 	mp       *sdkmetric.MeterProvider
 	registry *prometheus.Registry
+	level    *slog.LevelVar
 	logger   *slog.Logger
 
 	shutdownOnce sync.Once
@@ -118,9 +118,9 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SampleRatio))),
 	}
 	if cfg.OTLPEndpoint != "" {
-		exp, err := otlptracegrpc.New(ctx, otlpEndpoint(cfg.OTLPEndpoint)...)
+		exp, err := newOTLPExporter(ctx, cfg.OTLPEndpoint)
 		if err != nil {
-			return nil, fmt.Errorf("create otlp trace exporter for %s: %w", cfg.OTLPEndpoint, err)
+			return nil, fmt.Errorf("create otlp trace exporter: %w", err)
 		}
 		tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
 	}
@@ -140,11 +140,14 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(promExp))
 
+	level := new(slog.LevelVar)
+	level.Set(cfg.LogLevel)
 	return &Telemetry{
 		tp:       tp,
 		mp:       mp,
 		registry: reg,
-		logger:   newLogger(cfg),
+		level:    level,
+		logger:   newLogger(cfg, level),
 	}, nil
 }
 
@@ -169,16 +172,8 @@ func newResource(ctx context.Context, cfg Config) (*resource.Resource, error) {
 	return res, nil
 }
 
-// otlpEndpoint accepts both a URL and a bare host:port.
-func otlpEndpoint(endpoint string) []otlptracegrpc.Option {
-	if strings.Contains(endpoint, "://") {
-		return []otlptracegrpc.Option{otlptracegrpc.WithEndpointURL(endpoint)}
-	}
-	return []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure()}
-}
-
-func newLogger(cfg Config) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+func newLogger(cfg Config, level *slog.LevelVar) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
 	if cfg.LogFormat == "text" {
 		h = slog.NewTextHandler(cfg.LogWriter, opts)
@@ -208,6 +203,10 @@ func (t *Telemetry) MeterProvider() metric.MeterProvider { return t.mp }
 // Logger returns the logger: JSON (or text) lines with service, and
 // trace_id and span_id when the call's context holds a span.
 func (t *Telemetry) Logger() *slog.Logger { return t.logger }
+
+// Level is the logger's minimum level; setting it takes effect at once
+// (the DiagnosticsService's SetLogLevel does).
+func (t *Telemetry) Level() *slog.LevelVar { return t.level }
 
 // Registry returns the Prometheus registry behind MetricsHandler, for
 // collectors that are not OTel instruments.

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	"github.com/go-logr/stdr"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -192,8 +197,21 @@ func TestSetupExportsToOTLPEndpoint(t *testing.T) {
 
 	tests := map[string]string{
 		"config host:port": lis.Addr().String(),
+		"config url":       "http://" + lis.Addr().String(),
 		"env url":          "http://" + lis.Addr().String(),
+		"env host:port":    lis.Addr().String(),
 	}
+	// What the OTLP libraries print through otel's logger (a bare
+	// 127.0.0.1:port in the variable used to print "parse url" errors).
+	var printed strings.Builder
+	var printedMu sync.Mutex
+	prev := otelLogger()
+	otel.SetLogger(funcr.New(func(prefix, args string) {
+		printedMu.Lock()
+		defer printedMu.Unlock()
+		printed.WriteString(prefix + args + "\n")
+	}, funcr.Options{}))
+	t.Cleanup(func() { otel.SetLogger(prev) })
 	for name, endpoint := range tests {
 		t.Run(name, func(t *testing.T) {
 			cfg := telemetry.Config{ServiceName: "test", LogWriter: io.Discard}
@@ -212,8 +230,75 @@ func TestSetupExportsToOTLPEndpoint(t *testing.T) {
 			defer cancel()
 			require.NoError(t, tel.Shutdown(ctx), "shutdown flushes the batch")
 			assert.Contains(t, col.spans(), "exported-"+name)
+			printedMu.Lock()
+			defer printedMu.Unlock()
+			assert.Empty(t, printed.String(), "nothing printed at start")
 		})
 	}
+}
+
+func TestBadOTLPEndpointIsOneClearError(t *testing.T) {
+	for _, e := range []string{"collector", "ftp://collector:4317", "http://"} {
+		_, err := telemetry.Setup(t.Context(), telemetry.Config{OTLPEndpoint: e, LogWriter: io.Discard})
+		require.ErrorContains(t, err, "otlp endpoint", e)
+	}
+}
+
+func TestLogLevelChangesAtRunTime(t *testing.T) {
+	var buf syncBuffer
+	tel, err := telemetry.Setup(t.Context(), telemetry.Config{LogLevel: slog.LevelInfo, LogWriter: &buf})
+	require.NoError(t, err)
+	tel.Logger().Debug("before the change")
+	tel.Level().Set(slog.LevelDebug)
+	tel.Logger().Debug("after the change")
+	assert.NotContains(t, buf.String(), "before the change")
+	assert.Contains(t, buf.String(), "after the change")
+
+	// One handler, two services with their own levels (the all-in-one).
+	buf.Reset()
+	base := slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})
+	var roomLevel, userLevel slog.LevelVar
+	room := slog.New(telemetry.NewLevelHandler(base, &roomLevel)).With("component", "room")
+	user := slog.New(telemetry.NewLevelHandler(base, &userLevel)).With("component", "user")
+	room.Debug("room debug 1")
+	userLevel.Set(slog.LevelDebug)
+	user.Debug("user debug")
+	room.Debug("room debug 2")
+	assert.NotContains(t, buf.String(), "room debug")
+	assert.Contains(t, buf.String(), "user debug")
+
+	for s, want := range map[string]slog.Level{"debug": slog.LevelDebug, "INFO": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError} {
+		got, err := telemetry.ParseLevel(s)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+		assert.Equal(t, strings.ToLower(s), telemetry.LevelName(got))
+	}
+	_, err = telemetry.ParseLevel("loud")
+	assert.Error(t, err)
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }
 
 func TestShutdownTwice(t *testing.T) {
@@ -240,4 +325,10 @@ func TestInstallSetsGlobals(t *testing.T) {
 	assert.Same(t, tel.MeterProvider(), otel.GetMeterProvider())
 	assert.Same(t, tel.Logger(), slog.Default())
 	assert.ElementsMatch(t, []string{"traceparent", "tracestate", "baggage"}, otel.GetTextMapPropagator().Fields())
+}
+
+// otelLogger is otel's default internal logger (otel offers no getter), to
+// put back after a test.
+func otelLogger() logr.Logger {
+	return stdr.New(stdlog.New(os.Stderr, "", stdlog.LstdFlags|stdlog.Lshortfile))
 }

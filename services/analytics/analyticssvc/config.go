@@ -3,6 +3,7 @@ package analyticssvc
 import (
 	"errors"
 	"fmt"
+	"github.com/pianorhythm/server/pkg/actor"
 	"log/slog"
 	"os"
 	"time"
@@ -45,9 +46,9 @@ type Config struct {
 	// ClaimInterval is how often pending entries are claimed (also at
 	// start); zero value means 30s.
 	ClaimInterval time.Duration
-	// SeenTTL is how long an event id is remembered as applied; an entry
-	// redelivered later than that would count again. It must exceed
-	// ClaimIdle. Zero value means 48h.
+	// SeenTTL is how long an event id is remembered as applied (in
+	// MongoDB); an entry redelivered later than that would count again. It
+	// must exceed ClaimIdle. Zero value means 48h.
 	SeenTTL time.Duration
 	// OpTimeout bounds one request's or one batch's store work; zero value
 	// means 5s.
@@ -113,6 +114,11 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// staleAfter is how old an unfinished batch journal must be before a sweep
+// finishes it: past any live batch (OpTimeout bounds one) and past
+// ClaimIdle, after which its entries are redelivered anyway.
+func (c Config) staleAfter() time.Duration { return max(c.ClaimIdle, 2*c.OpTimeout) }
+
 // Validate reports a configuration New cannot use (after defaults).
 func (c Config) Validate() error {
 	switch {
@@ -133,9 +139,12 @@ func (c Config) Validate() error {
 
 // Deps are the service's collaborators.
 type Deps struct {
-	// Redis holds the stream, the counters and the leaderboards; required.
+	// Redis holds the stream, the leaderboards' cache and the users'
+	// channels (achievement notifications); required. It may come back
+	// empty: nothing lasting lives there.
 	Redis redis.UniversalClient
-	// Mongo holds the song catalogue; required.
+	// Mongo holds every figure (totals, scores, achievements, event
+	// counts, songs and their stats) and the idempotency ledger; required.
 	Mongo *mongo.Database
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
@@ -144,6 +153,9 @@ type Deps struct {
 	// OnPanic reports panics caught in the service's actors (the monitor's
 	// error tracker); nil means they are only logged.
 	OnPanic func(kind string, value any, stack []byte)
+	// OnGiveUp reports an actor the service's root supervisor gave up on;
+	// nil means it is only logged. Ready fails from then on.
+	OnGiveUp func(actor.GaveUp)
 }
 
 func (d Deps) validate() error {

@@ -3,7 +3,6 @@ package analyticssvc_test
 import (
 	"context"
 	"github.com/pianorhythm/server/pkg/auth"
-	"google.golang.org/grpc"
 	"io"
 	"log/slog"
 	"sync"
@@ -52,6 +51,9 @@ type instance struct {
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // start runs a service over st on a loopback gRPC server.
+// serviceKeys sign and check the calls of the package's tests.
+var serviceKeys = auth.NewServiceKeys()
+
 func start(t testing.TB, st stores, cfg analyticssvc.Config) instance {
 	t.Helper()
 	cfg.KeyPrefix = st.prefix
@@ -59,16 +61,22 @@ func start(t testing.TB, st stores, cfg analyticssvc.Config) instance {
 	if cfg.BlockTime == 0 {
 		cfg.BlockTime = 50 * time.Millisecond
 	}
+	if cfg.OpTimeout == 0 {
+		// A loaded machine running every package's tests under -race makes
+		// the embedded MongoDB slow; a batch that timed out would only be
+		// retried after ClaimIdle.
+		cfg.OpTimeout = 30 * time.Second
+	}
 	svc, err := analyticssvc.New(cfg, analyticssvc.Deps{Redis: st.rdb, Mongo: st.db, Logger: quiet})
 	require.NoError(t, err)
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "analytics", Addr: "127.0.0.1:0", Logger: quiet,
-		UnaryInterceptors: []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(nil)}})
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "analytics", Addr: "127.0.0.1:0", Logger: quiet, ServiceKeys: serviceKeys})
 	require.NoError(t, err)
 	svc.Register(srv.GRPC())
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
-	conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: "analytics", Timeout: 10 * time.Second, Logger: quiet})
+	conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: "analytics", Timeout: 10 * time.Second, Logger: quiet,
+		ServiceKeys: serviceKeys, Caller: "test"})
 	require.NoError(t, err)
 	var once sync.Once
 	stop := func() {

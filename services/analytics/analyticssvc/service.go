@@ -7,12 +7,17 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
+	"github.com/pianorhythm/server/pkg/telemetry"
 	"github.com/pianorhythm/server/services/analytics/internal/events"
 	"github.com/pianorhythm/server/services/analytics/internal/keys"
+	"github.com/pianorhythm/server/services/analytics/internal/ledger"
 	"github.com/pianorhythm/server/services/analytics/internal/server"
 	"github.com/pianorhythm/server/services/analytics/internal/songs"
 	"github.com/pianorhythm/server/services/analytics/internal/userstats"
@@ -25,6 +30,7 @@ type Service struct {
 	log     *slog.Logger
 	sys     *actor.System
 	tracker *actor.Ref
+	actors  []*actor.Ref // the three trackers, for Ready
 	srv     *server.Server
 
 	stopReader context.CancelFunc
@@ -61,26 +67,40 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		}
 	}
 	k := keys.New(cfg.KeyPrefix)
-	counts := events.NewCounts(deps.Redis, k, cfg.SeenTTL)
-	users := userstats.NewStore(deps.Redis, k, cfg.SeenTTL, cfg.Now)
-	songStats := songs.NewStats(deps.Redis, k, cfg.SeenTTL)
+	boards := userstats.NewBoards(deps.Redis, k, deps.Mongo)
+	users := userstats.NewStore(deps.Mongo, boards, publisher(deps.Redis, k, log), log)
+	songStats := songs.NewStats(deps.Mongo)
+	newLedger := func(tracker string, plan ledger.Plan, after ledger.After) *ledger.Ledger {
+		return ledger.New(ledger.Config{
+			DB: deps.Mongo, Tracker: tracker, Plan: plan, After: after,
+			StaleAfter: cfg.staleAfter(), SeenTTL: cfg.SeenTTL, Now: cfg.Now, Logger: log,
+		})
+	}
+	countsLedger := newLedger("counts", events.CountsPlan, nil)
+	usersLedger := newLedger("users", users.Plan, users.After)
+	songsLedger := newLedger("songs", songs.Plan, nil)
+	for _, ensure := range []func(context.Context) error{countsLedger.EnsureIndexes, users.EnsureIndexes, songStats.EnsureIndexes} {
+		if err := ensure(ctx); err != nil {
+			return nil, fmt.Errorf("start analytics: %w", err)
+		}
+	}
 
 	s := &Service{cfg: cfg, log: log, readerDone: make(chan struct{})}
-	s.sys = actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter, OnPanic: deps.OnPanic})
+	s.sys = actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter, OnPanic: deps.OnPanic, OnGiveUp: deps.OnGiveUp})
 	fail := func(err error) (*Service, error) {
 		_ = s.sys.Shutdown(ctx)
 		return nil, fmt.Errorf("start analytics: %w", err)
 	}
 	userTracker, err := s.sys.Spawn(actor.Props{
 		Kind: "analytics-user-stats", Name: "UserStatsTracker",
-		New: userstats.NewTracker(users, cfg.OpTimeout),
+		New: userstats.NewTracker(usersLedger, cfg.OpTimeout),
 	})
 	if err != nil {
 		return fail(err)
 	}
 	songTracker, err := s.sys.Spawn(actor.Props{
 		Kind: "analytics-sheet-music", Name: "SheetMusicStatsTracker",
-		New: songs.NewTracker(songs.TrackerConfig{Catalogue: catalogue, Stats: songStats, OpTimeout: cfg.OpTimeout, Now: cfg.Now}),
+		New: songs.NewTracker(songs.TrackerConfig{Catalogue: catalogue, Stats: songStats, Ledger: songsLedger, OpTimeout: cfg.OpTimeout, Now: cfg.Now}),
 	})
 	if err != nil {
 		return fail(err)
@@ -88,7 +108,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s.tracker, err = s.sys.Spawn(actor.Props{
 		Kind: "analytics-tracker", Name: "AnalyticsTracker",
 		New: events.NewTracker(events.TrackerConfig{
-			Client: deps.Redis, Stream: cfg.Stream, Group: cfg.Group, Counts: counts,
+			Client: deps.Redis, Stream: cfg.Stream, Group: cfg.Group, Counts: countsLedger,
 			Sinks:     []*actor.Ref{userTracker, songTracker},
 			OpTimeout: cfg.OpTimeout, Logger: log, SkipAck: cfg.skipAck,
 		}),
@@ -100,6 +120,13 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		MaxRetries: -1,
 	})
 	if err != nil {
+		return fail(err)
+	}
+	s.actors = []*actor.Ref{s.tracker, userTracker, songTracker}
+	// Batches a dead process left half applied are finished before new
+	// events are read (those already stale; the reader sweeps again on
+	// every ClaimInterval).
+	if _, err := s.tracker.Ask(ctx, events.Sweep{}); err != nil {
 		return fail(err)
 	}
 
@@ -114,7 +141,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	s.srv = server.New(server.Config{
 		Redis: deps.Redis, Stream: cfg.Stream, StreamMaxLen: cfg.StreamMaxLen,
-		Counts: counts, Users: users, Catalogue: catalogue, SongStats: songStats, Songs: songTracker,
+		Counts: events.NewCounts(deps.Mongo), Users: users, Catalogue: catalogue, SongStats: songStats, Songs: songTracker,
 		OpTimeout: cfg.OpTimeout, Now: cfg.Now, Logger: log,
 	})
 
@@ -125,6 +152,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		_ = reader.Run(rctx)
 	}()
 	return s, nil
+}
+
+// Ready reports whether the service can work: its actor system has given
+// up on nothing and the three trackers answer within ctx's deadline.
+func (s *Service) Ready(ctx context.Context) error {
+	return s.sys.Check(ctx, s.actors...)
 }
 
 // Register registers the AnalyticsService on g.
@@ -157,4 +190,25 @@ func (s *Service) Close(ctx context.Context) error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
+}
+
+// publisher sends UserEvents on the user's channel, as the state service
+// does (proto bytes on <prefix>user:<id>); a lost notification is logged,
+// the achievement itself is stored.
+func publisher(rdb redis.UniversalClient, k keys.Keys, log *slog.Logger) userstats.Publisher {
+	return func(ctx context.Context, ev *pb.UserEvent) {
+		if ev.EventId == "" {
+			ev.EventId = uuid.NewString()
+		}
+		if ev.Trace == nil {
+			ev.Trace = telemetry.InjectMap(ctx)
+		}
+		b, err := proto.Marshal(ev)
+		if err == nil {
+			err = rdb.Publish(ctx, k.UserChannel(ev.GetUserId()), b).Err()
+		}
+		if err != nil {
+			log.WarnContext(ctx, "achievement notification not sent", "user", ev.GetUserId(), "err", err)
+		}
+	}
 }

@@ -210,3 +210,25 @@ func TestMalformedEntryIsAcknowledged(t *testing.T) {
 	waitFor(t, "valid event applied", func() bool { return stats(t, c, "alice").GetNotesPlayed() == 3 })
 	waitFor(t, "all acknowledged", func() bool { return pending(t, st) == 0 })
 }
+
+// TestEventsWithoutScoresApplyAtOnce: a batch of events that move no
+// leaderboard (a join, a login) is applied on its first attempt, not only
+// when the stream hands it out again after ClaimIdle.
+func TestEventsWithoutScoresApplyAtOnce(t *testing.T) {
+	st := newStores(t)
+	c := start(t, st, analyticssvc.Config{NoSeed: true, ClaimIdle: time.Hour}).client
+	e := emitter(t, st)
+	ctx := ctxT(t)
+
+	first := emitter(t, st)
+	first.Emit(ctx, notes("alice", 3)) // a leaderboard score exists
+	flush(t, first)
+	waitFor(t, "the notes counted", func() bool { return counts(t, c)["notes"] == 1 })
+
+	e.Emit(ctx, ev(pb.EventType_EVENT_TYPE_ROOM_JOINED, "alice", 0))
+	flush(t, e)
+	waitFor(t, "the join counted and acknowledged", func() bool {
+		return counts(t, c)["room_joined"] == 1 && pending(t, st) == 0
+	})
+	require.Equal(t, int64(1), stats(t, c, "alice").GetRoomsJoined())
+}

@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"time"
+
+	"github.com/pianorhythm/server/services/connection/internal/clientip"
+	"github.com/pianorhythm/server/services/connection/internal/mpp"
 )
 
 // Config configures the edge. Every zero value has a documented default.
@@ -46,6 +49,29 @@ type Config struct {
 	// (host patterns, see websocket.AcceptOptions). Zero value: same origin
 	// only.
 	OriginPatterns []string
+	// TrustedProxies are the proxies (CIDRs or single IPs) whose
+	// X-Forwarded-For is believed: the client address of a request (for
+	// the per-IP limits of the REST API and of WebSocket connections) is
+	// taken from that header only when the socket's peer is one of them.
+	// Zero value: none, the socket's peer is always the client.
+	TrustedProxies []string
+	// RedisCheckInterval is how often Redis is pinged, so that what needs
+	// it is refused at once while it is down and the subscriptions and
+	// registration are restored when it is back. Zero value means 500ms.
+	RedisCheckInterval time.Duration
+	// CursorsPerSecond and CursorBurst limit the cursor positions a
+	// connection relays (on /ws and /mpp alike); over them they are
+	// dropped silently. Zero values mean 20 per second (what Multiplayer
+	// Piano's browser client sends at most) and a burst of 10.
+	CursorsPerSecond float64
+	CursorBurst      int
+	// RoomListInterval is how often the room list is read while a
+	// connection watches it (watchRooms, MPP's +ls); one read per
+	// instance whoever watches. Zero value means 2s.
+	RoomListInterval time.Duration
+	// MPPMOTD is the message of the day in /mpp's answer to hi. Zero
+	// value means a welcome naming the server.
+	MPPMOTD string
 }
 
 func (c Config) withDefaults() Config {
@@ -70,6 +96,17 @@ func (c Config) withDefaults() Config {
 	def(&c.HeartbeatTTL, 30*time.Second)
 	def(&c.GhostInterval, 5*time.Second)
 	def(&c.ReadyTimeout, 2*time.Second)
+	def(&c.RedisCheckInterval, 500*time.Millisecond)
+	def(&c.RoomListInterval, 2*time.Second)
+	if c.CursorsPerSecond == 0 {
+		c.CursorsPerSecond = 20
+	}
+	if c.CursorBurst == 0 {
+		c.CursorBurst = 10
+	}
+	if c.MPPMOTD == "" {
+		c.MPPMOTD = mpp.DefaultMOTD
+	}
 	if c.SendQueueBytes == 0 {
 		c.SendQueueBytes = 1 << 20
 	}
@@ -89,7 +126,8 @@ func (c Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"ping interval": c.PingInterval, "idle timeout": c.IdleTimeout, "slow timeout": c.SlowTimeout,
 		"quota refill": c.QuotaRefill, "call timeout": c.CallTimeout, "heartbeat ttl": c.HeartbeatTTL,
-		"ghost interval": c.GhostInterval, "ready timeout": c.ReadyTimeout,
+		"ghost interval": c.GhostInterval, "ready timeout": c.ReadyTimeout, "redis check interval": c.RedisCheckInterval,
+		"room list interval": c.RoomListInterval,
 	} {
 		if d < 0 {
 			errs = append(errs, errors.New(name+" must not be negative"))
@@ -98,8 +136,11 @@ func (c Config) Validate() error {
 	if c.IdleTimeout <= c.PingInterval {
 		errs = append(errs, errors.New("idle timeout must exceed the ping interval"))
 	}
-	if c.SendQueueBytes < 0 || c.MaxFrameBytes < 0 || c.JoinsPerSecond < 0 {
+	if c.SendQueueBytes < 0 || c.MaxFrameBytes < 0 || c.JoinsPerSecond < 0 || c.CursorsPerSecond < 0 || c.CursorBurst < 0 {
 		errs = append(errs, errors.New("sizes and rates must not be negative"))
+	}
+	if _, err := clientip.Parse(c.TrustedProxies); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

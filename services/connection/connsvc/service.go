@@ -8,11 +8,12 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/pianorhythm/server/api"
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/track"
+	"github.com/pianorhythm/server/services/connection/internal/clientip"
 	"github.com/pianorhythm/server/services/connection/internal/edge"
 	"github.com/pianorhythm/server/services/connection/internal/gateway"
 	"github.com/pianorhythm/server/services/connection/internal/ghost"
@@ -53,9 +54,19 @@ type Deps struct {
 	// Meter records the edge's and its actors' metrics; nil means a no-op
 	// meter.
 	Meter metric.Meter
+	// OnPanic reports panics caught in the edge's actors, and OnGiveUp the
+	// actors its root supervisor gave up on (the monitor's error tracker);
+	// nil means they are only logged.
+	OnPanic  func(kind string, value any, stack []byte)
+	OnGiveUp func(actor.GaveUp)
 	// TracerProvider starts the edge's spans; nil means the otel global
 	// provider.
 	TracerProvider trace.TracerProvider
+	// Events receives the edge's analytics events (NOTES counted per
+	// connection every second, CONNECTION_OPENED and CONNECTION_CLOSED);
+	// a *track.Emitter in production, closed by the caller after Close.
+	// Nil drops them.
+	Events track.Sink
 }
 
 // Service is a running edge instance.
@@ -67,10 +78,8 @@ type Service struct {
 	tracker *ghost.Tracker
 	handler http.Handler
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
-	err    error
+	once sync.Once
+	err  error
 }
 
 // New validates cfg, starts the service's actor system with the edge's
@@ -92,19 +101,27 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Verifier = remoteVerifier{user: deps.User}
 	}
 	s := &Service{cfg: cfg, deps: deps}
+	clientIP, err := clientip.Parse(cfg.TrustedProxies)
+	if err != nil { // Validate has said so already
+		return nil, fmt.Errorf("connection config: %w", err)
+	}
 	gw, err := gateway.NewMux(context.Background(), s.backends())
 	if err != nil {
 		return nil, err
 	}
-	s.sys = actor.NewSystem(actor.Config{Meter: deps.Meter, Logger: deps.Logger})
+	s.sys = actor.NewSystem(actor.Config{Meter: deps.Meter, Logger: deps.Logger, OnPanic: deps.OnPanic, OnGiveUp: deps.OnGiveUp})
 	s.edge, err = edge.New(edge.Config{
 		InstanceID: cfg.InstanceID, KeyPrefix: cfg.KeyPrefix,
 		PingInterval: cfg.PingInterval, IdleTimeout: cfg.IdleTimeout, SlowTimeout: cfg.SlowTimeout,
 		QuotaRefill: cfg.QuotaRefill, CallTimeout: cfg.CallTimeout,
 		SendQueueBytes: cfg.SendQueueBytes, MaxFrameBytes: cfg.MaxFrameBytes,
 		JoinsPerSecond: cfg.JoinsPerSecond, OriginPatterns: cfg.OriginPatterns,
-	}, edge.Deps{System: s.sys, Redis: deps.Redis, Room: deps.Room, User: deps.User, Verifier: deps.Verifier,
-		Logger: deps.Logger, Meter: deps.Meter, TracerProvider: deps.TracerProvider})
+		ClientIP: clientIP, HeartbeatTTL: cfg.HeartbeatTTL, RedisCheckInterval: cfg.RedisCheckInterval,
+		CursorsPerSecond: cfg.CursorsPerSecond, CursorBurst: cfg.CursorBurst, RoomListInterval: cfg.RoomListInterval,
+		MPPMOTD: cfg.MPPMOTD,
+	}, edge.Deps{System: s.sys, Redis: deps.Redis, Room: deps.Room, User: deps.User, State: deps.State,
+		Verifier: deps.Verifier, Logger: deps.Logger, Meter: deps.Meter, TracerProvider: deps.TracerProvider,
+		Events: deps.Events})
 	if err != nil {
 		s.sys.Shutdown(context.Background())
 		return nil, fmt.Errorf("start edge: %w", err)
@@ -116,11 +133,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		s.sys.Shutdown(context.Background())
 		return nil, fmt.Errorf("start ghost tracker: %w", err)
 	}
-	s.handler = s.routes(gw)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.wg.Go(func() { ghost.Heartbeat(ctx, deps.State, cfg.InstanceID, cfg.HeartbeatTTL, deps.Logger) })
+	s.handler = s.routes(clientIP.Handler(gw))
 	return s, nil
 }
 
@@ -128,7 +141,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 // empty).
 func (s *Service) InstanceID() string { return s.cfg.InstanceID }
 
-// Handler is the edge's HTTP handler: /ws, /v1/..., /.well-known/jwks.json,
+// Handler is the edge's HTTP handler: /ws, /mpp, /v1/..., /.well-known/jwks.json,
 // /openapi.json, /metrics, /healthz, /readyz and the web client at /.
 func (s *Service) Handler() http.Handler { return s.handler }
 
@@ -144,9 +157,10 @@ func (s *Service) backends() []gateway.Backend {
 	}
 }
 
-func (s *Service) routes(gw *runtime.ServeMux) http.Handler {
+func (s *Service) routes(gw http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/ws", s.edge)
+	mux.HandleFunc("/mpp", s.edge.ServeMPP)
 	mux.Handle("/v1/", gw)
 	mux.Handle("/.well-known/", gw)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
@@ -159,10 +173,13 @@ func (s *Service) routes(gw *runtime.ServeMux) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	checks := []gateway.Check{{Name: "redis", Check: func(ctx context.Context) error { return s.deps.Redis.Ping(ctx).Err() }}}
+	checks := []gateway.Check{
+		{Name: "edge", Check: s.Ready},
+		{Name: "redis", Check: func(ctx context.Context) error { return s.deps.Redis.Ping(ctx).Err() }},
+	}
 	for _, b := range s.backends() {
 		if b.Conn != nil {
-			checks = append(checks, gateway.Check{Name: b.Name, Check: gateway.HealthCheck(b.Conn)})
+			checks = append(checks, gateway.Check{Name: b.Name, Check: gateway.HealthCheck(b.Conn), Optional: optional[b.Name]})
 		}
 	}
 	mux.Handle("GET /readyz", gateway.Ready(checks, s.cfg.ReadyTimeout))
@@ -180,8 +197,6 @@ func (s *Service) routes(gw *runtime.ServeMux) http.Handler {
 func (s *Service) Close(ctx context.Context) error {
 	s.once.Do(func() {
 		err := s.edge.Close(ctx)
-		s.cancel()
-		s.wg.Wait()
 		err = errors.Join(err, s.tracker.Close(ctx))
 		if serr := s.sys.Shutdown(ctx); serr != nil {
 			err = errors.Join(err, fmt.Errorf("shut down actors: %w", serr))

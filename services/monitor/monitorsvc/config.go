@@ -10,6 +10,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
+
+	"github.com/pianorhythm/server/services/monitor/internal/status"
 )
 
 // Clock tells the time; tests pass a fake one.
@@ -41,7 +43,27 @@ type Config struct {
 	RecentLogs int
 	// Clock dates checks, reports and spikes; nil means the wall clock.
 	Clock Clock
+	// Thresholds mark a component that is up as degraded (see
+	// ParseThresholds for the flag's form); the entry "default" applies to
+	// every component. Nil means DefaultThresholds: latency 250ms, CPU 85%,
+	// 10000 goroutines, 10 errors a minute, no memory or connection limit.
+	Thresholds map[string]Thresholds
+	// Sparkline is how many recent latencies the status page draws per
+	// component; zero means 60.
+	Sparkline int
 }
+
+// Thresholds are the figures past which a component is degraded; a zero
+// field means no limit.
+type Thresholds = status.Thresholds
+
+// DefaultThresholds apply where none are configured.
+var DefaultThresholds = status.DefaultThresholds
+
+// ParseThresholds reads thresholds per component, as the -thresholds flag
+// takes them: "default:latency=250ms,cpu=80,memory=2GiB,goroutines=10000,
+// connections=500,errors=10;state:latency=100ms".
+func ParseThresholds(s string) (map[string]Thresholds, error) { return status.ParseThresholds(s) }
 
 type wallClock struct{}
 
@@ -80,7 +102,7 @@ func (c Config) Validate() error {
 	if c.CheckTimeout < 0 || c.WebhookTimeout < 0 {
 		return errors.New("monitor: negative timeout")
 	}
-	if c.History < 0 || c.SpikeThreshold < 0 || c.MaxErrorGroups < 0 || c.RecentLogs < 0 {
+	if c.History < 0 || c.SpikeThreshold < 0 || c.MaxErrorGroups < 0 || c.RecentLogs < 0 || c.Sparkline < 0 {
 		return errors.New("monitor: negative history, threshold or size")
 	}
 	return nil
@@ -91,7 +113,8 @@ type Target struct {
 	// Name is the component's name on the status page ("state", "room").
 	Name string
 	// Conn reaches the server; its grpc.health.v1 service is asked for
-	// the overall status ("" service).
+	// the overall status ("" service), and its DiagnosticsService for its
+	// figures and log level.
 	Conn grpc.ClientConnInterface
 }
 
@@ -109,4 +132,7 @@ type Deps struct {
 	Mongo *mongo.Database
 	// HTTPClient posts webhook alerts; nil means http.DefaultClient.
 	HTTPClient *http.Client
+	// LogLevel is the monitor's own log level, which SetLogLevel changes
+	// for service "monitor"; nil means it cannot be changed.
+	LogLevel *slog.LevelVar
 }

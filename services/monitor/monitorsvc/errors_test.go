@@ -184,7 +184,7 @@ func TestPanicHooks(t *testing.T) {
 	ctx := ctxT(t)
 
 	t.Run("grpc interceptor", func(t *testing.T) {
-		srv, err := rpc.NewServer(rpc.ServerConfig{Name: "state", Logger: quiet(), OnPanic: e.svc.ReportPanic})
+		srv, err := rpc.NewServer(rpc.ServerConfig{ServiceKeys: serviceKeys, Name: "state", Logger: quiet(), OnPanic: e.svc.ReportPanic})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,7 +253,7 @@ func (f faulty) GetUser(context.Context, *pb.GetUserRequest) (*pb.User, error) {
 func TestFaultHook(t *testing.T) {
 	e := start(t, monitorsvc.Config{}, monitorsvc.Deps{})
 	ctx := ctxT(t)
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "state", Logger: quiet(), OnError: e.svc.ReportFault})
+	srv, err := rpc.NewServer(rpc.ServerConfig{ServiceKeys: serviceKeys, Name: "state", Logger: quiet(), OnError: e.svc.ReportFault})
 	if err != nil {
 		t.Fatal(err)
 	}

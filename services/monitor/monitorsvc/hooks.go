@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/services/monitor/internal/logsink"
 )
 
@@ -39,6 +40,16 @@ func (h *Hooks) ReportFault(service, method string, err error) {
 // panics of service's actors once attached.
 func (h *Hooks) PanicReporter(service string) func(kind string, value any, stack []byte) {
 	return func(kind string, value any, stack []byte) { h.ReportPanic(service, kind, value, stack) }
+}
+
+// GiveUpReporter returns a hook for actor.Config.OnGiveUp reporting the
+// give-ups of service's actors once attached.
+func (h *Hooks) GiveUpReporter(service string) func(actor.GaveUp) {
+	return func(g actor.GaveUp) {
+		if s := h.svc.Load(); s != nil {
+			s.ReportGiveUp(service, g)
+		}
+	}
 }
 
 // LogHandler is Service.LogHandler once attached; before, records only go

@@ -57,10 +57,14 @@ func serve(t *testing.T, srv *rpc.Server) {
 	})
 }
 
+// serviceKeys sign and check the calls of the package's tests (the
+// monitor's own calls to its targets too).
+var serviceKeys = auth.NewServiceKeys()
+
 // dial connects to addr for the rest of the test.
 func dial(t *testing.T, addr string) *grpc.ClientConn {
 	t.Helper()
-	conn, err := rpc.Dial(rpc.ClientConfig{Target: addr, Name: "test", Logger: quiet()})
+	conn, err := rpc.Dial(rpc.ClientConfig{Target: addr, Name: "test", Logger: quiet(), ServiceKeys: serviceKeys, Caller: "test"})
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
@@ -71,7 +75,7 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 // target is a service's gRPC server with only health, as the monitor sees it.
 func target(t *testing.T) *rpc.Server {
 	t.Helper()
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "target", Logger: quiet()})
+	srv, err := rpc.NewServer(rpc.ServerConfig{ServiceKeys: serviceKeys, Name: "target", Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +111,7 @@ func start(t *testing.T, cfg monitorsvc.Config, deps monitorsvc.Deps) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "monitor", Logger: quiet(),
-		UnaryInterceptors: []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(nil)}})
+	srv, err := rpc.NewServer(rpc.ServerConfig{ServiceKeys: serviceKeys, Name: "monitor", Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

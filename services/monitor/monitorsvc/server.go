@@ -65,6 +65,9 @@ func (s *server) ReportError(ctx context.Context, r *pb.ErrorReport) (*emptypb.E
 		r.Attributes = map[string]string{}
 	}
 	r.Attributes["reported_by"] = caller.UserID
+	if r.UserId == "" && !caller.Internal() && !caller.Staff() {
+		r.UserId = caller.UserID // a client reporting its own error
+	}
 	r.Message = truncate(r.Message, maxMessage)
 	r.Stack = truncate(r.Stack, maxStack)
 	if err := s.svc.Report(ctx, r); err != nil {

@@ -30,6 +30,8 @@ type Service struct {
 	monitor *status.Monitor
 	tracker *errtrack.Tracker
 	sink    *logsink.Sink
+	targets []Target
+	level   *slog.LevelVar
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -50,18 +52,13 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 
-	s := &Service{cfg: cfg, log: deps.Logger}
+	s := &Service{cfg: cfg, log: deps.Logger, targets: deps.Targets, level: deps.LogLevel}
 	// The monitor's own actors report their panics to its own tracker.
-	s.sys = actor.NewSystem(actor.Config{Logger: deps.Logger, Meter: deps.Meter, OnPanic: s.PanicReporter("monitor")})
+	s.sys = actor.NewSystem(actor.Config{Logger: deps.Logger, Meter: deps.Meter, OnPanic: s.PanicReporter("monitor"), OnGiveUp: s.GiveUpReporter("monitor")})
 	fail := func(err error) (*Service, error) {
 		return nil, errors.Join(err, s.sys.Shutdown(context.Background()))
 	}
 
-	if s.monitor, err = status.Spawn(s.sys, status.Config{
-		Components: comps, Timeout: cfg.CheckTimeout, History: cfg.History, Now: cfg.Clock.Now,
-	}); err != nil {
-		return fail(err)
-	}
 	var hook *errtrack.Webhook
 	if cfg.WebhookURL != "" {
 		hook = errtrack.NewWebhook(cfg.WebhookURL, deps.HTTPClient, cfg.WebhookTimeout, deps.Logger)
@@ -73,6 +70,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return fail(err)
 	}
 	if s.sink, err = logsink.Spawn(s.sys, cfg.RecentLogs); err != nil {
+		return fail(err)
+	}
+	if s.monitor, err = status.Spawn(s.sys, status.Config{
+		Components: comps, Timeout: cfg.CheckTimeout, History: cfg.History, Now: cfg.Clock.Now,
+		Thresholds: cfg.Thresholds, Sparkline: cfg.Sparkline, ErrorRates: s.errorRates,
+	}); err != nil {
 		return fail(err)
 	}
 
@@ -90,7 +93,7 @@ func components(deps Deps) ([]status.Component, error) {
 		if t.Name == "" || t.Conn == nil {
 			return nil, errors.New("monitor: a target needs a name and a connection")
 		}
-		comps = append(comps, status.Component{Name: t.Name, Check: status.GRPCHealth(t.Conn)})
+		comps = append(comps, status.Component{Name: t.Name, Check: status.GRPCHealth(t.Conn), Diagnose: status.GRPCDiagnostics(t.Conn)})
 	}
 	if deps.Redis != nil {
 		comps = append(comps, status.Component{Name: "redis", Check: status.RedisPing(deps.Redis)})
@@ -99,6 +102,20 @@ func components(deps Deps) ([]status.Component, error) {
 		comps = append(comps, status.Component{Name: "mongodb", Check: status.MongoPing(deps.Mongo)})
 	}
 	return comps, nil
+}
+
+// errorRates are the reports per minute of each service over the last 5
+// minutes; none when the tracker does not answer.
+func (s *Service) errorRates(ctx context.Context) map[string]float64 {
+	rs, err := s.tracker.Rates(ctx, "")
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]float64, len(rs))
+	for _, r := range rs {
+		out[r.GetService()] = r.GetRecentPerMinute()
+	}
+	return out
 }
 
 // Register registers MonitorService on gs.
@@ -184,6 +201,33 @@ func (s *Service) ReportFault(service, method string, err error) {
 	if rerr != nil {
 		s.log.Debug("fault report dropped", "service", service, "method", method, "error", rerr)
 	}
+}
+
+// Ready reports whether the service can work: its actor system has given
+// up on nothing (the tracker, the log sink and the status monitor).
+func (s *Service) Ready(ctx context.Context) error {
+	return s.sys.Check(ctx)
+}
+
+// ReportGiveUp reports an actor that service's root supervisor gave up on
+// (the service is NOT_SERVING from then on). Its signature fits
+// actor.Config.OnGiveUp through GiveUpReporter.
+func (s *Service) ReportGiveUp(service string, g actor.GaveUp) {
+	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
+	defer cancel()
+	err := s.Report(ctx, &pb.ErrorReport{
+		Service: service, Message: fmt.Sprintf("gave up on actor %s (%s): %v", g.Name, g.Kind, g.Err),
+		Attributes: map[string]string{"gave_up": "true", "actor": g.Name, "kind": g.Kind},
+	})
+	if err != nil {
+		s.log.Debug("give-up report dropped", "service", service, "actor", g.Name, "error", err)
+	}
+}
+
+// GiveUpReporter returns a hook for actor.Config.OnGiveUp that reports the
+// give-ups of service's actors.
+func (s *Service) GiveUpReporter(service string) func(actor.GaveUp) {
+	return func(g actor.GaveUp) { s.ReportGiveUp(service, g) }
 }
 
 // PanicReporter returns a hook for actor.Config.OnPanic that reports the

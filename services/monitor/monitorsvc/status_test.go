@@ -30,7 +30,7 @@ func TestStatusChecksTargetsRedisAndMongo(t *testing.T) {
 	ctx := ctxT(t)
 	up := target(t)
 	// A server that stopped: its port refuses connections.
-	gone, err := rpc.NewServer(rpc.ServerConfig{Name: "gone", Logger: quiet()})
+	gone, err := rpc.NewServer(rpc.ServerConfig{ServiceKeys: serviceKeys, Name: "gone", Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,8 +185,8 @@ func TestStatusPage(t *testing.T) {
 			t.Fatalf("content type %s", ct)
 		}
 		for _, want := range []string{
-			"<td>user</td><td class=\"up\">up</td>", "<td>analytics</td><td class=\"down\"", "100.00%", "0.00%",
-			"Some systems are down",
+			"<td>user</td><td class=\"up\" title=\"\">up</td>", "<td>analytics</td><td class=\"down\"", "100.00%", "0.00%",
+			"Some systems are down", "<svg class=\"spark\"", "MiB</td>",
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("page lacks %q:\n%s", want, body)
@@ -209,6 +209,11 @@ func TestStatusPage(t *testing.T) {
 			cs := byName(t, &rep)
 			if rep.GetHealthy() || !cs["user"].GetUp() || cs["analytics"].GetUp() || cs["user"].GetUptime() != 1 {
 				t.Fatalf("report %v", &rep)
+			}
+			u := cs["user"].GetResources()
+			if cs["user"].GetState() != "up" || cs["analytics"].GetState() != "down" || u.GetMemoryBytes() <= 0 ||
+				u.GetGoroutines() <= 0 || u.GetGrpcConnections() < 1 || len(cs["user"].GetLatencyHistoryMs()) != 1 {
+				t.Fatalf("figures of the user service: %v", cs["user"])
 			}
 			// Plain JSON decoders see the REST API's field names, false included.
 			var raw map[string]any

@@ -2,7 +2,6 @@ package roomsvc_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -12,11 +11,11 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/store/storetest"
 	"github.com/pianorhythm/server/services/room/roomsvc"
 	"github.com/pianorhythm/server/services/state/statesvc"
@@ -39,7 +38,7 @@ type stateBackend struct {
 	nextMk int
 }
 
-func startState(t testing.TB, clk *roomsvc.FakeClock) backend {
+func startState(t testing.TB, clk *roomsvc.FakeClock) *stateBackend {
 	t.Helper()
 	b := &stateBackend{prefix: storetest.Prefix(t), evs: map[string][]*pb.RoomEvent{}, marks: map[string]bool{}}
 	b.cond = sync.NewCond(&b.mu)
@@ -48,21 +47,23 @@ func startState(t testing.TB, clk *roomsvc.FakeClock) backend {
 	} else {
 		b.mini, b.rdb = storetest.MiniRedis(t)
 	}
-	svc, err := statesvc.New(statesvc.Config{KeyPrefix: b.prefix, Now: clk.Now, Shards: 4}, statesvc.Deps{
+	svc, err := statesvc.New(statesvc.Config{KeyPrefix: b.prefix, Now: clk.Now}, statesvc.Deps{
 		Redis: b.rdb, Mongo: storetest.Mongo(t), Logger: quiet,
 	})
 	if err != nil {
 		t.Fatalf("statesvc.New: %v", err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	// The real server and client bootstrap, so the trace context of a
+	// room request reaches the events state publishes.
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "state", Logger: quiet, Propagator: propagation.TraceContext{}, ServiceKeys: serviceKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer()
-	svc.Register(g)
+	svc.Register(srv.GRPC())
+	sctx, stop := context.WithCancel(context.Background())
 	served := make(chan struct{})
-	go func() { defer close(served); _ = g.Serve(lis) }()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	go func() { defer close(served); _ = srv.Serve(sctx) }()
+	conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: "state", Logger: quiet, Propagator: propagation.TraceContext{}, ServiceKeys: serviceKeys, Caller: "room"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func startState(t testing.TB, clk *roomsvc.FakeClock) backend {
 		_ = ps.Close()
 		<-listened
 		_ = conn.Close()
-		g.Stop()
+		stop()
 		<-served
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

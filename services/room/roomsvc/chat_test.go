@@ -18,7 +18,8 @@ func TestChatValidation(t *testing.T) {
 		name, text, want, reason string
 	}{
 		{"plain", "hello", "hello", ""},
-		{"control characters stripped", "he\x00l\x07lo\u200b\r", "hello\u200b", ""},
+		{"control and invisible characters stripped", "he\x00l\x07lo\u200b\r", "hello", ""},
+		{"bidi override stripped", "\u202Eevil\u2066", "evil", ""},
 		{"newline kept, edges trimmed", "  a\nb  ", "a\nb", ""},
 		{"512 characters", strings.Repeat("é", 512), strings.Repeat("é", 512), ""},
 		{"513 characters", strings.Repeat("é", 513), "", "INVALID_ARGUMENT"},

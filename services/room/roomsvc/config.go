@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pianorhythm/server/pkg/actor"
 	"log/slog"
 	"time"
 
@@ -34,6 +35,17 @@ type Config struct {
 	OwnerChatLimit int32
 	// ChatWindow is the chat rate window; zero means 6s.
 	ChatWindow time.Duration
+	// Password guessing, per guesser and room: PasswordPause wrong
+	// passwords per PasswordPauseWindow, then a pause until the window
+	// ends (zero values mean 3 per 30s); PasswordLockout per
+	// PasswordLockoutWindow, then a lockout until it ends (zero values mean
+	// 10 per 15m). Per room, from everyone: PasswordRoomLimit per
+	// PasswordPauseWindow (zero means 30).
+	PasswordPause         int32
+	PasswordPauseWindow   time.Duration
+	PasswordLockout       int32
+	PasswordLockoutWindow time.Duration
+	PasswordRoomLimit     int32
 	// MemberCacheTTL bounds how stale a room's cached member list may be
 	// when a chat message is checked; zero means 1s.
 	MemberCacheTTL time.Duration
@@ -78,6 +90,21 @@ func (c Config) withDefaults() Config {
 	if c.ChatWindow == 0 {
 		c.ChatWindow = 6 * time.Second
 	}
+	if c.PasswordPause == 0 {
+		c.PasswordPause = 3
+	}
+	if c.PasswordPauseWindow == 0 {
+		c.PasswordPauseWindow = 30 * time.Second
+	}
+	if c.PasswordLockout == 0 {
+		c.PasswordLockout = 10
+	}
+	if c.PasswordLockoutWindow == 0 {
+		c.PasswordLockoutWindow = 15 * time.Minute
+	}
+	if c.PasswordRoomLimit == 0 {
+		c.PasswordRoomLimit = 30
+	}
 	if c.MemberCacheTTL == 0 {
 		c.MemberCacheTTL = time.Second
 	}
@@ -103,6 +130,7 @@ func (c Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"empty room grace": c.EmptyRoomGrace, "owner seat hold": c.OwnerSeatHold,
 		"chat window": c.ChatWindow, "member cache ttl": c.MemberCacheTTL, "state timeout": c.StateTimeout,
+		"password pause window": c.PasswordPauseWindow, "password lockout window": c.PasswordLockoutWindow,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s %v is negative", name, d))
@@ -111,6 +139,7 @@ func (c Config) Validate() error {
 	for name, n := range map[string]int32{
 		"lobby capacity": c.LobbyCapacity, "room capacity": c.RoomCapacity,
 		"chat limit": c.ChatLimit, "owner chat limit": c.OwnerChatLimit,
+		"password pause": c.PasswordPause, "password lockout": c.PasswordLockout, "password room limit": c.PasswordRoomLimit,
 	} {
 		if n < 0 || n > maxLimit {
 			errs = append(errs, fmt.Errorf("%s %d is not within 0-%d", name, n, maxLimit))
@@ -145,4 +174,8 @@ type Deps struct {
 	// OnPanic reports panics caught in the service's actors (the monitor's
 	// error tracker); nil means they are only logged.
 	OnPanic func(kind string, value any, stack []byte)
+	// OnGiveUp reports an actor the service's root supervisor gave up on
+	// (the monitor's error tracker); nil means it is only logged. Ready
+	// fails from then on.
+	OnGiveUp func(actor.GaveUp)
 }

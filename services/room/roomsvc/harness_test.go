@@ -23,13 +23,16 @@ var t0 = time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// serviceKeys sign and check the calls between the test's services.
+var serviceKeys = auth.NewServiceKeys()
+
 // env is one test's world: a state backend, a fake clock, and a room
 // service served over gRPC on loopback.
 type env struct {
 	t     testing.TB
 	clock *roomsvc.FakeClock
 	state pb.StateServiceClient
-	be    backend
+	be    *stateBackend
 	cfg   roomsvc.Config
 	rooms pb.RoomServiceClient
 	svc   *roomsvc.Service
@@ -58,7 +61,7 @@ func (e *env) startInstance() (*roomsvc.Service, pb.RoomServiceClient) {
 	if err != nil {
 		t.Fatalf("roomsvc.New: %v", err)
 	}
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "room", Logger: quiet, Propagator: propagation.TraceContext{}, UnaryInterceptors: []grpc.UnaryServerInterceptor{svc.UnaryInterceptor()}})
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "room", Logger: quiet, Propagator: propagation.TraceContext{}, ServiceKeys: serviceKeys})
 	if err != nil {
 		t.Fatalf("rpc.NewServer: %v", err)
 	}
@@ -66,7 +69,8 @@ func (e *env) startInstance() (*roomsvc.Service, pb.RoomServiceClient) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
-	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(srv.Addr(), append(rpc.WithServiceCredentials(serviceKeys, "edge"),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		t.Fatalf("dial room: %v", err)
 	}

@@ -1,8 +1,11 @@
 package roomsvc_test
 
 import (
+	"fmt"
+	"google.golang.org/grpc/status"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -136,4 +139,46 @@ func TestJoinCreates(t *testing.T) {
 	}
 	_, err := e.rooms.JoinRoom(as(bob), &pb.JoinRoomRequest{RoomId: "nope"})
 	wantReason(t, err, "NOT_FOUND")
+}
+
+// TestPasswordGuessingIsLimited: wrong passwords pause the guesser, then
+// lock them out of the room until a time the refusal names; the right
+// password does not get in during the lockout; other people and the owner
+// are not locked out; the windows pass.
+func TestPasswordGuessingIsLimited(t *testing.T) {
+	e := newEnv(t, roomsvc.Config{})
+	must[*pb.Room](t)(e.rooms.CreateRoom(as(alice), &pb.CreateRoomRequest{RoomId: "vault", Settings: &pb.RoomSettings{Password: proto.String("opensesame")}}))
+	try := func(id auth.Identity, pw string) error {
+		_, err := e.rooms.JoinRoom(as(id), &pb.JoinRoomRequest{RoomId: "vault", Password: pw})
+		return err
+	}
+	for i := range 3 {
+		wantReason(t, try(bob, fmt.Sprint("guess", i)), "WRONG_PASSWORD")
+	}
+	err := try(bob, "guess3")
+	wantReason(t, err, "RATE_LIMITED")
+	if !strings.Contains(status.Convert(err).Message(), "try again after") {
+		t.Fatalf("the pause does not say when it ends: %v", err)
+	}
+	// Carol is not held up by bob's guesses, nor is the owner.
+	must[*pb.JoinRoomResponse](t)(e.rooms.JoinRoom(as(carol), &pb.JoinRoomRequest{RoomId: "vault", Password: "opensesame"}))
+	must[*pb.JoinRoomResponse](t)(e.rooms.JoinRoom(as(alice), &pb.JoinRoomRequest{RoomId: "vault"}))
+
+	// Pause after pause until the lockout: 10 wrong passwords in 15 min.
+	for range 2 {
+		e.advance(31 * time.Second)
+		for i := range 3 {
+			wantReason(t, try(bob, fmt.Sprint("again", i)), "WRONG_PASSWORD")
+		}
+	}
+	e.advance(31 * time.Second)
+	wantReason(t, try(bob, "last"), "WRONG_PASSWORD")
+	e.advance(31 * time.Second)
+	err = try(bob, "opensesame")
+	wantReason(t, err, "LOCKED_OUT")
+	if !strings.Contains(status.Convert(err).Message(), "try again after") {
+		t.Fatalf("the lockout does not say when it ends: %v", err)
+	}
+	e.advance(15 * time.Minute)
+	must[*pb.JoinRoomResponse](t)(e.rooms.JoinRoom(as(bob), &pb.JoinRoomRequest{RoomId: "vault", Password: "opensesame"}))
 }

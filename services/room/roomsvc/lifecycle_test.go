@@ -194,7 +194,7 @@ func TestLobbies(t *testing.T) {
 func TestSweepRemovesRoomsLeftEmpty(t *testing.T) {
 	e := newEnv(t, roomsvc.Config{})
 	for _, id := range []string{"orphan", "lobby-4"} {
-		must[*pb.Room](t)(e.state.SaveRoom(as(admin), &pb.SaveRoomRequest{Room: &pb.Room{Id: id, Lobby: id != "orphan", Settings: &pb.RoomSettings{MaxPlayers: proto.Int32(5)}}}))
+		must[*pb.SaveRoomResponse](t)(e.state.SaveRoom(as(admin), &pb.SaveRoomRequest{CreateOnly: true, Room: &pb.Room{Id: id, Lobby: id != "orphan", Settings: &pb.RoomSettings{MaxPlayers: proto.Int32(5)}}}))
 	}
 	_, second := e.startInstance()
 	e.advance(30 * time.Second)

@@ -1,7 +1,6 @@
 package roomsvc_test
 
 import (
-	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -15,12 +14,8 @@ func TestMain(m *testing.M) {
 }
 
 // startBackend starts the real state service (embedded Redis and MongoDB
-// unless REDIS_URL / MONGODB_URI are set). ROOM_FAKE_STATE=1 runs the
-// tests against the in-memory fake instead, to tell a room bug from a
-// state bug.
-func startBackend(t testing.TB, clk *roomsvc.FakeClock) backend {
-	if os.Getenv("ROOM_FAKE_STATE") == "1" {
-		return startFake(t, clk)
-	}
+// unless REDIS_URL / MONGODB_URI are set): there is one implementation of
+// state to keep true, and these tests run against it.
+func startBackend(t testing.TB, clk *roomsvc.FakeClock) *stateBackend {
 	return startState(t, clk)
 }

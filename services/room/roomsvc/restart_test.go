@@ -14,9 +14,9 @@ import (
 )
 
 // TestRoomActorRestart crashes a Room actor in the middle of a chat
-// message: the supervisor rebuilds it, Started reloads the room and its
-// members from state, the message is retried, and the members see nothing
-// but a delay.
+// message: the supervisor rebuilds it, Started reloads the room from
+// state, the message (idempotent by its id) is handled again and saved
+// once, and the members see nothing but a delay.
 func TestRoomActorRestart(t *testing.T) {
 	e := newEnv(t, roomsvc.Config{})
 	must[*pb.Room](t)(e.rooms.CreateRoom(as(alice), &pb.CreateRoomRequest{RoomId: "calm", Settings: &pb.RoomSettings{

@@ -41,7 +41,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Events != nil {
 		events = deps.Events
 	}
-	sys := actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter, OnPanic: deps.OnPanic})
+	sys := actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter, OnPanic: deps.OnPanic, OnGiveUp: deps.OnGiveUp})
 	mgr, err := room.NewManager(sys, room.Options{
 		EmptyRoomGrace: cfg.EmptyRoomGrace,
 		OwnerSeatHold:  cfg.OwnerSeatHold,
@@ -50,10 +50,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		ChatLimit:      cfg.ChatLimit,
 		OwnerChatLimit: cfg.OwnerChatLimit,
 		ChatWindow:     cfg.ChatWindow,
-		CacheTTL:       cfg.MemberCacheTTL,
-		StateTimeout:   cfg.StateTimeout,
-		MailboxSize:    cfg.MailboxSize,
-		Clock:          cfg.Clock,
+
+		PasswordPause: cfg.PasswordPause, PasswordPauseWindow: cfg.PasswordPauseWindow,
+		PasswordLockout: cfg.PasswordLockout, PasswordLockoutWindow: cfg.PasswordLockoutWindow,
+		PasswordRoomLimit: cfg.PasswordRoomLimit,
+		CacheTTL:          cfg.MemberCacheTTL,
+		StateTimeout:      cfg.StateTimeout,
+		MailboxSize:       cfg.MailboxSize,
+		Clock:             cfg.Clock,
 	}, deps.State, events, log)
 	if err != nil {
 		_ = sys.Shutdown(context.Background())
@@ -73,15 +77,20 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	return &Service{sys: sys, mgr: mgr, server: room.NewServer(mgr, deps.Verifier), auth: deps.Verifier}, nil
 }
 
+// Ready reports whether the service can work: its actor system has given
+// up on nothing and the RoomManager answers within ctx's deadline.
+func (s *Service) Ready(ctx context.Context) error {
+	return s.sys.Check(ctx, s.mgr.Ref())
+}
+
+// SetHook installs a function run at the start of every message of the
+// RoomManager (roomID "") and of every Room actor (and with a nil message
+// in a Room actor's Started). It is a seam for fault tests, which panic in
+// it to crash the actors; nil removes it.
+func (s *Service) SetHook(h func(roomID string, msg any)) { s.mgr.SetHook(h) }
+
 // Register registers pb.RoomService on s.
 func (s *Service) Register(g *grpc.Server) { s.server.Register(g) }
-
-// UnaryInterceptor is auth.UnaryServerInterceptor with the service's
-// verifier, for the hosting gRPC server. Handlers also resolve the identity
-// themselves when the host did not install it.
-func (s *Service) UnaryInterceptor() grpc.UnaryServerInterceptor {
-	return auth.UnaryServerInterceptor(s.auth)
-}
 
 // Close stops every Room actor and waits for them.
 func (s *Service) Close(ctx context.Context) error {

@@ -20,6 +20,7 @@ func BenchmarkSaveChatMessage(b *testing.B) {
 	const rooms = 64
 	for i := range rooms {
 		saveRoom(b, c, &pb.Room{Id: fmt.Sprint("bench-", i)})
+		seat(b, c, fmt.Sprint("bench-", i), "alice")
 	}
 	var seq atomic.Int64
 	b.ReportAllocs()

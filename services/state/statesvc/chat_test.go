@@ -14,6 +14,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/store/storetest"
+	"github.com/pianorhythm/server/services/state/internal/archive"
 	"github.com/pianorhythm/server/services/state/statesvc"
 )
 
@@ -34,6 +35,7 @@ func TestChatHistory(t *testing.T) {
 	c := start(t, st, statesvc.Config{ChatHistory: 5}).client
 	ctx := ctxT(t)
 	saveRoom(t, c, &pb.Room{Id: "r"})
+	seat(t, c, "r", "alice")
 
 	_, err := c.SaveChatMessage(ctx, chat("missing", "m0", "hi"))
 	requireRefused(t, err, codes.NotFound, "NOT_FOUND")
@@ -42,12 +44,12 @@ func TestChatHistory(t *testing.T) {
 		st.clk.Advance(time.Second)
 		m, err := c.SaveChatMessage(ctx, chat("r", fmt.Sprint("m", i), fmt.Sprint("hello ", i)))
 		require.NoError(t, err)
-		require.NotNil(t, m.GetSentAt())
+		require.NotNil(t, m.GetMessage().GetSentAt())
 	}
 	// No id: the service assigns one.
 	m, err := c.SaveChatMessage(ctx, chat("r", "", "no id"))
 	require.NoError(t, err)
-	require.NotEmpty(t, m.GetId())
+	require.NotEmpty(t, m.GetMessage().GetId())
 
 	h, err := c.ChatHistory(ctx, &pb.ChatHistoryRequest{RoomId: "r"})
 	require.NoError(t, err)
@@ -77,15 +79,19 @@ func TestChatHistory(t *testing.T) {
 }
 
 // TestRecoveryAfterFlushAll flushes Redis (a private miniredis) and reads
-// the chat history and the persistent room back from MongoDB.
+// the rooms, their settings and chat history back from MongoDB.
 func TestRecoveryAfterFlushAll(t *testing.T) {
 	mini, rdb := storetest.MiniRedis(t)
 	st := stores{rdb: rdb, db: storetest.Mongo(t), prefix: storetest.Prefix(t), clk: newClock()}
 	c := start(t, st, statesvc.Config{}).client
 	ctx := ctxT(t)
 
-	saveRoom(t, c, &pb.Room{Id: "keep", Persistent: true, Settings: &pb.RoomSettings{Name: ptr("Keep"), Public: ptr(true)}})
+	saveRoom(t, c, &pb.Room{Id: "keep", OwnerId: "alice", Settings: &pb.RoomSettings{Name: ptr("Keep"), Public: ptr(true)}})
+	saveRoom(t, c, &pb.Room{Id: "other"})
 	saveRoom(t, c, &pb.Room{Id: "gone"})
+	_, err := c.DeleteRoom(ctx, &pb.DeleteRoomRequest{RoomId: "gone"})
+	require.NoError(t, err)
+	seat(t, c, "keep", "alice")
 	var want []string
 	for i := range 5 {
 		st.clk.Advance(time.Second)
@@ -95,7 +101,7 @@ func TestRecoveryAfterFlushAll(t *testing.T) {
 		want = append(want, text)
 	}
 	// Saving a message twice (a retry) stores it once.
-	_, err := c.SaveChatMessage(ctx, chat("keep", "k4", "msg 4"))
+	_, err = c.SaveChatMessage(ctx, chat("keep", "k4", "msg 4"))
 	require.NoError(t, err)
 
 	mini.FlushAll()
@@ -106,15 +112,27 @@ func TestRecoveryAfterFlushAll(t *testing.T) {
 	r, err := c.GetRoom(ctx, &pb.GetRoomRequest{RoomId: "keep"})
 	require.NoError(t, err)
 	require.Equal(t, "Keep", r.GetSettings().GetName())
+	require.Equal(t, "alice", r.GetOwnerId())
 	_, err = c.GetRoom(ctx, &pb.GetRoomRequest{RoomId: "gone"})
 	requireRefused(t, err, codes.NotFound, "NOT_FOUND")
 
-	// A second flush: the first read is a room listing, then a save.
+	// A second flush: the first read is a room listing, then a chat from
+	// the member an edge put back.
 	mini.FlushAll()
-	rooms, err := c.ListRooms(ctx, &pb.ListRoomsRequest{})
+	rooms, err := c.ListRooms(ctx, &pb.ListRoomsRequest{IncludePrivate: true})
 	require.NoError(t, err)
-	require.Len(t, rooms.GetRooms(), 1)
-	require.Equal(t, "keep", rooms.GetRooms()[0].GetId())
+	var ids []string
+	for _, r := range rooms.GetRooms() {
+		ids = append(ids, r.GetId())
+	}
+	require.Equal(t, []string{"keep", "other"}, ids, "every room that existed comes back, the deleted one does not")
+	_, err = c.SaveChatMessage(ctx, chat("keep", "k5", "msg 5"))
+	requireRefused(t, err, codes.FailedPrecondition, "NOT_IN_ROOM")
+	lost, err := c.RestoreInstance(ctx, &pb.RestoreInstanceRequest{InstanceId: "edge-1", Seats: []*pb.InstanceSeat{
+		{Member: member("alice", "conn-alice"), RoomId: "keep"}, {Member: member("bob", "conn-bob"), RoomId: "vanished"},
+	}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"vanished"}, lost.GetLostRoomIds())
 	_, err = c.SaveChatMessage(ctx, chat("keep", "k5", "msg 5"))
 	require.NoError(t, err)
 	h, err = c.ChatHistory(ctx, &pb.ChatHistoryRequest{RoomId: "keep"})
@@ -128,12 +146,6 @@ func TestRecoveryAfterFlushAll(t *testing.T) {
 		require.LessOrEqual(t, n, int64(6), "idempotent by message id")
 		return n == 6
 	}, 10*time.Second, 10*time.Millisecond)
-
-	// A room that stops being persistent leaves the archive.
-	saveRoom(t, c, &pb.Room{Id: "keep"})
-	mini.FlushAll()
-	_, err = c.GetRoom(ctx, &pb.GetRoomRequest{RoomId: "keep"})
-	requireRefused(t, err, codes.NotFound, "NOT_FOUND")
 }
 
 // TestCloseFlushesArchive: what was saved before Close is in MongoDB after.
@@ -142,6 +154,7 @@ func TestCloseFlushesArchive(t *testing.T) {
 	inst := start(t, st, statesvc.Config{})
 	ctx := ctxT(t)
 	saveRoom(t, inst.client, &pb.Room{Id: "r"})
+	seat(t, inst.client, "r", "alice")
 	for i := range 50 {
 		_, err := inst.client.SaveChatMessage(ctx, chat("r", fmt.Sprint("id-", i), strings.Repeat("x", i+1)))
 		require.NoError(t, err)
@@ -159,13 +172,13 @@ func TestCloseFlushesArchive(t *testing.T) {
 	n, err := st.db.Collection("chat_messages").CountDocuments(ctx, bson.D{{Key: "room_id", Value: "r"}})
 	require.NoError(t, err)
 	require.EqualValues(t, 50, n)
-	var sess struct {
-		UserID    string    `bson:"user_id"`
-		OnlineAt  time.Time `bson:"online_at"`
-		OfflineAt time.Time `bson:"offline_at"`
-	}
-	require.NoError(t, st.db.Collection("online_sessions").FindOne(ctx, bson.D{{Key: "user_id", Value: "alice"}}).Decode(&sess))
+	sessions, err := archive.New(st.db).Sessions(ctx, "alice")
+	require.NoError(t, err)
+	require.Len(t, sessions, 1)
+	sess := sessions[0]
+	require.Equal(t, "edge-1", sess.InstanceID)
 	require.True(t, sess.OnlineAt.Equal(newClock().Now()), "online at %v", sess.OnlineAt)
+	require.NotNil(t, sess.OfflineAt, "session end archived")
 	require.Equal(t, time.Minute, sess.OfflineAt.Sub(sess.OnlineAt))
 }
 
@@ -174,6 +187,7 @@ func TestChatValidation(t *testing.T) {
 	c := start(t, st, statesvc.Config{}).client
 	ctx := ctxT(t)
 	saveRoom(t, c, &pb.Room{Id: "r"})
+	seat(t, c, "r", "u")
 	for name, m := range map[string]*pb.ChatMessage{
 		"empty text":  {RoomId: "r", UserId: "u", Text: ""},
 		"long text":   {RoomId: "r", UserId: "u", Text: strings.Repeat("é", 513)},
@@ -206,6 +220,7 @@ func TestArchiveIsIdempotentByMessageID(t *testing.T) {
 	inst := start(t, st, statesvc.Config{})
 	ctx := ctxT(t)
 	saveRoom(t, inst.client, &pb.Room{Id: "r"})
+	seat(t, inst.client, "r", "alice")
 	for range 3 {
 		_, err := inst.client.SaveChatMessage(ctx, chat("r", "twice", "hello"))
 		require.NoError(t, err)
@@ -216,6 +231,9 @@ func TestArchiveIsIdempotentByMessageID(t *testing.T) {
 	require.NoError(t, err)
 	_, err = inst.client.SaveChatMessage(ctx, chat("r", "gone", "oops")) // a late retry
 	require.NoError(t, err)
+	h, err := inst.client.ChatHistory(ctx, &pb.ChatHistoryRequest{RoomId: "r"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"hello"}, texts(h.GetMessages()), "a retried post changes nothing")
 
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

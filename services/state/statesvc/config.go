@@ -2,8 +2,8 @@ package statesvc
 
 import (
 	"errors"
+	"github.com/pianorhythm/server/pkg/actor"
 	"log/slog"
-	"runtime"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,11 +16,6 @@ type Config struct {
 	// KeyPrefix starts every Redis key and pub/sub channel; zero value
 	// means "pr:". Tests use storetest.Prefix.
 	KeyPrefix string
-	// Shards is the number of shard actors; zero value means
-	// 2*runtime.NumCPU().
-	Shards int
-	// ShardMailbox bounds each shard's queue; zero value means 1000.
-	ShardMailbox int
 	// ChatHistory is how many recent messages each room keeps in Redis and
 	// the most ChatHistory returns; zero value means 100.
 	ChatHistory int
@@ -35,11 +30,16 @@ type Config struct {
 	// OpTimeout bounds one request's store work; zero value means 5s.
 	OpTimeout time.Duration
 	// RevokedFamilyTTL is how long a revoked refresh-token family is
-	// remembered (so its late tokens are refused); it must exceed the
-	// longest token TTL. Zero value means 30 days.
+	// remembered in MongoDB (so its late tokens are refused); it must
+	// exceed the longest token TTL. Zero value means 30 days.
 	RevokedFamilyTTL time.Duration
-	// StartTimeout bounds index creation in New; zero value means 30s.
+	// StartTimeout bounds index creation and the first restore in New;
+	// zero value means 30s.
 	StartTimeout time.Duration
+	// RestoreCheckInterval is how often the service checks whether Redis
+	// lost its data (restarted empty) and restores rooms and settings from
+	// MongoDB; zero value means 1s.
+	RestoreCheckInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -47,12 +47,6 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.KeyPrefix == "" {
 		c.KeyPrefix = "pr:"
-	}
-	if c.Shards == 0 {
-		c.Shards = 2 * runtime.NumCPU()
-	}
-	if c.ShardMailbox == 0 {
-		c.ShardMailbox = 1000
 	}
 	if c.ChatHistory == 0 {
 		c.ChatHistory = 100
@@ -72,6 +66,9 @@ func (c Config) withDefaults() Config {
 	if c.StartTimeout == 0 {
 		c.StartTimeout = 30 * time.Second
 	}
+	if c.RestoreCheckInterval == 0 {
+		c.RestoreCheckInterval = time.Second
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -81,15 +78,11 @@ func (c Config) withDefaults() Config {
 // Validate reports a configuration New cannot use (after defaults).
 func (c Config) Validate() error {
 	switch {
-	case c.Shards < 1:
-		return errors.New("state: Shards must be positive")
-	case c.ShardMailbox < 1:
-		return errors.New("state: ShardMailbox must be positive")
 	case c.ChatHistory < 1 || c.ChatHistory > 1000:
 		return errors.New("state: ChatHistory must be 1-1000")
 	case c.ChatBatchSize < 1:
 		return errors.New("state: ChatBatchSize must be positive")
-	case c.ChatFlushInterval < 0, c.OpTimeout < 0, c.RevokedFamilyTTL < 0, c.StartTimeout < 0:
+	case c.ChatFlushInterval < 0, c.OpTimeout < 0, c.RevokedFamilyTTL < 0, c.StartTimeout < 0, c.RestoreCheckInterval < 0:
 		return errors.New("state: durations must not be negative")
 	}
 	return nil
@@ -108,6 +101,10 @@ type Deps struct {
 	// OnPanic reports panics caught in the service's actors (the monitor's
 	// error tracker); nil means they are only logged.
 	OnPanic func(kind string, value any, stack []byte)
+	// OnGiveUp reports an actor the service's root supervisor gave up on
+	// (the monitor's error tracker); nil means it is only logged. Ready
+	// fails from then on.
+	OnGiveUp func(actor.GaveUp)
 }
 
 func (d Deps) validate() error {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/store/storetest"
 	"github.com/pianorhythm/server/pkg/telemetry"
@@ -58,6 +59,9 @@ func newStores(t testing.TB) stores {
 	return stores{rdb: storetest.Redis(t), db: storetest.Mongo(t), prefix: storetest.Prefix(t), clk: newClock()}
 }
 
+// serviceKeys sign and check the calls of the package's tests.
+var serviceKeys = auth.NewServiceKeys()
+
 // instance is one running service on loopback with a client to it.
 type instance struct {
 	svc    *statesvc.Service
@@ -72,19 +76,17 @@ func start(t testing.TB, st stores, cfg statesvc.Config) instance {
 	if cfg.Now == nil {
 		cfg.Now = st.clk.Now
 	}
-	if cfg.Shards == 0 {
-		cfg.Shards = 4 // the default (2 per CPU) on this machine's scale
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := statesvc.New(cfg, statesvc.Deps{Redis: st.rdb, Mongo: st.db, Logger: log})
 	require.NoError(t, err)
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "state", Addr: "127.0.0.1:0", Logger: log, Propagator: telemetry.Propagator()})
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: "state", Addr: "127.0.0.1:0", Logger: log, Propagator: telemetry.Propagator(), ServiceKeys: serviceKeys})
 	require.NoError(t, err)
 	svc.Register(srv.GRPC())
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
-	conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: "state", Timeout: 10 * time.Second, Logger: log, Propagator: telemetry.Propagator()})
+	conn, err := rpc.Dial(rpc.ClientConfig{Target: srv.Addr(), Name: "state", Timeout: 10 * time.Second, Logger: log, Propagator: telemetry.Propagator(),
+		ServiceKeys: serviceKeys, Caller: "test"})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = conn.Close()
@@ -120,9 +122,26 @@ func member(uid, conn string) *pb.Member {
 
 func ptr[T any](v T) *T { return &v }
 
+// saveRoom creates a room.
 func saveRoom(t testing.TB, c pb.StateServiceClient, r *pb.Room) *pb.Room {
+	t.Helper()
+	got, err := c.SaveRoom(ctxT(t), &pb.SaveRoomRequest{Room: r, CreateOnly: true})
+	require.NoError(t, err)
+	return got.GetRoom()
+}
+
+// updateRoom writes a change of an existing room unconditionally.
+func updateRoom(t testing.TB, c pb.StateServiceClient, r *pb.Room) *pb.Room {
 	t.Helper()
 	got, err := c.SaveRoom(ctxT(t), &pb.SaveRoomRequest{Room: r})
 	require.NoError(t, err)
-	return got
+	require.False(t, got.GetStale())
+	return got.GetRoom()
+}
+
+// seat puts uid in room.
+func seat(t testing.TB, c pb.StateServiceClient, room, uid string) {
+	t.Helper()
+	_, err := c.AddUserToRoom(ctxT(t), &pb.AddUserToRoomRequest{RoomId: room, Member: member(uid, "conn-"+uid)})
+	require.NoError(t, err)
 }

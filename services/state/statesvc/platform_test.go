@@ -139,6 +139,21 @@ func TestHitAndHeartbeat(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, res.GetAllowed(), "a hit in the next window")
 	require.EqualValues(t, 2, res.GetRemaining())
+	// A peek says what a hit would give and counts nothing.
+	for range 3 {
+		res, err = c.Hit(ctx, &pb.HitRequest{Key: "login:user:alice", Limit: 3, Window: durationpb.New(time.Hour), Peek: true})
+		require.NoError(t, err)
+		require.True(t, res.GetAllowed())
+		require.EqualValues(t, 1, res.GetRemaining())
+	}
+	for range 2 {
+		_, err = c.Hit(ctx, &pb.HitRequest{Key: "login:user:alice", Limit: 3, Window: durationpb.New(time.Hour)})
+		require.NoError(t, err)
+	}
+	res, err = c.Hit(ctx, &pb.HitRequest{Key: "login:user:alice", Limit: 3, Window: durationpb.New(time.Hour), Peek: true})
+	require.NoError(t, err)
+	require.False(t, res.GetAllowed(), "the window is used up")
+	require.Equal(t, time.Hour, res.GetRetryAfter().AsDuration())
 
 	_, err = c.Heartbeat(ctx, &pb.HeartbeatRequest{InstanceId: "edge-1"})
 	require.NoError(t, err)
@@ -249,8 +264,8 @@ func TestValidation(t *testing.T) {
 			_, err := c.Hit(ctx, &pb.HitRequest{Key: "a b", Limit: 1, Window: durationpb.New(time.Second)})
 			return err
 		},
-		"ban negative": func() error {
-			_, err := c.BanFromRoom(ctx, &pb.BanFromRoomRequest{RoomId: "r", UserId: "u", Duration: durationpb.New(-time.Second)})
+		"ban too long": func() error {
+			_, err := c.KickFromRoom(ctx, &pb.KickFromRoomRequest{RoomId: "r", UserId: "u", Ban: durationpb.New(11 * 365 * 24 * time.Hour)})
 			return err
 		},
 		"set config nil": func() error { _, err := c.SetConfig(ctx, &pb.SetConfigRequest{}); return err },

@@ -105,7 +105,7 @@ func TestMembership(t *testing.T) {
 	require.EqualValues(t, 1, rm.GetMemberCount())
 
 	t.Run("bans expire", func(t *testing.T) {
-		_, err := c.BanFromRoom(ctx, &pb.BanFromRoomRequest{RoomId: "r", UserId: "mallory", Duration: durationpb.New(time.Minute)})
+		_, err := c.KickFromRoom(ctx, &pb.KickFromRoomRequest{RoomId: "r", UserId: "mallory", Ban: durationpb.New(time.Minute)})
 		require.NoError(t, err)
 		_, err = join("r", "mallory", "c9", true)
 		requireRefused(t, err, codes.PermissionDenied, "BANNED")
@@ -115,7 +115,7 @@ func TestMembership(t *testing.T) {
 		_, err = c.RemoveUserFromRoom(ctx, &pb.RemoveUserFromRoomRequest{RoomId: "r", UserId: "mallory"})
 		require.NoError(t, err)
 
-		_, err = c.BanFromRoom(ctx, &pb.BanFromRoomRequest{RoomId: "r", UserId: "eve"})
+		_, err = c.KickFromRoom(ctx, &pb.KickFromRoomRequest{RoomId: "r", UserId: "eve", Ban: durationpb.New(-1)})
 		require.NoError(t, err)
 		st.clk.Advance(1000 * time.Hour)
 		_, err = join("r", "eve", "c8", false)

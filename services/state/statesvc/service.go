@@ -16,20 +16,23 @@ import (
 	"github.com/pianorhythm/server/services/state/internal/engine"
 	"github.com/pianorhythm/server/services/state/internal/live"
 	"github.com/pianorhythm/server/services/state/internal/server"
-	"github.com/pianorhythm/server/services/state/internal/shard"
 )
 
-// Service is a running state service: its actors (shards under a
-// supervisor, the archive writer) and a retry ticker. Close stops them.
+// Service is a running state service (PianoRhythmState): request handlers
+// that own nothing (ordinary concurrent code over atomic Redis scripts),
+// the archive writer actor that owns the batch on its way to MongoDB, a
+// retry ticker and the watcher that restores an emptied Redis. Close stops
+// them.
 type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	sys    *actor.System
 	writer *actor.Ref
-	shards *shard.Manager
+	eng    *engine.Engine
 	srv    *server.Server
 
 	stop      chan struct{}
+	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
@@ -57,12 +60,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 
 	s := &Service{cfg: cfg, log: log, stop: make(chan struct{})}
-	s.sys = actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter, OnPanic: deps.OnPanic})
+	s.sys = actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter, OnPanic: deps.OnPanic, OnGiveUp: deps.OnGiveUp})
 	var err error
 	s.writer, err = s.sys.Spawn(actor.Props{
-		Kind:        "state-archive",
-		Name:        "state-archive",
-		New:         archive.NewWriter(archive.WriterConfig{Archive: arch, Logger: log, OpTimeout: cfg.OpTimeout}),
+		Kind: "state-archive",
+		Name: "state-archive",
+		New: archive.NewWriter(archive.WriterConfig{
+			Archive: arch, Logger: log, OpTimeout: cfg.OpTimeout, KeepRevoked: cfg.RevokedFamilyTTL, Now: cfg.Now,
+		}),
 		MailboxSize: 10 * cfg.ChatBatchSize,
 		BatchSize:   cfg.ChatBatchSize,
 	})
@@ -70,7 +75,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		_ = s.sys.Shutdown(ctx)
 		return nil, fmt.Errorf("start archive writer: %w", err)
 	}
-	eng := &engine.Engine{
+	s.eng = &engine.Engine{
 		Live:     live.New(deps.Redis, cfg.KeyPrefix, cfg.ChatHistory),
 		Archive:  arch,
 		Writer:   s.writer,
@@ -78,16 +83,20 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		ChatKeep: cfg.ChatHistory,
 		Logger:   log,
 	}
-	s.shards, err = shard.New(s.sys, eng, shard.Config{
-		Shards: cfg.Shards, MailboxSize: cfg.ShardMailbox, OpTimeout: cfg.OpTimeout,
-	})
-	if err != nil {
-		_ = s.sys.Shutdown(ctx)
-		return nil, fmt.Errorf("start shards: %w", err)
+	// Rooms come back before the first request when Redis starts empty
+	// (always, for the embedded one). Not fatal: the watcher retries.
+	if err := s.eng.EnsureRestored(ctx); err != nil {
+		log.Warn("restore rooms from the archive at start", "err", err)
 	}
-	s.srv = server.New(server.Config{ChatHistory: cfg.ChatHistory, RevokedFamilyTTL: cfg.RevokedFamilyTTL, Now: cfg.Now}, eng, s.shards)
-	s.wg.Add(1)
+	s.srv = server.New(server.Config{ChatHistory: cfg.ChatHistory, OpTimeout: cfg.OpTimeout, Now: cfg.Now}, s.eng)
+	var watchCtx context.Context
+	watchCtx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(2)
 	go s.tick()
+	go func() {
+		defer s.wg.Done()
+		s.eng.Watch(watchCtx, cfg.RestoreCheckInterval)
+	}()
 	return s, nil
 }
 
@@ -110,6 +119,12 @@ func (s *Service) tick() {
 	}
 }
 
+// Ready reports whether the service can work: its actor system has given
+// up on nothing and the archive writer answers within ctx's deadline.
+func (s *Service) Ready(ctx context.Context) error {
+	return s.sys.Check(ctx, s.writer)
+}
+
 // Register registers the StateService on g.
 func (s *Service) Register(g *grpc.Server) { pb.RegisterStateServiceServer(g, s.srv) }
 
@@ -117,17 +132,15 @@ func (s *Service) Register(g *grpc.Server) { pb.RegisterStateServiceServer(g, s.
 // process that skip the network.
 func (s *Service) Server() pb.StateServiceServer { return s.srv }
 
-// Close stops the shards, writes pending chat and sessions to MongoDB and
-// stops every actor, waiting until ctx is done at most. Stop the gRPC
-// server first. Calling it again returns the first result.
+// Close stops the watcher and the ticker, writes what is pending to
+// MongoDB and stops every actor, waiting until ctx is done at most. Stop
+// the gRPC server first. Calling it again returns the first result.
 func (s *Service) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
+		s.cancel()
 		s.wg.Wait()
 		var errs []error
-		if err := s.shards.Stop(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop shards: %w", err))
-		}
 		if _, err := s.writer.Ask(ctx, archive.Flush{}); err != nil {
 			errs = append(errs, fmt.Errorf("flush archive: %w", err))
 		}

@@ -3,12 +3,14 @@ package usersvc
 import (
 	"errors"
 	"fmt"
+	"github.com/pianorhythm/server/pkg/actor"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/services/user/internal/oauth"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.opentelemetry.io/otel/metric"
@@ -28,17 +30,30 @@ type Config struct {
 	// Zero value (and no seed) means a key generated at start: tokens then
 	// die with the process.
 	KeyFile string
-	// Issuer is the iss claim; zero value means "pianorhythm".
-	Issuer string
+	// Tokens are the issuer and audience access tokens are minted with
+	// and checked for (and the clock skew tolerated): the same settings
+	// every other verifier of the fleet uses. Zero fields mean the
+	// defaults of auth.TokenConfig.
+	Tokens auth.TokenConfig
 	// Discord enables Discord login when ClientID is set.
 	Discord DiscordConfig
 	// Admins are usernames (case-insensitive) that get ADMIN when they
 	// register or log in: how the first admin is made.
 	Admins []string
-	// LoginLimit is how many login attempts one account, and one IP, may
-	// make per LoginWindow; zero value means 10.
+	// LoginLimit is how many failed logins one account may have from one
+	// IP per LoginWindow before that pair is locked out until the window
+	// ends; zero value means 10. Failures only: the right password from
+	// another address, or another account from the same address, still
+	// works (a school or a NAT shares one address).
 	LoginLimit int
-	// LoginWindow: zero value means 1m.
+	// LoginAccountLimit is how many failed logins one account may have
+	// from all addresses together per LoginWindow (a guessing attack spread
+	// over many addresses); zero value means 50.
+	LoginAccountLimit int
+	// LoginIPLimit is a generous ceiling on all login attempts from one
+	// address per LoginWindow; zero value means 300.
+	LoginIPLimit int
+	// LoginWindow: zero value means 15m.
 	LoginWindow time.Duration
 	// RegisterLimit is how many accounts one IP may register per
 	// RegisterWindow; zero value means 20.
@@ -49,10 +64,9 @@ type Config struct {
 	Password PasswordConfig
 	// OpTimeout bounds each MongoDB or state call; zero value means 5s.
 	OpTimeout time.Duration
-	// SessionActors and FriendActors size the pools; zero values mean 4
-	// and 8.
-	SessionActors int
-	FriendActors  int
+	// UserManagers sizes the UserManager pool (accounts are spread over
+	// it by id); zero value means 8.
+	UserManagers int
 }
 
 // DiscordConfig configures Discord OAuth2 login; endpoint zero values
@@ -82,14 +96,18 @@ func (c Config) withDefaults() Config {
 	if c.RefreshTTL <= 0 {
 		c.RefreshTTL = 30 * 24 * time.Hour
 	}
-	if c.Issuer == "" {
-		c.Issuer = "pianorhythm"
-	}
+	c.Tokens = c.Tokens.WithDefaults()
 	if c.LoginLimit <= 0 {
 		c.LoginLimit = 10
 	}
+	if c.LoginAccountLimit <= 0 {
+		c.LoginAccountLimit = 50
+	}
+	if c.LoginIPLimit <= 0 {
+		c.LoginIPLimit = 300
+	}
 	if c.LoginWindow <= 0 {
-		c.LoginWindow = time.Minute
+		c.LoginWindow = 15 * time.Minute
 	}
 	if c.RegisterLimit <= 0 {
 		c.RegisterLimit = 20
@@ -100,11 +118,8 @@ func (c Config) withDefaults() Config {
 	if c.OpTimeout <= 0 {
 		c.OpTimeout = 5 * time.Second
 	}
-	if c.SessionActors <= 0 {
-		c.SessionActors = 4
-	}
-	if c.FriendActors <= 0 {
-		c.FriendActors = 8
+	if c.UserManagers <= 0 {
+		c.UserManagers = 8
 	}
 	return c
 }
@@ -113,6 +128,9 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	if n := len(c.SigningKeySeed); n != 0 && n != 32 {
 		return fmt.Errorf("user config: SigningKeySeed has %d bytes, want 32", n)
+	}
+	if err := c.Tokens.Validate(); err != nil {
+		return fmt.Errorf("user config: %w", err)
 	}
 	if c.Discord.ClientID != "" && (c.Discord.ClientSecret == "" || c.Discord.RedirectURL == "") {
 		return errors.New("user config: Discord needs ClientSecret and RedirectURL with ClientID")
@@ -144,8 +162,15 @@ type Deps struct {
 	// OnPanic reports panics caught in the service's actors (the monitor's
 	// error tracker); nil means they are only logged.
 	OnPanic func(kind string, value any, stack []byte)
+	// OnGiveUp reports an actor the service's root supervisor gave up on
+	// (the monitor's error tracker); nil means it is only logged. Ready
+	// fails from then on.
+	OnGiveUp func(actor.GaveUp)
 	// Meter records the actor metrics; nil means no metrics.
 	Meter metric.Meter
+	// Events receives analytics events (logins, logouts, friend requests
+	// and friendships); nil drops them.
+	Events Events
 }
 
 func (d Deps) withDefaults() Deps {

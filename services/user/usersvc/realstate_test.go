@@ -4,41 +4,20 @@ import (
 	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/auth"
-	"github.com/pianorhythm/server/pkg/store/storetest"
-	"github.com/pianorhythm/server/services/state/statesvc"
 	"github.com/pianorhythm/server/services/user/usersvc"
 	"google.golang.org/protobuf/proto"
 )
 
-// newRealEnv runs the user service over the real state service (Redis
-// embedded or REDIS_URL, MongoDB embedded or MONGODB_URI). The other tests
-// use the in-memory fake because they move the clock, which Redis TTLs do
-// not follow.
-func newRealEnv(t *testing.T, cfg usersvc.Config) (*env, string, func(channel string) <-chan *pb.UserEvent) {
-	t.Helper()
-	e := &env{t: t, clock: newClock()}
-	rdb, prefix := storetest.Redis(t), storetest.Prefix(t)
-	st, err := statesvc.New(statesvc.Config{KeyPrefix: prefix, Shards: 2}, statesvc.Deps{Redis: rdb, Mongo: storetest.Mongo(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := serve(t, st.Register)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := st.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	e.start(cfg, pb.NewStateServiceClient(conn))
-	subscribe := func(channel string) <-chan *pb.UserEvent {
-		ps := rdb.Subscribe(context.Background(), prefix+channel)
+// subscriber returns the events published on one user's channel from now
+// on.
+func subscriber(e *env) func(channel string) <-chan *pb.UserEvent {
+	return func(channel string) <-chan *pb.UserEvent {
+		ps := e.state.rdb.Subscribe(context.Background(), e.state.prefix+channel)
 		if _, err := ps.Receive(context.Background()); err != nil { // wait for the subscription
-			t.Fatal(err)
+			e.t.Fatal(err)
 		}
 		out := make(chan *pb.UserEvent, 16)
 		done := make(chan struct{})
@@ -51,14 +30,14 @@ func newRealEnv(t *testing.T, cfg usersvc.Config) (*env, string, func(channel st
 				}
 			}
 		}()
-		t.Cleanup(func() { ps.Close(); <-done })
+		e.t.Cleanup(func() { ps.Close(); <-done })
 		return out
 	}
-	return e, prefix, subscribe
 }
 
 func TestWithRealStateService(t *testing.T) {
-	e, _, subscribe := newRealEnv(t, usersvc.Config{Admins: []string{"root"}})
+	e := newEnv(t, usersvc.Config{Admins: []string{"root"}})
+	subscribe := subscriber(e)
 
 	t.Run("guest lives in state", func(t *testing.T) {
 		var g pb.AuthResponse
@@ -93,8 +72,8 @@ func TestWithRealStateService(t *testing.T) {
 		for range 10 {
 			e.call("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "lim", Password: "wrong-password"}, nil)
 		}
-		if code, ae := e.call("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "lim", Password: "password-lim"}, nil); code != http.StatusTooManyRequests {
-			t.Fatalf("11th = %d %v", code, ae)
+		if code, ae := e.call("POST", "/v1/auth/login", "", &pb.LoginRequest{Username: "lim", Password: "password-lim"}, nil); code != http.StatusTooManyRequests || ae.reason() != "LOCKED_OUT" {
+			t.Fatalf("11th = %d %v, want 429 LOCKED_OUT", code, ae)
 		}
 	})
 

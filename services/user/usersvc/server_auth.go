@@ -34,7 +34,7 @@ func (s *server) CreateGuest(ctx context.Context, req *pb.CreateGuestRequest) (*
 			return nil, s.toStatus(ctx, err)
 		}
 	}
-	u, err := ask[*pb.User](ctx, s.svc.users, actors.CreateGuest{DisplayName: req.GetDisplayName()})
+	u, err := ask[*pb.User](ctx, s.svc.users, actors.CreateGuest{ID: actors.NewGuestID(), DisplayName: req.GetDisplayName()})
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -60,7 +60,7 @@ func (s *server) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.Aut
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	return s.issue(ctx, u)
+	return s.loggedIn(ctx, u, "register")
 }
 
 // Login answers one error for an unknown user and a wrong password, and
@@ -69,11 +69,21 @@ func (s *server) Login(ctx context.Context, req *pb.LoginRequest) (*pb.AuthRespo
 	if err := validate.Username(req.GetUsername()); err != nil || req.GetPassword() == "" || utf8.RuneCountInString(req.GetPassword()) > 128 {
 		return nil, s.toStatus(ctx, actors.ErrBadCredentials)
 	}
-	if err := s.limit(ctx, "login:ip:"+clientIP(ctx)); err != nil {
+	cfg, ip, key := s.svc.cfg, clientIP(ctx), account.UsernameKey(req.GetUsername())
+	if err := s.limitN(ctx, "login:ip:"+ip, cfg.LoginIPLimit, cfg.LoginWindow); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	if err := s.limit(ctx, "login:user:"+account.UsernameKey(req.GetUsername())); err != nil {
-		return nil, s.toStatus(ctx, err)
+	// Failed logins are counted per account and address, and per account;
+	// both are checked before the password, so a locked pair stays locked
+	// even for the right password until its window ends.
+	failures := []limitKey{
+		{"login:fail:" + key + ":" + ip, cfg.LoginLimit},
+		{"login:fail:" + key, cfg.LoginAccountLimit},
+	}
+	for _, f := range failures {
+		if err := s.lockedOut(ctx, f, cfg.LoginWindow); err != nil {
+			return nil, s.toStatus(ctx, err)
+		}
 	}
 	octx, cancel := context.WithTimeout(ctx, s.svc.cfg.OpTimeout)
 	a, err := s.svc.env.Store.ByUsername(octx, req.GetUsername())
@@ -90,6 +100,13 @@ func (s *server) Login(ctx context.Context, req *pb.LoginRequest) (*pb.AuthRespo
 	if errors.Is(err, password.ErrMismatch) {
 		err = actors.ErrBadCredentials
 	}
+	if errors.Is(err, actors.ErrBadCredentials) {
+		for _, f := range failures {
+			if ferr := s.limitN(ctx, f.key, f.limit, cfg.LoginWindow); ferr != nil && !errors.Is(ferr, actors.ErrRateLimited) {
+				return nil, s.toStatus(ctx, ferr)
+			}
+		}
+	}
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -100,16 +117,23 @@ func (s *server) Login(ctx context.Context, req *pb.LoginRequest) (*pb.AuthRespo
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	return s.issue(ctx, u)
+	return s.loggedIn(ctx, u, "password")
 }
 
 func (s *server) Refresh(ctx context.Context, req *pb.RefreshRequest) (*pb.AuthResponse, error) {
-	resp, err := ask[*pb.AuthResponse](ctx, s.svc.sessions, actors.Rotate{RefreshToken: req.GetRefreshToken()})
+	resp, err := s.svc.sessions.Rotate(ctx, req.GetRefreshToken())
 	return resp, s.toStatus(ctx, err)
 }
 
 func (s *server) Logout(ctx context.Context, req *pb.LogoutRequest) (*emptypb.Empty, error) {
-	resp, err := ask[*emptypb.Empty](ctx, s.svc.sessions, actors.Revoke{RefreshToken: req.GetRefreshToken()})
+	resp, err := s.svc.sessions.Revoke(ctx, req.GetRefreshToken())
+	if err == nil {
+		// The user is known when the caller signed the request (the web
+		// client does); a bare refresh token names nobody here.
+		if id, ok := auth.FromContext(ctx); ok {
+			s.emit(ctx, "", pb.EventType_EVENT_TYPE_LOGOUT, id.UserID, nil)
+		}
+	}
 	return resp, s.toStatus(ctx, err)
 }
 
@@ -122,7 +146,7 @@ func (s *server) VerifyToken(ctx context.Context, req *pb.VerifyTokenRequest) (*
 	if err != nil {
 		return nil, refuse(pb.ErrorReason_UNAUTHENTICATED, "invalid token")
 	}
-	u, err := s.svc.env.LoadUser(ctx, id.UserID)
+	u, err := s.svc.loadUser(ctx, id.UserID)
 	if errors.Is(err, account.ErrNotFound) {
 		return nil, refuse(pb.ErrorReason_UNAUTHENTICATED, "token of an unknown user")
 	}
@@ -135,20 +159,48 @@ func (s *server) VerifyToken(ctx context.Context, req *pb.VerifyTokenRequest) (*
 	return u, nil
 }
 
+// loggedIn starts a session for u after a login by method and records
+// the LOGIN event.
+func (s *server) loggedIn(ctx context.Context, u *pb.User, method string) (*pb.AuthResponse, error) {
+	resp, err := s.issue(ctx, u)
+	if err == nil {
+		s.emit(ctx, "", pb.EventType_EVENT_TYPE_LOGIN, u.GetId(), map[string]string{"method": method})
+	}
+	return resp, err
+}
+
 // issue starts a session for u.
 func (s *server) issue(ctx context.Context, u *pb.User) (*pb.AuthResponse, error) {
-	resp, err := ask[*pb.AuthResponse](ctx, s.svc.sessions, actors.Issue{User: u})
+	resp, err := s.svc.sessions.Issue(ctx, u)
 	return resp, s.toStatus(ctx, err)
 }
 
-// limit counts one attempt on key (shared by every replica through the
-// state service) and refuses past Config.LoginLimit per LoginWindow. When
-// the counter cannot be reached it fails closed.
-func (s *server) limit(ctx context.Context, key string) error {
-	return s.limitN(ctx, key, s.svc.cfg.LoginLimit, s.svc.cfg.LoginWindow)
+// limitKey is a counter of failures and its limit.
+type limitKey struct {
+	key   string
+	limit int
 }
 
-// limitN counts one attempt on key and refuses past n per window.
+// lockedOut refuses (LOCKED_OUT, with the time it ends) when the failures
+// counted on f have reached its limit in the current window; it counts
+// nothing. When the counter cannot be reached it fails closed.
+func (s *server) lockedOut(ctx context.Context, f limitKey, window time.Duration) error {
+	octx, cancel := context.WithTimeout(ctx, s.svc.cfg.OpTimeout)
+	defer cancel()
+	resp, err := s.svc.deps.State.Hit(octx, &pb.HitRequest{Key: f.key, Limit: int32(f.limit), Window: durationpb.New(window), Peek: true})
+	if err != nil {
+		return err
+	}
+	if !resp.GetAllowed() {
+		until := s.svc.deps.Clock().Add(resp.GetRetryAfter().AsDuration()).UTC().Truncate(time.Second)
+		return refuse(pb.ErrorReason_LOCKED_OUT, "too many failed logins: try again after "+until.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// limitN counts one attempt on key (shared by every replica through the
+// state service) and refuses past n per window. When the counter cannot
+// be reached it fails closed.
 func (s *server) limitN(ctx context.Context, key string, n int, window time.Duration) error {
 	octx, cancel := context.WithTimeout(ctx, s.svc.cfg.OpTimeout)
 	defer cancel()
@@ -189,7 +241,7 @@ func (s *server) caller(ctx context.Context) (*pb.User, auth.Identity, error) {
 	if err != nil {
 		return nil, id, ownError{err}
 	}
-	u, err := s.svc.env.LoadUser(ctx, id.UserID)
+	u, err := s.svc.loadUser(ctx, id.UserID)
 	if errors.Is(err, account.ErrNotFound) {
 		return nil, id, refuse(pb.ErrorReason_UNAUTHENTICATED, "unknown user")
 	}

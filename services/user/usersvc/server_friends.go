@@ -21,7 +21,10 @@ func (s *server) UpdateFriend(ctx context.Context, req *pb.UpdateFriendRequest) 
 	if _, ok := pb.FriendAction_name[int32(req.GetAction())]; !ok || req.GetAction() == pb.FriendAction_FRIEND_ACTION_UNSPECIFIED {
 		return nil, refuse(pb.ErrorReason_INVALID_ARGUMENT, "action must be SEND, ACCEPT, DECLINE or REMOVE")
 	}
-	f, err := ask[*pb.Friend](ctx, s.svc.friends, actors.ProcessFriendRequest{From: me, To: req.GetUserId(), Action: req.GetAction()})
+	f, err := s.svc.friends.Update(ctx, actors.ProcessFriendRequest{From: me, To: req.GetUserId(), Action: req.GetAction()})
+	if err == nil && (req.GetAction() == pb.FriendAction_SEND || req.GetAction() == pb.FriendAction_ACCEPT) {
+		s.emitFriend(ctx, me.GetId(), f)
+	}
 	return f, s.toStatus(ctx, err)
 }
 
@@ -30,7 +33,7 @@ func (s *server) ListFriends(ctx context.Context, _ *pb.ListFriendsRequest) (*pb
 	if err != nil {
 		return nil, err
 	}
-	list, err := ask[[]*pb.Friend](ctx, s.svc.friends, actors.ListFriends{UserID: me.GetId()})
+	list, err := s.svc.friends.List(ctx, me.GetId())
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -58,7 +61,7 @@ func (s *server) UpdatePresence(ctx context.Context, req *pb.UpdatePresenceReque
 	if verr != nil {
 		return nil, s.toStatus(ctx, verr)
 	}
-	p, err := ask[*pb.Presence](ctx, s.svc.friends, actors.Presence{Req: req})
+	p, err := s.svc.friends.Presence(ctx, req)
 	return p, s.toStatus(ctx, err)
 }
 

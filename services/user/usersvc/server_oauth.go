@@ -72,7 +72,7 @@ func (s *server) OAuthCallback(ctx context.Context, req *pb.OAuthCallbackRequest
 	if account.BannedAt(u, s.svc.deps.Clock()) {
 		return nil, s.toStatus(ctx, actors.ErrBanned)
 	}
-	return s.issue(ctx, u)
+	return s.loggedIn(ctx, u, "discord")
 }
 
 func (s *server) oauthEnabled(provider string) error {

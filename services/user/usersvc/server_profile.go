@@ -5,9 +5,9 @@ import (
 	"errors"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/services/user/internal/account"
 	"github.com/pianorhythm/server/services/user/internal/actors"
-	"github.com/pianorhythm/server/services/user/internal/perm"
 	"github.com/pianorhythm/server/services/user/internal/validate"
 	"google.golang.org/protobuf/proto"
 )
@@ -28,7 +28,7 @@ func (s *server) GetUser(ctx context.Context, req *pb.GetUserProfileRequest) (*p
 	if err := validate.ID("user_id", req.GetUserId()); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	u, err := s.svc.env.LoadUser(ctx, req.GetUserId())
+	u, err := s.svc.loadUser(ctx, req.GetUserId())
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -86,7 +86,7 @@ func (s *server) SearchUsers(ctx context.Context, req *pb.SearchUsersRequest) (*
 	case size > 100:
 		size = 100
 	}
-	resp, err := ask[*pb.SearchUsersResponse](ctx, s.svc.search, actors.Search{Prefix: req.GetPrefix(), PageToken: req.GetPageToken(), PageSize: size})
+	resp, err := s.svc.search.Search(ctx, actors.Search{Prefix: req.GetPrefix(), PageToken: req.GetPageToken(), PageSize: size})
 	return resp, s.toStatus(ctx, err)
 }
 
@@ -95,15 +95,19 @@ func (s *server) ValidatePermission(ctx context.Context, req *pb.ValidatePermiss
 	if err := validate.ID("user_id", req.GetUserId()); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	u, err := s.svc.env.LoadUser(ctx, req.GetUserId())
+	u, err := s.svc.loadUser(ctx, req.GetUserId())
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	ok, reason := perm.Check(perm.Subject{Highest: account.Highest(u), Banned: account.BannedAt(u, s.svc.deps.Clock())}, req.GetAction())
-	if reason == pb.ErrorReason_INVALID_ARGUMENT.String() {
+	ok, reason := auth.Permitted(account.Highest(u), account.BannedAt(u, s.svc.deps.Clock()), req.GetAction())
+	if reason == pb.ErrorReason_INVALID_ARGUMENT {
 		return nil, refuse(pb.ErrorReason_INVALID_ARGUMENT, "unknown action")
 	}
-	return &pb.ValidatePermissionResponse{Allowed: ok, Reason: reason}, nil
+	out := &pb.ValidatePermissionResponse{Allowed: ok}
+	if !ok {
+		out.Reason = reason.String()
+	}
+	return out, nil
 }
 
 func (s *server) GrantRole(ctx context.Context, req *pb.GrantRoleRequest) (*pb.User, error) {

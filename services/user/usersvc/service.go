@@ -28,10 +28,10 @@ type Service struct {
 	discord  *oauth.Provider // nil when Discord login is off
 
 	sys      *actor.System
-	users    *actor.Ref
-	sessions *actor.Pool
-	friends  *actor.Pool
-	search   *actor.Ref
+	users    *actor.Pool // the UserManager actors
+	sessions *actors.Session
+	friends  *actors.Friend
+	search   *actors.SearchProvider
 }
 
 // New creates the MongoDB indexes, loads or makes the signing key and
@@ -52,7 +52,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			return nil, fmt.Errorf("user service: %w", err)
 		}
 	}
-	signer, err := token.NewSigner(seed, cfg.Issuer, cfg.AccessTTL, deps.Clock)
+	signer, err := token.NewSigner(seed, cfg.Tokens, cfg.AccessTTL, deps.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("user service: %w", err)
 	}
@@ -76,8 +76,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	// The service verifies its own tokens without a network hop.
 	s.verifier, err = auth.NewVerifier(auth.VerifierConfig{
-		Fetch:  func(context.Context) (*pb.JwksResponse, error) { return signer.JWKS(), nil },
-		Issuer: cfg.Issuer, Clock: deps.Clock,
+		Fetch:       func(context.Context) (*pb.JwksResponse, error) { return signer.JWKS(), nil },
+		TokenConfig: cfg.Tokens, Clock: deps.Clock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("user service: %w", err)
@@ -93,19 +93,28 @@ func New(cfg Config, deps Deps) (*Service, error) {
 }
 
 func (s *Service) start() error {
-	s.sys = actor.NewSystem(actor.Config{Logger: s.deps.Logger, Meter: s.deps.Meter, OnPanic: s.deps.OnPanic})
+	s.sys = actor.NewSystem(actor.Config{Logger: s.deps.Logger, Meter: s.deps.Meter, OnPanic: s.deps.OnPanic, OnGiveUp: s.deps.OnGiveUp})
 	var err error
-	if s.users, err = s.sys.Spawn(actor.Props{Kind: "user-manager", Name: "user-manager", New: actors.NewUserManager(s.env)}); err != nil {
+	s.users, err = actor.NewHashPool(s.sys, actor.Props{Kind: "user-manager", New: actors.NewUserManager(s.env)}, s.cfg.UserManagers, actors.UserKey)
+	if err != nil {
 		return err
 	}
-	if s.sessions, err = actor.NewRoundRobinPool(s.sys, actor.Props{Kind: "session", New: actors.NewSession(s.env)}, s.cfg.SessionActors); err != nil {
-		return err
-	}
-	if s.friends, err = actor.NewHashPool(s.sys, actor.Props{Kind: "friend", New: actors.NewFriend(s.env)}, s.cfg.FriendActors, actors.FriendKey); err != nil {
-		return err
-	}
-	s.search, err = s.sys.Spawn(actor.Props{Kind: "search-provider", Name: "search-provider", New: actors.NewSearchProvider(s.env)})
-	return err
+	s.sessions = actors.NewSession(s.env)
+	s.friends = actors.NewFriend(s.env)
+	s.search = actors.NewSearchProvider(s.env)
+	return nil
+}
+
+// loadUser returns the user id as it is now, through the UserManager that
+// owns the account.
+func (s *Service) loadUser(ctx context.Context, id string) (*pb.User, error) {
+	return ask[*pb.User](ctx, s.users, actors.LoadAccount{ID: id})
+}
+
+// Ready reports whether the service can work: its actor system has given
+// up on nothing and every UserManager answers within ctx's deadline.
+func (s *Service) Ready(ctx context.Context) error {
+	return s.sys.Check(ctx, s.users.Refs()...)
 }
 
 // Register registers the gRPC UserService on gs.
@@ -113,14 +122,9 @@ func (s *Service) Register(gs *grpc.Server) {
 	pb.RegisterUserServiceServer(gs, &server{svc: s})
 }
 
-// Verifier verifies the service's own access tokens locally.
+// Verifier verifies the service's own access tokens locally: give it to
+// the gRPC server the service is registered on (rpc.ServerConfig.Tokens).
 func (s *Service) Verifier() auth.TokenVerifier { return s.verifier }
-
-// UnaryInterceptor authenticates callers with the local verifier; install
-// it on the server that Register is called on.
-func (s *Service) UnaryInterceptor() grpc.UnaryServerInterceptor {
-	return auth.UnaryServerInterceptor(s.verifier)
-}
 
 // JWKS returns the public keys of the service's access tokens.
 func (s *Service) JWKS() *pb.JwksResponse { return s.signer.JWKS() }

@@ -197,7 +197,8 @@ func TestValidatePermissionRows(t *testing.T) {
 		action pb.Action
 		want   bool
 	}{
-		{"guest", pb.Action_ACTION_CREATE_ROOM, false},
+		{"guest", pb.Action_ACTION_CREATE_ROOM, true},
+		{"guest", pb.Action_ACTION_JOIN_PRO_ROOM, false},
 		{"member", pb.Action_ACTION_CREATE_ROOM, true},
 		{"member", pb.Action_ACTION_JOIN_PRO_ROOM, false},
 		{"pro", pb.Action_ACTION_JOIN_PRO_ROOM, true},

@@ -24,20 +24,41 @@ const (
 )
 
 // EventType is what an analytics event records.
+// Who sends each one, and which fields it uses (user_id always):
 type EventType int32
 
 const (
-	EventType_EVENT_TYPE_UNSPECIFIED  EventType = 0
-	EventType_EVENT_TYPE_LOGIN        EventType = 1
-	EventType_EVENT_TYPE_LOGOUT       EventType = 2
+	EventType_EVENT_TYPE_UNSPECIFIED EventType = 0
+	// A login with a password or OAuth (user service).
+	EventType_EVENT_TYPE_LOGIN EventType = 1
+	// A refresh token revoked by its owner (user service).
+	EventType_EVENT_TYPE_LOGOUT EventType = 2
+	// room_id (room service).
 	EventType_EVENT_TYPE_ROOM_CREATED EventType = 3
-	EventType_EVENT_TYPE_ROOM_JOINED  EventType = 4
-	EventType_EVENT_TYPE_ROOM_LEFT    EventType = 5
-	EventType_EVENT_TYPE_CHAT         EventType = 6
-	EventType_EVENT_TYPE_NOTES        EventType = 7
+	// room_id (room service).
+	EventType_EVENT_TYPE_ROOM_JOINED EventType = 4
+	// room_id; count: seconds spent in the room (room service).
+	EventType_EVENT_TYPE_ROOM_LEFT EventType = 5
+	// room_id (room service).
+	EventType_EVENT_TYPE_CHAT EventType = 6
+	// room_id, connection_id; count: notes played since the previous NOTES
+	// event of the connection (the edge, through track.Notes: at most one a
+	// second per connection, never one per note).
+	EventType_EVENT_TYPE_NOTES EventType = 7
+	// A friend request was accepted: one event for each of the two users,
+	// attributes["friend_id"] the other one (user service).
 	EventType_EVENT_TYPE_FRIEND_ADDED EventType = 8
 	EventType_EVENT_TYPE_ERROR        EventType = 9
-	EventType_EVENT_TYPE_SONG_PLAYED  EventType = 10
+	// song_id: a song was started (RecordSongPlay, or a client's Track).
+	EventType_EVENT_TYPE_SONG_PLAYED EventType = 10
+	// song_id, accuracy 0-1: a song was played to its end.
+	EventType_EVENT_TYPE_SONG_COMPLETED EventType = 11
+	// connection_id (the edge, when a WebSocket is accepted).
+	EventType_EVENT_TYPE_CONNECTION_OPENED EventType = 12
+	// connection_id; count: seconds the connection lasted (the edge).
+	EventType_EVENT_TYPE_CONNECTION_CLOSED EventType = 13
+	// attributes["friend_id"]: the user the request went to (user service).
+	EventType_EVENT_TYPE_FRIEND_REQUESTED EventType = 14
 )
 
 // Enum value maps for EventType.
@@ -54,19 +75,27 @@ var (
 		8:  "EVENT_TYPE_FRIEND_ADDED",
 		9:  "EVENT_TYPE_ERROR",
 		10: "EVENT_TYPE_SONG_PLAYED",
+		11: "EVENT_TYPE_SONG_COMPLETED",
+		12: "EVENT_TYPE_CONNECTION_OPENED",
+		13: "EVENT_TYPE_CONNECTION_CLOSED",
+		14: "EVENT_TYPE_FRIEND_REQUESTED",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED":  0,
-		"EVENT_TYPE_LOGIN":        1,
-		"EVENT_TYPE_LOGOUT":       2,
-		"EVENT_TYPE_ROOM_CREATED": 3,
-		"EVENT_TYPE_ROOM_JOINED":  4,
-		"EVENT_TYPE_ROOM_LEFT":    5,
-		"EVENT_TYPE_CHAT":         6,
-		"EVENT_TYPE_NOTES":        7,
-		"EVENT_TYPE_FRIEND_ADDED": 8,
-		"EVENT_TYPE_ERROR":        9,
-		"EVENT_TYPE_SONG_PLAYED":  10,
+		"EVENT_TYPE_UNSPECIFIED":       0,
+		"EVENT_TYPE_LOGIN":             1,
+		"EVENT_TYPE_LOGOUT":            2,
+		"EVENT_TYPE_ROOM_CREATED":      3,
+		"EVENT_TYPE_ROOM_JOINED":       4,
+		"EVENT_TYPE_ROOM_LEFT":         5,
+		"EVENT_TYPE_CHAT":              6,
+		"EVENT_TYPE_NOTES":             7,
+		"EVENT_TYPE_FRIEND_ADDED":      8,
+		"EVENT_TYPE_ERROR":             9,
+		"EVENT_TYPE_SONG_PLAYED":       10,
+		"EVENT_TYPE_SONG_COMPLETED":    11,
+		"EVENT_TYPE_CONNECTION_OPENED": 12,
+		"EVENT_TYPE_CONNECTION_CLOSED": 13,
+		"EVENT_TYPE_FRIEND_REQUESTED":  14,
 	}
 )
 
@@ -109,7 +138,13 @@ type Event struct {
 	Count      int64             `protobuf:"varint,6,opt,name=count,proto3" json:"count,omitempty"`
 	Attributes map[string]string `protobuf:"bytes,7,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// W3C trace context of the request that caused it.
-	Trace         map[string]string `protobuf:"bytes,8,rep,name=trace,proto3" json:"trace,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Trace map[string]string `protobuf:"bytes,8,rep,name=trace,proto3" json:"trace,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// SONG_COMPLETED: the share of the song's notes played right, 0-1.
+	Accuracy float64 `protobuf:"fixed64,9,opt,name=accuracy,proto3" json:"accuracy,omitempty"`
+	// SONG_PLAYED and SONG_COMPLETED (attributes["song_id"] is read too).
+	SongId string `protobuf:"bytes,10,opt,name=song_id,json=songId,proto3" json:"song_id,omitempty"`
+	// NOTES, CONNECTION_OPENED, CONNECTION_CLOSED.
+	ConnectionId  string `protobuf:"bytes,11,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -198,6 +233,27 @@ func (x *Event) GetTrace() map[string]string {
 		return x.Trace
 	}
 	return nil
+}
+
+func (x *Event) GetAccuracy() float64 {
+	if x != nil {
+		return x.Accuracy
+	}
+	return 0
+}
+
+func (x *Event) GetSongId() string {
+	if x != nil {
+		return x.SongId
+	}
+	return ""
+}
+
+func (x *Event) GetConnectionId() string {
+	if x != nil {
+		return x.ConnectionId
+	}
+	return ""
 }
 
 type TrackRequest struct {
@@ -376,9 +432,20 @@ type UserStats struct {
 	SecondsInRooms int64                  `protobuf:"varint,4,opt,name=seconds_in_rooms,json=secondsInRooms,proto3" json:"seconds_in_rooms,omitempty"`
 	RoomsJoined    int64                  `protobuf:"varint,5,opt,name=rooms_joined,json=roomsJoined,proto3" json:"rooms_joined,omitempty"`
 	Friends        int64                  `protobuf:"varint,6,opt,name=friends,proto3" json:"friends,omitempty"`
-	Achievements   []*Achievement         `protobuf:"bytes,7,rep,name=achievements,proto3" json:"achievements,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The unlocked achievements, in the order they were unlocked.
+	Achievements     []*Achievement `protobuf:"bytes,7,rep,name=achievements,proto3" json:"achievements,omitempty"`
+	Logins           int64          `protobuf:"varint,8,opt,name=logins,proto3" json:"logins,omitempty"`
+	SongsPlayed      int64          `protobuf:"varint,9,opt,name=songs_played,json=songsPlayed,proto3" json:"songs_played,omitempty"`
+	SongsCompleted   int64          `protobuf:"varint,10,opt,name=songs_completed,json=songsCompleted,proto3" json:"songs_completed,omitempty"`
+	SecondsConnected int64          `protobuf:"varint,11,opt,name=seconds_connected,json=secondsConnected,proto3" json:"seconds_connected,omitempty"`
+	// Every achievement of the catalogue with the user's progress toward it
+	// (current, threshold), unlocked or not, in catalogue order.
+	Progress []*Achievement `protobuf:"bytes,12,rep,name=progress,proto3" json:"progress,omitempty"`
+	// Mean accuracy of the completed songs, 0-1.
+	AverageAccuracy    float64 `protobuf:"fixed64,13,opt,name=average_accuracy,json=averageAccuracy,proto3" json:"average_accuracy,omitempty"`
+	FriendRequestsSent int64   `protobuf:"varint,14,opt,name=friend_requests_sent,json=friendRequestsSent,proto3" json:"friend_requests_sent,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *UserStats) Reset() {
@@ -460,11 +527,67 @@ func (x *UserStats) GetAchievements() []*Achievement {
 	return nil
 }
 
+func (x *UserStats) GetLogins() int64 {
+	if x != nil {
+		return x.Logins
+	}
+	return 0
+}
+
+func (x *UserStats) GetSongsPlayed() int64 {
+	if x != nil {
+		return x.SongsPlayed
+	}
+	return 0
+}
+
+func (x *UserStats) GetSongsCompleted() int64 {
+	if x != nil {
+		return x.SongsCompleted
+	}
+	return 0
+}
+
+func (x *UserStats) GetSecondsConnected() int64 {
+	if x != nil {
+		return x.SecondsConnected
+	}
+	return 0
+}
+
+func (x *UserStats) GetProgress() []*Achievement {
+	if x != nil {
+		return x.Progress
+	}
+	return nil
+}
+
+func (x *UserStats) GetAverageAccuracy() float64 {
+	if x != nil {
+		return x.AverageAccuracy
+	}
+	return 0
+}
+
+func (x *UserStats) GetFriendRequestsSent() int64 {
+	if x != nil {
+		return x.FriendRequestsSent
+	}
+	return 0
+}
+
 type Achievement struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
-	UnlockedAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=unlocked_at,json=unlockedAt,proto3" json:"unlocked_at,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Title string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	// Unset while locked.
+	UnlockedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=unlocked_at,json=unlockedAt,proto3" json:"unlocked_at,omitempty"`
+	// The total it is unlocked by ("notes_played"), the user's value of it
+	// and the value that unlocks it.
+	Metric        string `protobuf:"bytes,4,opt,name=metric,proto3" json:"metric,omitempty"`
+	Current       int64  `protobuf:"varint,5,opt,name=current,proto3" json:"current,omitempty"`
+	Threshold     int64  `protobuf:"varint,6,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Unlocked      bool   `protobuf:"varint,7,opt,name=unlocked,proto3" json:"unlocked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -520,12 +643,43 @@ func (x *Achievement) GetUnlockedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Achievement) GetMetric() string {
+	if x != nil {
+		return x.Metric
+	}
+	return ""
+}
+
+func (x *Achievement) GetCurrent() int64 {
+	if x != nil {
+		return x.Current
+	}
+	return 0
+}
+
+func (x *Achievement) GetThreshold() int64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *Achievement) GetUnlocked() bool {
+	if x != nil {
+		return x.Unlocked
+	}
+	return false
+}
+
 type LeaderboardRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// "notes_played", "chat_messages", "seconds_in_rooms".
+	// "notes_played", "chat_messages", "seconds_in_rooms", "songs_completed".
 	Metric string `protobuf:"bytes,1,opt,name=metric,proto3" json:"metric,omitempty"`
 	// Zero means 10; at most 100.
-	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// "day" (UTC, by the service clock), "week" (ISO week) or "all"; empty
+	// means "all".
+	Period        string `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -572,6 +726,13 @@ func (x *LeaderboardRequest) GetLimit() int32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *LeaderboardRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
 }
 
 type LeaderboardEntry struct {
@@ -635,8 +796,13 @@ func (x *LeaderboardEntry) GetRank() int32 {
 }
 
 type LeaderboardResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entries       []*LeaderboardEntry    `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Entries []*LeaderboardEntry    `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	Period  string                 `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// Which day or week: "2026-11-25", "2026-W48"; "all" for all time.
+	PeriodKey string `protobuf:"bytes,3,opt,name=period_key,json=periodKey,proto3" json:"period_key,omitempty"`
+	// When the day or week ends (unset for all time).
+	ResetsAt      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=resets_at,json=resetsAt,proto3" json:"resets_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -678,6 +844,27 @@ func (x *LeaderboardResponse) GetEntries() []*LeaderboardEntry {
 	return nil
 }
 
+func (x *LeaderboardResponse) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *LeaderboardResponse) GetPeriodKey() string {
+	if x != nil {
+		return x.PeriodKey
+	}
+	return ""
+}
+
+func (x *LeaderboardResponse) GetResetsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResetsAt
+	}
+	return nil
+}
+
 type Song struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -687,11 +874,14 @@ type Song struct {
 	Plays     int64                  `protobuf:"varint,5,opt,name=plays,proto3" json:"plays,omitempty"`
 	Favorites int64                  `protobuf:"varint,6,opt,name=favorites,proto3" json:"favorites,omitempty"`
 	// Notes per second of the song's reference performance.
-	Difficulty    float64 `protobuf:"fixed64,7,opt,name=difficulty,proto3" json:"difficulty,omitempty"`
-	NoteCount     int64   `protobuf:"varint,8,opt,name=note_count,json=noteCount,proto3" json:"note_count,omitempty"`
-	DurationMs    int64   `protobuf:"varint,9,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Difficulty float64 `protobuf:"fixed64,7,opt,name=difficulty,proto3" json:"difficulty,omitempty"`
+	NoteCount  int64   `protobuf:"varint,8,opt,name=note_count,json=noteCount,proto3" json:"note_count,omitempty"`
+	DurationMs int64   `protobuf:"varint,9,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// Plays to the end, and their mean accuracy 0-1.
+	Completions     int64   `protobuf:"varint,10,opt,name=completions,proto3" json:"completions,omitempty"`
+	AverageAccuracy float64 `protobuf:"fixed64,11,opt,name=average_accuracy,json=averageAccuracy,proto3" json:"average_accuracy,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Song) Reset() {
@@ -783,6 +973,20 @@ func (x *Song) GetNoteCount() int64 {
 func (x *Song) GetDurationMs() int64 {
 	if x != nil {
 		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *Song) GetCompletions() int64 {
+	if x != nil {
+		return x.Completions
+	}
+	return 0
+}
+
+func (x *Song) GetAverageAccuracy() float64 {
+	if x != nil {
+		return x.AverageAccuracy
 	}
 	return 0
 }
@@ -988,9 +1192,13 @@ func (x *CreateSongRequest) GetSong() *Song {
 }
 
 type RecordSongPlayRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SongId        string                 `protobuf:"bytes,1,opt,name=song_id,json=songId,proto3" json:"song_id,omitempty"`
-	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	SongId string                 `protobuf:"bytes,1,opt,name=song_id,json=songId,proto3" json:"song_id,omitempty"`
+	UserId string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The song was played to its end with accuracy (0-1): a completion is
+	// recorded besides the play.
+	Completed     bool    `protobuf:"varint,3,opt,name=completed,proto3" json:"completed,omitempty"`
+	Accuracy      float64 `protobuf:"fixed64,4,opt,name=accuracy,proto3" json:"accuracy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1037,6 +1245,20 @@ func (x *RecordSongPlayRequest) GetUserId() string {
 		return x.UserId
 	}
 	return ""
+}
+
+func (x *RecordSongPlayRequest) GetCompleted() bool {
+	if x != nil {
+		return x.Completed
+	}
+	return false
+}
+
+func (x *RecordSongPlayRequest) GetAccuracy() float64 {
+	if x != nil {
+		return x.Accuracy
+	}
+	return 0
 }
 
 type FavoriteSongRequest struct {
@@ -1135,11 +1357,397 @@ func (x *TopSongsRequest) GetLimit() int32 {
 	return 0
 }
 
+type PlayerSongStatsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Optional: only this song.
+	SongId        string `protobuf:"bytes,2,opt,name=song_id,json=songId,proto3" json:"song_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlayerSongStatsRequest) Reset() {
+	*x = PlayerSongStatsRequest{}
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlayerSongStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlayerSongStatsRequest) ProtoMessage() {}
+
+func (x *PlayerSongStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlayerSongStatsRequest.ProtoReflect.Descriptor instead.
+func (*PlayerSongStatsRequest) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_analytics_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *PlayerSongStatsRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *PlayerSongStatsRequest) GetSongId() string {
+	if x != nil {
+		return x.SongId
+	}
+	return ""
+}
+
+// PlayerSongStats is one player's record on one song.
+type PlayerSongStats struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	UserId      string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	SongId      string                 `protobuf:"bytes,2,opt,name=song_id,json=songId,proto3" json:"song_id,omitempty"`
+	Plays       int64                  `protobuf:"varint,3,opt,name=plays,proto3" json:"plays,omitempty"`
+	Completions int64                  `protobuf:"varint,4,opt,name=completions,proto3" json:"completions,omitempty"`
+	// Over the completions, 0-1.
+	AverageAccuracy float64                `protobuf:"fixed64,5,opt,name=average_accuracy,json=averageAccuracy,proto3" json:"average_accuracy,omitempty"`
+	BestAccuracy    float64                `protobuf:"fixed64,6,opt,name=best_accuracy,json=bestAccuracy,proto3" json:"best_accuracy,omitempty"`
+	LastAccuracy    float64                `protobuf:"fixed64,7,opt,name=last_accuracy,json=lastAccuracy,proto3" json:"last_accuracy,omitempty"`
+	LastPlayedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_played_at,json=lastPlayedAt,proto3" json:"last_played_at,omitempty"`
+	Favorite        bool                   `protobuf:"varint,9,opt,name=favorite,proto3" json:"favorite,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PlayerSongStats) Reset() {
+	*x = PlayerSongStats{}
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlayerSongStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlayerSongStats) ProtoMessage() {}
+
+func (x *PlayerSongStats) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlayerSongStats.ProtoReflect.Descriptor instead.
+func (*PlayerSongStats) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_analytics_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PlayerSongStats) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *PlayerSongStats) GetSongId() string {
+	if x != nil {
+		return x.SongId
+	}
+	return ""
+}
+
+func (x *PlayerSongStats) GetPlays() int64 {
+	if x != nil {
+		return x.Plays
+	}
+	return 0
+}
+
+func (x *PlayerSongStats) GetCompletions() int64 {
+	if x != nil {
+		return x.Completions
+	}
+	return 0
+}
+
+func (x *PlayerSongStats) GetAverageAccuracy() float64 {
+	if x != nil {
+		return x.AverageAccuracy
+	}
+	return 0
+}
+
+func (x *PlayerSongStats) GetBestAccuracy() float64 {
+	if x != nil {
+		return x.BestAccuracy
+	}
+	return 0
+}
+
+func (x *PlayerSongStats) GetLastAccuracy() float64 {
+	if x != nil {
+		return x.LastAccuracy
+	}
+	return 0
+}
+
+func (x *PlayerSongStats) GetLastPlayedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastPlayedAt
+	}
+	return nil
+}
+
+func (x *PlayerSongStats) GetFavorite() bool {
+	if x != nil {
+		return x.Favorite
+	}
+	return false
+}
+
+type PlayerSongStatsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most recently played first.
+	Stats         []*PlayerSongStats `protobuf:"bytes,1,rep,name=stats,proto3" json:"stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlayerSongStatsResponse) Reset() {
+	*x = PlayerSongStatsResponse{}
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlayerSongStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlayerSongStatsResponse) ProtoMessage() {}
+
+func (x *PlayerSongStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlayerSongStatsResponse.ProtoReflect.Descriptor instead.
+func (*PlayerSongStatsResponse) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_analytics_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PlayerSongStatsResponse) GetStats() []*PlayerSongStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+type RecommendSongsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Zero means 5; at most 100.
+	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecommendSongsRequest) Reset() {
+	*x = RecommendSongsRequest{}
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecommendSongsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecommendSongsRequest) ProtoMessage() {}
+
+func (x *RecommendSongsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecommendSongsRequest.ProtoReflect.Descriptor instead.
+func (*RecommendSongsRequest) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_analytics_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RecommendSongsRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RecommendSongsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type Recommendation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Song  *Song                  `protobuf:"bytes,1,opt,name=song,proto3" json:"song,omitempty"`
+	// Higher is better; only the order means something.
+	Score float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	// Why, in a few words ("3 similar players liked it; near your level").
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Players who share songs with the user and played this one.
+	SimilarPlayers int32 `protobuf:"varint,4,opt,name=similar_players,json=similarPlayers,proto3" json:"similar_players,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Recommendation) Reset() {
+	*x = Recommendation{}
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Recommendation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Recommendation) ProtoMessage() {}
+
+func (x *Recommendation) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Recommendation.ProtoReflect.Descriptor instead.
+func (*Recommendation) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_analytics_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *Recommendation) GetSong() *Song {
+	if x != nil {
+		return x.Song
+	}
+	return nil
+}
+
+func (x *Recommendation) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Recommendation) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Recommendation) GetSimilarPlayers() int32 {
+	if x != nil {
+		return x.SimilarPlayers
+	}
+	return 0
+}
+
+type RecommendSongsResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Recommendations []*Recommendation      `protobuf:"bytes,1,rep,name=recommendations,proto3" json:"recommendations,omitempty"`
+	// The user's level: the difficulty (notes per second) of the songs they
+	// complete well; 0 without history.
+	Level         float64 `protobuf:"fixed64,2,opt,name=level,proto3" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecommendSongsResponse) Reset() {
+	*x = RecommendSongsResponse{}
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecommendSongsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecommendSongsResponse) ProtoMessage() {}
+
+func (x *RecommendSongsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_analytics_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecommendSongsResponse.ProtoReflect.Descriptor instead.
+func (*RecommendSongsResponse) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_analytics_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RecommendSongsResponse) GetRecommendations() []*Recommendation {
+	if x != nil {
+		return x.Recommendations
+	}
+	return nil
+}
+
+func (x *RecommendSongsResponse) GetLevel() float64 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
 var File_pianorhythm_v1_analytics_proto protoreflect.FileDescriptor
 
 const file_pianorhythm_v1_analytics_proto_rawDesc = "" +
 	"\n" +
-	"\x1epianorhythm/v1/analytics.proto\x12\x0epianorhythm.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x03\n" +
+	"\x1epianorhythm/v1/analytics.proto\x12\x0epianorhythm.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x04\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.pianorhythm.v1.EventTypeR\x04type\x12\x17\n" +
@@ -1150,7 +1758,11 @@ const file_pianorhythm_v1_analytics_proto_rawDesc = "" +
 	"\n" +
 	"attributes\x18\a \x03(\v2%.pianorhythm.v1.Event.AttributesEntryR\n" +
 	"attributes\x126\n" +
-	"\x05trace\x18\b \x03(\v2 .pianorhythm.v1.Event.TraceEntryR\x05trace\x1a=\n" +
+	"\x05trace\x18\b \x03(\v2 .pianorhythm.v1.Event.TraceEntryR\x05trace\x12\x1a\n" +
+	"\baccuracy\x18\t \x01(\x01R\baccuracy\x12\x17\n" +
+	"\asong_id\x18\n" +
+	" \x01(\tR\x06songId\x12#\n" +
+	"\rconnection_id\x18\v \x01(\tR\fconnectionId\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
@@ -1167,7 +1779,7 @@ const file_pianorhythm_v1_analytics_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"+\n" +
 	"\x10UserStatsRequest\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\"\x94\x02\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"\xbb\x04\n" +
 	"\tUserStats\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fnotes_played\x18\x02 \x01(\x03R\vnotesPlayed\x12#\n" +
@@ -1175,21 +1787,38 @@ const file_pianorhythm_v1_analytics_proto_rawDesc = "" +
 	"\x10seconds_in_rooms\x18\x04 \x01(\x03R\x0esecondsInRooms\x12!\n" +
 	"\frooms_joined\x18\x05 \x01(\x03R\vroomsJoined\x12\x18\n" +
 	"\afriends\x18\x06 \x01(\x03R\afriends\x12?\n" +
-	"\fachievements\x18\a \x03(\v2\x1b.pianorhythm.v1.AchievementR\fachievements\"p\n" +
+	"\fachievements\x18\a \x03(\v2\x1b.pianorhythm.v1.AchievementR\fachievements\x12\x16\n" +
+	"\x06logins\x18\b \x01(\x03R\x06logins\x12!\n" +
+	"\fsongs_played\x18\t \x01(\x03R\vsongsPlayed\x12'\n" +
+	"\x0fsongs_completed\x18\n" +
+	" \x01(\x03R\x0esongsCompleted\x12+\n" +
+	"\x11seconds_connected\x18\v \x01(\x03R\x10secondsConnected\x127\n" +
+	"\bprogress\x18\f \x03(\v2\x1b.pianorhythm.v1.AchievementR\bprogress\x12)\n" +
+	"\x10average_accuracy\x18\r \x01(\x01R\x0faverageAccuracy\x120\n" +
+	"\x14friend_requests_sent\x18\x0e \x01(\x03R\x12friendRequestsSent\"\xdc\x01\n" +
 	"\vAchievement\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12;\n" +
 	"\vunlocked_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"unlockedAt\"B\n" +
+	"unlockedAt\x12\x16\n" +
+	"\x06metric\x18\x04 \x01(\tR\x06metric\x12\x18\n" +
+	"\acurrent\x18\x05 \x01(\x03R\acurrent\x12\x1c\n" +
+	"\tthreshold\x18\x06 \x01(\x03R\tthreshold\x12\x1a\n" +
+	"\bunlocked\x18\a \x01(\bR\bunlocked\"Z\n" +
 	"\x12LeaderboardRequest\x12\x16\n" +
 	"\x06metric\x18\x01 \x01(\tR\x06metric\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\x05R\x05limit\"U\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x16\n" +
+	"\x06period\x18\x03 \x01(\tR\x06period\"U\n" +
 	"\x10LeaderboardEntry\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x03R\x05score\x12\x12\n" +
-	"\x04rank\x18\x03 \x01(\x05R\x04rank\"Q\n" +
+	"\x04rank\x18\x03 \x01(\x05R\x04rank\"\xc1\x01\n" +
 	"\x13LeaderboardResponse\x12:\n" +
-	"\aentries\x18\x01 \x03(\v2 .pianorhythm.v1.LeaderboardEntryR\aentries\"\xec\x01\n" +
+	"\aentries\x18\x01 \x03(\v2 .pianorhythm.v1.LeaderboardEntryR\aentries\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\x12\x1d\n" +
+	"\n" +
+	"period_key\x18\x03 \x01(\tR\tperiodKey\x127\n" +
+	"\tresets_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bresetsAt\"\xb9\x02\n" +
 	"\x04Song\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x16\n" +
@@ -1203,7 +1832,10 @@ const file_pianorhythm_v1_analytics_proto_rawDesc = "" +
 	"\n" +
 	"note_count\x18\b \x01(\x03R\tnoteCount\x12\x1f\n" +
 	"\vduration_ms\x18\t \x01(\x03R\n" +
-	"durationMs\"`\n" +
+	"durationMs\x12 \n" +
+	"\vcompletions\x18\n" +
+	" \x01(\x03R\vcompletions\x12)\n" +
+	"\x10average_accuracy\x18\v \x01(\x01R\x0faverageAccuracy\"`\n" +
 	"\x10ListSongsRequest\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\tR\x03tag\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -1215,15 +1847,43 @@ const file_pianorhythm_v1_analytics_proto_rawDesc = "" +
 	"\x0eGetSongRequest\x12\x17\n" +
 	"\asong_id\x18\x01 \x01(\tR\x06songId\"=\n" +
 	"\x11CreateSongRequest\x12(\n" +
-	"\x04song\x18\x01 \x01(\v2\x14.pianorhythm.v1.SongR\x04song\"I\n" +
+	"\x04song\x18\x01 \x01(\v2\x14.pianorhythm.v1.SongR\x04song\"\x83\x01\n" +
 	"\x15RecordSongPlayRequest\x12\x17\n" +
 	"\asong_id\x18\x01 \x01(\tR\x06songId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userId\"J\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1c\n" +
+	"\tcompleted\x18\x03 \x01(\bR\tcompleted\x12\x1a\n" +
+	"\baccuracy\x18\x04 \x01(\x01R\baccuracy\"J\n" +
 	"\x13FavoriteSongRequest\x12\x17\n" +
 	"\asong_id\x18\x01 \x01(\tR\x06songId\x12\x1a\n" +
 	"\bfavorite\x18\x02 \x01(\bR\bfavorite\"'\n" +
 	"\x0fTopSongsRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit*\xa1\x02\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\"J\n" +
+	"\x16PlayerSongStatsRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x17\n" +
+	"\asong_id\x18\x02 \x01(\tR\x06songId\"\xce\x02\n" +
+	"\x0fPlayerSongStats\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x17\n" +
+	"\asong_id\x18\x02 \x01(\tR\x06songId\x12\x14\n" +
+	"\x05plays\x18\x03 \x01(\x03R\x05plays\x12 \n" +
+	"\vcompletions\x18\x04 \x01(\x03R\vcompletions\x12)\n" +
+	"\x10average_accuracy\x18\x05 \x01(\x01R\x0faverageAccuracy\x12#\n" +
+	"\rbest_accuracy\x18\x06 \x01(\x01R\fbestAccuracy\x12#\n" +
+	"\rlast_accuracy\x18\a \x01(\x01R\flastAccuracy\x12@\n" +
+	"\x0elast_played_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\flastPlayedAt\x12\x1a\n" +
+	"\bfavorite\x18\t \x01(\bR\bfavorite\"P\n" +
+	"\x17PlayerSongStatsResponse\x125\n" +
+	"\x05stats\x18\x01 \x03(\v2\x1f.pianorhythm.v1.PlayerSongStatsR\x05stats\"F\n" +
+	"\x15RecommendSongsRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\"\x91\x01\n" +
+	"\x0eRecommendation\x12(\n" +
+	"\x04song\x18\x01 \x01(\v2\x14.pianorhythm.v1.SongR\x04song\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12'\n" +
+	"\x0fsimilar_players\x18\x04 \x01(\x05R\x0esimilarPlayers\"x\n" +
+	"\x16RecommendSongsResponse\x12H\n" +
+	"\x0frecommendations\x18\x01 \x03(\v2\x1e.pianorhythm.v1.RecommendationR\x0frecommendations\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\x01R\x05level*\xa5\x03\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10EVENT_TYPE_LOGIN\x10\x01\x12\x15\n" +
@@ -1236,19 +1896,25 @@ const file_pianorhythm_v1_analytics_proto_rawDesc = "" +
 	"\x17EVENT_TYPE_FRIEND_ADDED\x10\b\x12\x14\n" +
 	"\x10EVENT_TYPE_ERROR\x10\t\x12\x1a\n" +
 	"\x16EVENT_TYPE_SONG_PLAYED\x10\n" +
-	"2\x92\x06\n" +
+	"\x12\x1d\n" +
+	"\x19EVENT_TYPE_SONG_COMPLETED\x10\v\x12 \n" +
+	"\x1cEVENT_TYPE_CONNECTION_OPENED\x10\f\x12 \n" +
+	"\x1cEVENT_TYPE_CONNECTION_CLOSED\x10\r\x12\x1f\n" +
+	"\x1bEVENT_TYPE_FRIEND_REQUESTED\x10\x0e2\x82\b\n" +
 	"\x10AnalyticsService\x12=\n" +
-	"\x05Track\x12\x1c.pianorhythm.v1.TrackRequest\x1a\x16.google.protobuf.Empty\x12V\n" +
-	"\vEventCounts\x12\".pianorhythm.v1.EventCountsRequest\x1a#.pianorhythm.v1.EventCountsResponse\x12K\n" +
-	"\fGetUserStats\x12 .pianorhythm.v1.UserStatsRequest\x1a\x19.pianorhythm.v1.UserStats\x12V\n" +
-	"\vLeaderboard\x12\".pianorhythm.v1.LeaderboardRequest\x1a#.pianorhythm.v1.LeaderboardResponse\x12P\n" +
-	"\tListSongs\x12 .pianorhythm.v1.ListSongsRequest\x1a!.pianorhythm.v1.ListSongsResponse\x12?\n" +
-	"\aGetSong\x12\x1e.pianorhythm.v1.GetSongRequest\x1a\x14.pianorhythm.v1.Song\x12E\n" +
+	"\x05Track\x12\x1c.pianorhythm.v1.TrackRequest\x1a\x16.google.protobuf.Empty\x12[\n" +
+	"\vEventCounts\x12\".pianorhythm.v1.EventCountsRequest\x1a#.pianorhythm.v1.EventCountsResponse\"\x03\x90\x02\x01\x12P\n" +
+	"\fGetUserStats\x12 .pianorhythm.v1.UserStatsRequest\x1a\x19.pianorhythm.v1.UserStats\"\x03\x90\x02\x01\x12[\n" +
+	"\vLeaderboard\x12\".pianorhythm.v1.LeaderboardRequest\x1a#.pianorhythm.v1.LeaderboardResponse\"\x03\x90\x02\x01\x12U\n" +
+	"\tListSongs\x12 .pianorhythm.v1.ListSongsRequest\x1a!.pianorhythm.v1.ListSongsResponse\"\x03\x90\x02\x01\x12D\n" +
+	"\aGetSong\x12\x1e.pianorhythm.v1.GetSongRequest\x1a\x14.pianorhythm.v1.Song\"\x03\x90\x02\x01\x12E\n" +
 	"\n" +
 	"CreateSong\x12!.pianorhythm.v1.CreateSongRequest\x1a\x14.pianorhythm.v1.Song\x12M\n" +
 	"\x0eRecordSongPlay\x12%.pianorhythm.v1.RecordSongPlayRequest\x1a\x14.pianorhythm.v1.Song\x12I\n" +
-	"\fFavoriteSong\x12#.pianorhythm.v1.FavoriteSongRequest\x1a\x14.pianorhythm.v1.Song\x12N\n" +
-	"\bTopSongs\x12\x1f.pianorhythm.v1.TopSongsRequest\x1a!.pianorhythm.v1.ListSongsResponseBDZBgithub.com/pianorhythm/server/api/gen/pianorhythm/v1;pianorhythmv1b\x06proto3"
+	"\fFavoriteSong\x12#.pianorhythm.v1.FavoriteSongRequest\x1a\x14.pianorhythm.v1.Song\x12S\n" +
+	"\bTopSongs\x12\x1f.pianorhythm.v1.TopSongsRequest\x1a!.pianorhythm.v1.ListSongsResponse\"\x03\x90\x02\x01\x12j\n" +
+	"\x12GetPlayerSongStats\x12&.pianorhythm.v1.PlayerSongStatsRequest\x1a'.pianorhythm.v1.PlayerSongStatsResponse\"\x03\x90\x02\x01\x12d\n" +
+	"\x0eRecommendSongs\x12%.pianorhythm.v1.RecommendSongsRequest\x1a&.pianorhythm.v1.RecommendSongsResponse\"\x03\x90\x02\x01BDZBgithub.com/pianorhythm/server/api/gen/pianorhythm/v1;pianorhythmv1b\x06proto3"
 
 var (
 	file_pianorhythm_v1_analytics_proto_rawDescOnce sync.Once
@@ -1263,70 +1929,86 @@ func file_pianorhythm_v1_analytics_proto_rawDescGZIP() []byte {
 }
 
 var file_pianorhythm_v1_analytics_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pianorhythm_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_pianorhythm_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_pianorhythm_v1_analytics_proto_goTypes = []any{
-	(EventType)(0),                // 0: pianorhythm.v1.EventType
-	(*Event)(nil),                 // 1: pianorhythm.v1.Event
-	(*TrackRequest)(nil),          // 2: pianorhythm.v1.TrackRequest
-	(*EventCountsRequest)(nil),    // 3: pianorhythm.v1.EventCountsRequest
-	(*EventCountsResponse)(nil),   // 4: pianorhythm.v1.EventCountsResponse
-	(*UserStatsRequest)(nil),      // 5: pianorhythm.v1.UserStatsRequest
-	(*UserStats)(nil),             // 6: pianorhythm.v1.UserStats
-	(*Achievement)(nil),           // 7: pianorhythm.v1.Achievement
-	(*LeaderboardRequest)(nil),    // 8: pianorhythm.v1.LeaderboardRequest
-	(*LeaderboardEntry)(nil),      // 9: pianorhythm.v1.LeaderboardEntry
-	(*LeaderboardResponse)(nil),   // 10: pianorhythm.v1.LeaderboardResponse
-	(*Song)(nil),                  // 11: pianorhythm.v1.Song
-	(*ListSongsRequest)(nil),      // 12: pianorhythm.v1.ListSongsRequest
-	(*ListSongsResponse)(nil),     // 13: pianorhythm.v1.ListSongsResponse
-	(*GetSongRequest)(nil),        // 14: pianorhythm.v1.GetSongRequest
-	(*CreateSongRequest)(nil),     // 15: pianorhythm.v1.CreateSongRequest
-	(*RecordSongPlayRequest)(nil), // 16: pianorhythm.v1.RecordSongPlayRequest
-	(*FavoriteSongRequest)(nil),   // 17: pianorhythm.v1.FavoriteSongRequest
-	(*TopSongsRequest)(nil),       // 18: pianorhythm.v1.TopSongsRequest
-	nil,                           // 19: pianorhythm.v1.Event.AttributesEntry
-	nil,                           // 20: pianorhythm.v1.Event.TraceEntry
-	nil,                           // 21: pianorhythm.v1.EventCountsResponse.CountsEntry
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),         // 23: google.protobuf.Empty
+	(EventType)(0),                  // 0: pianorhythm.v1.EventType
+	(*Event)(nil),                   // 1: pianorhythm.v1.Event
+	(*TrackRequest)(nil),            // 2: pianorhythm.v1.TrackRequest
+	(*EventCountsRequest)(nil),      // 3: pianorhythm.v1.EventCountsRequest
+	(*EventCountsResponse)(nil),     // 4: pianorhythm.v1.EventCountsResponse
+	(*UserStatsRequest)(nil),        // 5: pianorhythm.v1.UserStatsRequest
+	(*UserStats)(nil),               // 6: pianorhythm.v1.UserStats
+	(*Achievement)(nil),             // 7: pianorhythm.v1.Achievement
+	(*LeaderboardRequest)(nil),      // 8: pianorhythm.v1.LeaderboardRequest
+	(*LeaderboardEntry)(nil),        // 9: pianorhythm.v1.LeaderboardEntry
+	(*LeaderboardResponse)(nil),     // 10: pianorhythm.v1.LeaderboardResponse
+	(*Song)(nil),                    // 11: pianorhythm.v1.Song
+	(*ListSongsRequest)(nil),        // 12: pianorhythm.v1.ListSongsRequest
+	(*ListSongsResponse)(nil),       // 13: pianorhythm.v1.ListSongsResponse
+	(*GetSongRequest)(nil),          // 14: pianorhythm.v1.GetSongRequest
+	(*CreateSongRequest)(nil),       // 15: pianorhythm.v1.CreateSongRequest
+	(*RecordSongPlayRequest)(nil),   // 16: pianorhythm.v1.RecordSongPlayRequest
+	(*FavoriteSongRequest)(nil),     // 17: pianorhythm.v1.FavoriteSongRequest
+	(*TopSongsRequest)(nil),         // 18: pianorhythm.v1.TopSongsRequest
+	(*PlayerSongStatsRequest)(nil),  // 19: pianorhythm.v1.PlayerSongStatsRequest
+	(*PlayerSongStats)(nil),         // 20: pianorhythm.v1.PlayerSongStats
+	(*PlayerSongStatsResponse)(nil), // 21: pianorhythm.v1.PlayerSongStatsResponse
+	(*RecommendSongsRequest)(nil),   // 22: pianorhythm.v1.RecommendSongsRequest
+	(*Recommendation)(nil),          // 23: pianorhythm.v1.Recommendation
+	(*RecommendSongsResponse)(nil),  // 24: pianorhythm.v1.RecommendSongsResponse
+	nil,                             // 25: pianorhythm.v1.Event.AttributesEntry
+	nil,                             // 26: pianorhythm.v1.Event.TraceEntry
+	nil,                             // 27: pianorhythm.v1.EventCountsResponse.CountsEntry
+	(*timestamppb.Timestamp)(nil),   // 28: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),           // 29: google.protobuf.Empty
 }
 var file_pianorhythm_v1_analytics_proto_depIdxs = []int32{
 	0,  // 0: pianorhythm.v1.Event.type:type_name -> pianorhythm.v1.EventType
-	22, // 1: pianorhythm.v1.Event.at:type_name -> google.protobuf.Timestamp
-	19, // 2: pianorhythm.v1.Event.attributes:type_name -> pianorhythm.v1.Event.AttributesEntry
-	20, // 3: pianorhythm.v1.Event.trace:type_name -> pianorhythm.v1.Event.TraceEntry
+	28, // 1: pianorhythm.v1.Event.at:type_name -> google.protobuf.Timestamp
+	25, // 2: pianorhythm.v1.Event.attributes:type_name -> pianorhythm.v1.Event.AttributesEntry
+	26, // 3: pianorhythm.v1.Event.trace:type_name -> pianorhythm.v1.Event.TraceEntry
 	1,  // 4: pianorhythm.v1.TrackRequest.event:type_name -> pianorhythm.v1.Event
-	21, // 5: pianorhythm.v1.EventCountsResponse.counts:type_name -> pianorhythm.v1.EventCountsResponse.CountsEntry
+	27, // 5: pianorhythm.v1.EventCountsResponse.counts:type_name -> pianorhythm.v1.EventCountsResponse.CountsEntry
 	7,  // 6: pianorhythm.v1.UserStats.achievements:type_name -> pianorhythm.v1.Achievement
-	22, // 7: pianorhythm.v1.Achievement.unlocked_at:type_name -> google.protobuf.Timestamp
-	9,  // 8: pianorhythm.v1.LeaderboardResponse.entries:type_name -> pianorhythm.v1.LeaderboardEntry
-	11, // 9: pianorhythm.v1.ListSongsResponse.songs:type_name -> pianorhythm.v1.Song
-	11, // 10: pianorhythm.v1.CreateSongRequest.song:type_name -> pianorhythm.v1.Song
-	2,  // 11: pianorhythm.v1.AnalyticsService.Track:input_type -> pianorhythm.v1.TrackRequest
-	3,  // 12: pianorhythm.v1.AnalyticsService.EventCounts:input_type -> pianorhythm.v1.EventCountsRequest
-	5,  // 13: pianorhythm.v1.AnalyticsService.GetUserStats:input_type -> pianorhythm.v1.UserStatsRequest
-	8,  // 14: pianorhythm.v1.AnalyticsService.Leaderboard:input_type -> pianorhythm.v1.LeaderboardRequest
-	12, // 15: pianorhythm.v1.AnalyticsService.ListSongs:input_type -> pianorhythm.v1.ListSongsRequest
-	14, // 16: pianorhythm.v1.AnalyticsService.GetSong:input_type -> pianorhythm.v1.GetSongRequest
-	15, // 17: pianorhythm.v1.AnalyticsService.CreateSong:input_type -> pianorhythm.v1.CreateSongRequest
-	16, // 18: pianorhythm.v1.AnalyticsService.RecordSongPlay:input_type -> pianorhythm.v1.RecordSongPlayRequest
-	17, // 19: pianorhythm.v1.AnalyticsService.FavoriteSong:input_type -> pianorhythm.v1.FavoriteSongRequest
-	18, // 20: pianorhythm.v1.AnalyticsService.TopSongs:input_type -> pianorhythm.v1.TopSongsRequest
-	23, // 21: pianorhythm.v1.AnalyticsService.Track:output_type -> google.protobuf.Empty
-	4,  // 22: pianorhythm.v1.AnalyticsService.EventCounts:output_type -> pianorhythm.v1.EventCountsResponse
-	6,  // 23: pianorhythm.v1.AnalyticsService.GetUserStats:output_type -> pianorhythm.v1.UserStats
-	10, // 24: pianorhythm.v1.AnalyticsService.Leaderboard:output_type -> pianorhythm.v1.LeaderboardResponse
-	13, // 25: pianorhythm.v1.AnalyticsService.ListSongs:output_type -> pianorhythm.v1.ListSongsResponse
-	11, // 26: pianorhythm.v1.AnalyticsService.GetSong:output_type -> pianorhythm.v1.Song
-	11, // 27: pianorhythm.v1.AnalyticsService.CreateSong:output_type -> pianorhythm.v1.Song
-	11, // 28: pianorhythm.v1.AnalyticsService.RecordSongPlay:output_type -> pianorhythm.v1.Song
-	11, // 29: pianorhythm.v1.AnalyticsService.FavoriteSong:output_type -> pianorhythm.v1.Song
-	13, // 30: pianorhythm.v1.AnalyticsService.TopSongs:output_type -> pianorhythm.v1.ListSongsResponse
-	21, // [21:31] is the sub-list for method output_type
-	11, // [11:21] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	7,  // 7: pianorhythm.v1.UserStats.progress:type_name -> pianorhythm.v1.Achievement
+	28, // 8: pianorhythm.v1.Achievement.unlocked_at:type_name -> google.protobuf.Timestamp
+	9,  // 9: pianorhythm.v1.LeaderboardResponse.entries:type_name -> pianorhythm.v1.LeaderboardEntry
+	28, // 10: pianorhythm.v1.LeaderboardResponse.resets_at:type_name -> google.protobuf.Timestamp
+	11, // 11: pianorhythm.v1.ListSongsResponse.songs:type_name -> pianorhythm.v1.Song
+	11, // 12: pianorhythm.v1.CreateSongRequest.song:type_name -> pianorhythm.v1.Song
+	28, // 13: pianorhythm.v1.PlayerSongStats.last_played_at:type_name -> google.protobuf.Timestamp
+	20, // 14: pianorhythm.v1.PlayerSongStatsResponse.stats:type_name -> pianorhythm.v1.PlayerSongStats
+	11, // 15: pianorhythm.v1.Recommendation.song:type_name -> pianorhythm.v1.Song
+	23, // 16: pianorhythm.v1.RecommendSongsResponse.recommendations:type_name -> pianorhythm.v1.Recommendation
+	2,  // 17: pianorhythm.v1.AnalyticsService.Track:input_type -> pianorhythm.v1.TrackRequest
+	3,  // 18: pianorhythm.v1.AnalyticsService.EventCounts:input_type -> pianorhythm.v1.EventCountsRequest
+	5,  // 19: pianorhythm.v1.AnalyticsService.GetUserStats:input_type -> pianorhythm.v1.UserStatsRequest
+	8,  // 20: pianorhythm.v1.AnalyticsService.Leaderboard:input_type -> pianorhythm.v1.LeaderboardRequest
+	12, // 21: pianorhythm.v1.AnalyticsService.ListSongs:input_type -> pianorhythm.v1.ListSongsRequest
+	14, // 22: pianorhythm.v1.AnalyticsService.GetSong:input_type -> pianorhythm.v1.GetSongRequest
+	15, // 23: pianorhythm.v1.AnalyticsService.CreateSong:input_type -> pianorhythm.v1.CreateSongRequest
+	16, // 24: pianorhythm.v1.AnalyticsService.RecordSongPlay:input_type -> pianorhythm.v1.RecordSongPlayRequest
+	17, // 25: pianorhythm.v1.AnalyticsService.FavoriteSong:input_type -> pianorhythm.v1.FavoriteSongRequest
+	18, // 26: pianorhythm.v1.AnalyticsService.TopSongs:input_type -> pianorhythm.v1.TopSongsRequest
+	19, // 27: pianorhythm.v1.AnalyticsService.GetPlayerSongStats:input_type -> pianorhythm.v1.PlayerSongStatsRequest
+	22, // 28: pianorhythm.v1.AnalyticsService.RecommendSongs:input_type -> pianorhythm.v1.RecommendSongsRequest
+	29, // 29: pianorhythm.v1.AnalyticsService.Track:output_type -> google.protobuf.Empty
+	4,  // 30: pianorhythm.v1.AnalyticsService.EventCounts:output_type -> pianorhythm.v1.EventCountsResponse
+	6,  // 31: pianorhythm.v1.AnalyticsService.GetUserStats:output_type -> pianorhythm.v1.UserStats
+	10, // 32: pianorhythm.v1.AnalyticsService.Leaderboard:output_type -> pianorhythm.v1.LeaderboardResponse
+	13, // 33: pianorhythm.v1.AnalyticsService.ListSongs:output_type -> pianorhythm.v1.ListSongsResponse
+	11, // 34: pianorhythm.v1.AnalyticsService.GetSong:output_type -> pianorhythm.v1.Song
+	11, // 35: pianorhythm.v1.AnalyticsService.CreateSong:output_type -> pianorhythm.v1.Song
+	11, // 36: pianorhythm.v1.AnalyticsService.RecordSongPlay:output_type -> pianorhythm.v1.Song
+	11, // 37: pianorhythm.v1.AnalyticsService.FavoriteSong:output_type -> pianorhythm.v1.Song
+	13, // 38: pianorhythm.v1.AnalyticsService.TopSongs:output_type -> pianorhythm.v1.ListSongsResponse
+	21, // 39: pianorhythm.v1.AnalyticsService.GetPlayerSongStats:output_type -> pianorhythm.v1.PlayerSongStatsResponse
+	24, // 40: pianorhythm.v1.AnalyticsService.RecommendSongs:output_type -> pianorhythm.v1.RecommendSongsResponse
+	29, // [29:41] is the sub-list for method output_type
+	17, // [17:29] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_pianorhythm_v1_analytics_proto_init() }
@@ -1340,7 +2022,7 @@ func file_pianorhythm_v1_analytics_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pianorhythm_v1_analytics_proto_rawDesc), len(file_pianorhythm_v1_analytics_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,16 +20,18 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AnalyticsService_Track_FullMethodName          = "/pianorhythm.v1.AnalyticsService/Track"
-	AnalyticsService_EventCounts_FullMethodName    = "/pianorhythm.v1.AnalyticsService/EventCounts"
-	AnalyticsService_GetUserStats_FullMethodName   = "/pianorhythm.v1.AnalyticsService/GetUserStats"
-	AnalyticsService_Leaderboard_FullMethodName    = "/pianorhythm.v1.AnalyticsService/Leaderboard"
-	AnalyticsService_ListSongs_FullMethodName      = "/pianorhythm.v1.AnalyticsService/ListSongs"
-	AnalyticsService_GetSong_FullMethodName        = "/pianorhythm.v1.AnalyticsService/GetSong"
-	AnalyticsService_CreateSong_FullMethodName     = "/pianorhythm.v1.AnalyticsService/CreateSong"
-	AnalyticsService_RecordSongPlay_FullMethodName = "/pianorhythm.v1.AnalyticsService/RecordSongPlay"
-	AnalyticsService_FavoriteSong_FullMethodName   = "/pianorhythm.v1.AnalyticsService/FavoriteSong"
-	AnalyticsService_TopSongs_FullMethodName       = "/pianorhythm.v1.AnalyticsService/TopSongs"
+	AnalyticsService_Track_FullMethodName              = "/pianorhythm.v1.AnalyticsService/Track"
+	AnalyticsService_EventCounts_FullMethodName        = "/pianorhythm.v1.AnalyticsService/EventCounts"
+	AnalyticsService_GetUserStats_FullMethodName       = "/pianorhythm.v1.AnalyticsService/GetUserStats"
+	AnalyticsService_Leaderboard_FullMethodName        = "/pianorhythm.v1.AnalyticsService/Leaderboard"
+	AnalyticsService_ListSongs_FullMethodName          = "/pianorhythm.v1.AnalyticsService/ListSongs"
+	AnalyticsService_GetSong_FullMethodName            = "/pianorhythm.v1.AnalyticsService/GetSong"
+	AnalyticsService_CreateSong_FullMethodName         = "/pianorhythm.v1.AnalyticsService/CreateSong"
+	AnalyticsService_RecordSongPlay_FullMethodName     = "/pianorhythm.v1.AnalyticsService/RecordSongPlay"
+	AnalyticsService_FavoriteSong_FullMethodName       = "/pianorhythm.v1.AnalyticsService/FavoriteSong"
+	AnalyticsService_TopSongs_FullMethodName           = "/pianorhythm.v1.AnalyticsService/TopSongs"
+	AnalyticsService_GetPlayerSongStats_FullMethodName = "/pianorhythm.v1.AnalyticsService/GetPlayerSongStats"
+	AnalyticsService_RecommendSongs_FullMethodName     = "/pianorhythm.v1.AnalyticsService/RecommendSongs"
 )
 
 // AnalyticsServiceClient is the client API for AnalyticsService service.
@@ -50,6 +52,12 @@ type AnalyticsServiceClient interface {
 	RecordSongPlay(ctx context.Context, in *RecordSongPlayRequest, opts ...grpc.CallOption) (*Song, error)
 	FavoriteSong(ctx context.Context, in *FavoriteSongRequest, opts ...grpc.CallOption) (*Song, error)
 	TopSongs(ctx context.Context, in *TopSongsRequest, opts ...grpc.CallOption) (*ListSongsResponse, error)
+	// GetPlayerSongStats is a player's plays, completions and accuracy per
+	// song.
+	GetPlayerSongStats(ctx context.Context, in *PlayerSongStatsRequest, opts ...grpc.CallOption) (*PlayerSongStatsResponse, error)
+	// RecommendSongs suggests songs near the user's level that players who
+	// played the same songs also played and liked.
+	RecommendSongs(ctx context.Context, in *RecommendSongsRequest, opts ...grpc.CallOption) (*RecommendSongsResponse, error)
 }
 
 type analyticsServiceClient struct {
@@ -160,6 +168,26 @@ func (c *analyticsServiceClient) TopSongs(ctx context.Context, in *TopSongsReque
 	return out, nil
 }
 
+func (c *analyticsServiceClient) GetPlayerSongStats(ctx context.Context, in *PlayerSongStatsRequest, opts ...grpc.CallOption) (*PlayerSongStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PlayerSongStatsResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetPlayerSongStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) RecommendSongs(ctx context.Context, in *RecommendSongsRequest, opts ...grpc.CallOption) (*RecommendSongsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecommendSongsResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_RecommendSongs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AnalyticsServiceServer is the server API for AnalyticsService service.
 // All implementations must embed UnimplementedAnalyticsServiceServer
 // for forward compatibility.
@@ -178,6 +206,12 @@ type AnalyticsServiceServer interface {
 	RecordSongPlay(context.Context, *RecordSongPlayRequest) (*Song, error)
 	FavoriteSong(context.Context, *FavoriteSongRequest) (*Song, error)
 	TopSongs(context.Context, *TopSongsRequest) (*ListSongsResponse, error)
+	// GetPlayerSongStats is a player's plays, completions and accuracy per
+	// song.
+	GetPlayerSongStats(context.Context, *PlayerSongStatsRequest) (*PlayerSongStatsResponse, error)
+	// RecommendSongs suggests songs near the user's level that players who
+	// played the same songs also played and liked.
+	RecommendSongs(context.Context, *RecommendSongsRequest) (*RecommendSongsResponse, error)
 	mustEmbedUnimplementedAnalyticsServiceServer()
 }
 
@@ -217,6 +251,12 @@ func (UnimplementedAnalyticsServiceServer) FavoriteSong(context.Context, *Favori
 }
 func (UnimplementedAnalyticsServiceServer) TopSongs(context.Context, *TopSongsRequest) (*ListSongsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method TopSongs not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetPlayerSongStats(context.Context, *PlayerSongStatsRequest) (*PlayerSongStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPlayerSongStats not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) RecommendSongs(context.Context, *RecommendSongsRequest) (*RecommendSongsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecommendSongs not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) mustEmbedUnimplementedAnalyticsServiceServer() {}
 func (UnimplementedAnalyticsServiceServer) testEmbeddedByValue()                          {}
@@ -419,6 +459,42 @@ func _AnalyticsService_TopSongs_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_GetPlayerSongStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlayerSongStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetPlayerSongStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetPlayerSongStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetPlayerSongStats(ctx, req.(*PlayerSongStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_RecommendSongs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecommendSongsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).RecommendSongs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_RecommendSongs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).RecommendSongs(ctx, req.(*RecommendSongsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AnalyticsService_ServiceDesc is the grpc.ServiceDesc for AnalyticsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -465,6 +541,14 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "TopSongs",
 			Handler:    _AnalyticsService_TopSongs_Handler,
+		},
+		{
+			MethodName: "GetPlayerSongStats",
+			Handler:    _AnalyticsService_GetPlayerSongStats_Handler,
+		},
+		{
+			MethodName: "RecommendSongs",
+			Handler:    _AnalyticsService_RecommendSongs_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -42,6 +42,9 @@ type ClientMessage struct {
 	//	*ClientMessage_ListRooms
 	//	*ClientMessage_Friend
 	//	*ClientMessage_ChatModeration
+	//	*ClientMessage_Cursor
+	//	*ClientMessage_WatchRooms
+	//	*ClientMessage_Unban
 	Payload       isClientMessage_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -199,6 +202,33 @@ func (x *ClientMessage) GetChatModeration() *ChatModeration {
 	return nil
 }
 
+func (x *ClientMessage) GetCursor() *Cursor {
+	if x != nil {
+		if x, ok := x.Payload.(*ClientMessage_Cursor); ok {
+			return x.Cursor
+		}
+	}
+	return nil
+}
+
+func (x *ClientMessage) GetWatchRooms() *WatchRooms {
+	if x != nil {
+		if x, ok := x.Payload.(*ClientMessage_WatchRooms); ok {
+			return x.WatchRooms
+		}
+	}
+	return nil
+}
+
+func (x *ClientMessage) GetUnban() *Unban {
+	if x != nil {
+		if x, ok := x.Payload.(*ClientMessage_Unban); ok {
+			return x.Unban
+		}
+	}
+	return nil
+}
+
 type isClientMessage_Payload interface {
 	isClientMessage_Payload()
 }
@@ -251,6 +281,21 @@ type ClientMessage_ChatModeration struct {
 	ChatModeration *ChatModeration `protobuf:"bytes,21,opt,name=chat_moderation,json=chatModeration,proto3,oneof"`
 }
 
+type ClientMessage_Cursor struct {
+	// Not routed through the room service: relayed by the edge to the
+	// room's members (and the other edge instances), rate-limited per
+	// connection; over the rate, positions are dropped silently.
+	Cursor *Cursor `protobuf:"bytes,22,opt,name=cursor,proto3,oneof"`
+}
+
+type ClientMessage_WatchRooms struct {
+	WatchRooms *WatchRooms `protobuf:"bytes,23,opt,name=watch_rooms,json=watchRooms,proto3,oneof"`
+}
+
+type ClientMessage_Unban struct {
+	Unban *Unban `protobuf:"bytes,24,opt,name=unban,proto3,oneof"`
+}
+
 func (*ClientMessage_Join) isClientMessage_Payload() {}
 
 func (*ClientMessage_Leave) isClientMessage_Payload() {}
@@ -274,6 +319,12 @@ func (*ClientMessage_ListRooms) isClientMessage_Payload() {}
 func (*ClientMessage_Friend) isClientMessage_Payload() {}
 
 func (*ClientMessage_ChatModeration) isClientMessage_Payload() {}
+
+func (*ClientMessage_Cursor) isClientMessage_Payload() {}
+
+func (*ClientMessage_WatchRooms) isClientMessage_Payload() {}
+
+func (*ClientMessage_Unban) isClientMessage_Payload() {}
 
 // Join enters a room, leaving the current one. With create, a missing room
 // is created with the given settings and the joiner as owner.
@@ -814,6 +865,98 @@ func (x *ChatModeration) GetClear() bool {
 	return false
 }
 
+// WatchRooms subscribes the connection to the live room list (watch) or
+// ends the subscription. Subscribing is answered with a roomList of every
+// listed room; while subscribed, roomsChanged tells what changed since.
+type WatchRooms struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Watch         bool                   `protobuf:"varint,1,opt,name=watch,proto3" json:"watch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRooms) Reset() {
+	*x = WatchRooms{}
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRooms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRooms) ProtoMessage() {}
+
+func (x *WatchRooms) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRooms.ProtoReflect.Descriptor instead.
+func (*WatchRooms) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *WatchRooms) GetWatch() bool {
+	if x != nil {
+		return x.Watch
+	}
+	return false
+}
+
+// Unban lifts a ban from the current room (owner, moderators and admins).
+type Unban struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Unban) Reset() {
+	*x = Unban{}
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Unban) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Unban) ProtoMessage() {}
+
+func (x *Unban) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Unban.ProtoReflect.Descriptor instead.
+func (*Unban) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Unban) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
 // ServerMessage is one frame to a WebSocket client.
 type ServerMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -840,6 +983,9 @@ type ServerMessage struct {
 	//	*ServerMessage_MemberUpdated
 	//	*ServerMessage_Ack
 	//	*ServerMessage_Profile
+	//	*ServerMessage_Cursor
+	//	*ServerMessage_RoomsChanged
+	//	*ServerMessage_Achievement
 	Payload       isServerMessage_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -847,7 +993,7 @@ type ServerMessage struct {
 
 func (x *ServerMessage) Reset() {
 	*x = ServerMessage{}
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[12]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +1005,7 @@ func (x *ServerMessage) String() string {
 func (*ServerMessage) ProtoMessage() {}
 
 func (x *ServerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[12]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +1018,7 @@ func (x *ServerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerMessage.ProtoReflect.Descriptor instead.
 func (*ServerMessage) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{12}
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ServerMessage) GetId() string {
@@ -1060,6 +1206,33 @@ func (x *ServerMessage) GetProfile() *Profile {
 	return nil
 }
 
+func (x *ServerMessage) GetCursor() *Cursor {
+	if x != nil {
+		if x, ok := x.Payload.(*ServerMessage_Cursor); ok {
+			return x.Cursor
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetRoomsChanged() *RoomsChanged {
+	if x != nil {
+		if x, ok := x.Payload.(*ServerMessage_RoomsChanged); ok {
+			return x.RoomsChanged
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetAchievement() *AchievementUnlocked {
+	if x != nil {
+		if x, ok := x.Payload.(*ServerMessage_Achievement); ok {
+			return x.Achievement
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Payload interface {
 	isServerMessage_Payload()
 }
@@ -1140,6 +1313,20 @@ type ServerMessage_Profile struct {
 	Profile *Profile `protobuf:"bytes,28,opt,name=profile,proto3,oneof"`
 }
 
+type ServerMessage_Cursor struct {
+	// Another member's pointer moved (user_id set by the server).
+	Cursor *Cursor `protobuf:"bytes,29,opt,name=cursor,proto3,oneof"`
+}
+
+type ServerMessage_RoomsChanged struct {
+	RoomsChanged *RoomsChanged `protobuf:"bytes,30,opt,name=rooms_changed,json=roomsChanged,proto3,oneof"`
+}
+
+type ServerMessage_Achievement struct {
+	// An achievement was unlocked (from UserEvent.achievement).
+	Achievement *AchievementUnlocked `protobuf:"bytes,40,opt,name=achievement,proto3,oneof"`
+}
+
 func (*ServerMessage_Welcome) isServerMessage_Payload() {}
 
 func (*ServerMessage_RoomJoined) isServerMessage_Payload() {}
@@ -1178,6 +1365,12 @@ func (*ServerMessage_Ack) isServerMessage_Payload() {}
 
 func (*ServerMessage_Profile) isServerMessage_Payload() {}
 
+func (*ServerMessage_Cursor) isServerMessage_Payload() {}
+
+func (*ServerMessage_RoomsChanged) isServerMessage_Payload() {}
+
+func (*ServerMessage_Achievement) isServerMessage_Payload() {}
+
 // Welcome is the first frame of every connection.
 type Welcome struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -1192,7 +1385,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[13]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1397,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[13]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1410,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{13}
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Welcome) GetUser() *User {
@@ -1261,7 +1454,7 @@ type RoomJoined struct {
 
 func (x *RoomJoined) Reset() {
 	*x = RoomJoined{}
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[14]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1466,7 @@ func (x *RoomJoined) String() string {
 func (*RoomJoined) ProtoMessage() {}
 
 func (x *RoomJoined) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[14]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1479,7 @@ func (x *RoomJoined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomJoined.ProtoReflect.Descriptor instead.
 func (*RoomJoined) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{14}
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RoomJoined) GetRoom() *Room {
@@ -1327,7 +1520,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[15]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1532,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[15]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1545,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{15}
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Pong) GetClientTime() int64 {
@@ -1378,7 +1571,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[16]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1583,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[16]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,12 +1596,67 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{16}
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RoomList) GetRooms() []*Room {
 	if x != nil {
 		return x.Rooms
+	}
+	return nil
+}
+
+// RoomsChanged is an update of the live room list (see WatchRooms): rooms
+// whose settings, owner or member count changed, or that became listed,
+// and the ids of rooms that are gone or no longer listed.
+type RoomsChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rooms         []*Room                `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	Removed       []string               `protobuf:"bytes,2,rep,name=removed,proto3" json:"removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomsChanged) Reset() {
+	*x = RoomsChanged{}
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomsChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomsChanged) ProtoMessage() {}
+
+func (x *RoomsChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomsChanged.ProtoReflect.Descriptor instead.
+func (*RoomsChanged) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RoomsChanged) GetRooms() []*Room {
+	if x != nil {
+		return x.Rooms
+	}
+	return nil
+}
+
+func (x *RoomsChanged) GetRemoved() []string {
+	if x != nil {
+		return x.Removed
 	}
 	return nil
 }
@@ -1422,7 +1670,7 @@ type FriendUpdate struct {
 
 func (x *FriendUpdate) Reset() {
 	*x = FriendUpdate{}
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[17]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1682,7 @@ func (x *FriendUpdate) String() string {
 func (*FriendUpdate) ProtoMessage() {}
 
 func (x *FriendUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[17]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1695,7 @@ func (x *FriendUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FriendUpdate.ProtoReflect.Descriptor instead.
 func (*FriendUpdate) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{17}
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *FriendUpdate) GetFriends() []*Friend {
@@ -1459,16 +1707,20 @@ func (x *FriendUpdate) GetFriends() []*Friend {
 
 // NoteQuota tells a client how many note events it may still send.
 type NoteQuota struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Allowance     int32                  `protobuf:"varint,1,opt,name=allowance,proto3" json:"allowance,omitempty"`
-	Max           int32                  `protobuf:"varint,2,opt,name=max,proto3" json:"max,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Allowance int32                  `protobuf:"varint,1,opt,name=allowance,proto3" json:"allowance,omitempty"`
+	Max       int32                  `protobuf:"varint,2,opt,name=max,proto3" json:"max,omitempty"`
+	// Points added back every refill interval (2 s); with max, what a client
+	// needs to pace itself (Multiplayer Piano's note quota is given as
+	// refill and max). -1 when unlimited, like allowance and max.
+	Refill        int32 `protobuf:"varint,3,opt,name=refill,proto3" json:"refill,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NoteQuota) Reset() {
 	*x = NoteQuota{}
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[18]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1732,7 @@ func (x *NoteQuota) String() string {
 func (*NoteQuota) ProtoMessage() {}
 
 func (x *NoteQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[18]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1745,7 @@ func (x *NoteQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoteQuota.ProtoReflect.Descriptor instead.
 func (*NoteQuota) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{18}
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *NoteQuota) GetAllowance() int32 {
@@ -1506,6 +1758,13 @@ func (x *NoteQuota) GetAllowance() int32 {
 func (x *NoteQuota) GetMax() int32 {
 	if x != nil {
 		return x.Max
+	}
+	return 0
+}
+
+func (x *NoteQuota) GetRefill() int32 {
+	if x != nil {
+		return x.Refill
 	}
 	return 0
 }
@@ -1524,7 +1783,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[19]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1536,7 +1795,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[19]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1549,7 +1808,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{19}
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Error) GetCode() string {
@@ -1575,7 +1834,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[20]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1846,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[20]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1859,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{20}
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{23}
 }
 
 // Profile answers setProfile with the updated user.
@@ -1613,7 +1872,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[21]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1625,7 +1884,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_client_proto_msgTypes[21]
+	mi := &file_pianorhythm_v1_client_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1638,7 +1897,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{21}
+	return file_pianorhythm_v1_client_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Profile) GetUser() *User {
@@ -1652,7 +1911,7 @@ var File_pianorhythm_v1_client_proto protoreflect.FileDescriptor
 
 const file_pianorhythm_v1_client_proto_rawDesc = "" +
 	"\n" +
-	"\x1bpianorhythm/v1/client.proto\x12\x0epianorhythm.v1\x1a\x1bpianorhythm/v1/common.proto\"\xd2\x05\n" +
+	"\x1bpianorhythm/v1/client.proto\x12\x0epianorhythm.v1\x1a\x1bpianorhythm/v1/common.proto\"\xf2\x06\n" +
 	"\rClientMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12*\n" +
 	"\x04join\x18\n" +
@@ -1669,7 +1928,11 @@ const file_pianorhythm_v1_client_proto_rawDesc = "" +
 	"\n" +
 	"list_rooms\x18\x13 \x01(\v2\x19.pianorhythm.v1.ListRoomsH\x00R\tlistRooms\x127\n" +
 	"\x06friend\x18\x14 \x01(\v2\x1d.pianorhythm.v1.FriendRequestH\x00R\x06friend\x12I\n" +
-	"\x0fchat_moderation\x18\x15 \x01(\v2\x1e.pianorhythm.v1.ChatModerationH\x00R\x0echatModerationB\t\n" +
+	"\x0fchat_moderation\x18\x15 \x01(\v2\x1e.pianorhythm.v1.ChatModerationH\x00R\x0echatModeration\x120\n" +
+	"\x06cursor\x18\x16 \x01(\v2\x16.pianorhythm.v1.CursorH\x00R\x06cursor\x12=\n" +
+	"\vwatch_rooms\x18\x17 \x01(\v2\x1a.pianorhythm.v1.WatchRoomsH\x00R\n" +
+	"watchRooms\x12-\n" +
+	"\x05unban\x18\x18 \x01(\v2\x15.pianorhythm.v1.UnbanH\x00R\x05unbanB\t\n" +
 	"\apayload\"\x88\x01\n" +
 	"\x04Join\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1a\n" +
@@ -1706,7 +1969,13 @@ const file_pianorhythm_v1_client_proto_rawDesc = "" +
 	"\x0eChatModeration\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
-	"\x05clear\x18\x02 \x01(\bR\x05clear\"\xf3\b\n" +
+	"\x05clear\x18\x02 \x01(\bR\x05clear\"\"\n" +
+	"\n" +
+	"WatchRooms\x12\x14\n" +
+	"\x05watch\x18\x01 \x01(\bR\x05watch\" \n" +
+	"\x05Unban\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"\xb3\n" +
+	"\n" +
 	"\rServerMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x123\n" +
 	"\awelcome\x18\n" +
@@ -1731,7 +2000,10 @@ const file_pianorhythm_v1_client_proto_rawDesc = "" +
 	"\fchat_cleared\x18\x19 \x01(\v2\x1b.pianorhythm.v1.ChatClearedH\x00R\vchatCleared\x12F\n" +
 	"\x0emember_updated\x18\x1a \x01(\v2\x1d.pianorhythm.v1.MemberUpdatedH\x00R\rmemberUpdated\x12'\n" +
 	"\x03ack\x18\x1b \x01(\v2\x13.pianorhythm.v1.AckH\x00R\x03ack\x123\n" +
-	"\aprofile\x18\x1c \x01(\v2\x17.pianorhythm.v1.ProfileH\x00R\aprofileB\t\n" +
+	"\aprofile\x18\x1c \x01(\v2\x17.pianorhythm.v1.ProfileH\x00R\aprofile\x120\n" +
+	"\x06cursor\x18\x1d \x01(\v2\x16.pianorhythm.v1.CursorH\x00R\x06cursor\x12C\n" +
+	"\rrooms_changed\x18\x1e \x01(\v2\x1c.pianorhythm.v1.RoomsChangedH\x00R\froomsChanged\x12G\n" +
+	"\vachievement\x18( \x01(\v2#.pianorhythm.v1.AchievementUnlockedH\x00R\vachievementB\t\n" +
 	"\apayload\"\x8f\x01\n" +
 	"\aWelcome\x12(\n" +
 	"\x04user\x18\x01 \x01(\v2\x14.pianorhythm.v1.UserR\x04user\x12#\n" +
@@ -1751,12 +2023,16 @@ const file_pianorhythm_v1_client_proto_rawDesc = "" +
 	"\vserver_time\x18\x02 \x01(\x03R\n" +
 	"serverTime\"6\n" +
 	"\bRoomList\x12*\n" +
-	"\x05rooms\x18\x01 \x03(\v2\x14.pianorhythm.v1.RoomR\x05rooms\"@\n" +
+	"\x05rooms\x18\x01 \x03(\v2\x14.pianorhythm.v1.RoomR\x05rooms\"T\n" +
+	"\fRoomsChanged\x12*\n" +
+	"\x05rooms\x18\x01 \x03(\v2\x14.pianorhythm.v1.RoomR\x05rooms\x12\x18\n" +
+	"\aremoved\x18\x02 \x03(\tR\aremoved\"@\n" +
 	"\fFriendUpdate\x120\n" +
-	"\afriends\x18\x01 \x03(\v2\x16.pianorhythm.v1.FriendR\afriends\";\n" +
+	"\afriends\x18\x01 \x03(\v2\x16.pianorhythm.v1.FriendR\afriends\"S\n" +
 	"\tNoteQuota\x12\x1c\n" +
 	"\tallowance\x18\x01 \x01(\x05R\tallowance\x12\x10\n" +
-	"\x03max\x18\x02 \x01(\x05R\x03max\"5\n" +
+	"\x03max\x18\x02 \x01(\x05R\x03max\x12\x16\n" +
+	"\x06refill\x18\x03 \x01(\x05R\x06refill\"5\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"\x05\n" +
@@ -1776,52 +2052,57 @@ func file_pianorhythm_v1_client_proto_rawDescGZIP() []byte {
 	return file_pianorhythm_v1_client_proto_rawDescData
 }
 
-var file_pianorhythm_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_pianorhythm_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_pianorhythm_v1_client_proto_goTypes = []any{
-	(*ClientMessage)(nil),      // 0: pianorhythm.v1.ClientMessage
-	(*Join)(nil),               // 1: pianorhythm.v1.Join
-	(*Leave)(nil),              // 2: pianorhythm.v1.Leave
-	(*ChatSend)(nil),           // 3: pianorhythm.v1.ChatSend
-	(*Ping)(nil),               // 4: pianorhythm.v1.Ping
-	(*SetProfile)(nil),         // 5: pianorhythm.v1.SetProfile
-	(*RoomSettingsChange)(nil), // 6: pianorhythm.v1.RoomSettingsChange
-	(*Kick)(nil),               // 7: pianorhythm.v1.Kick
-	(*TransferOwner)(nil),      // 8: pianorhythm.v1.TransferOwner
-	(*ListRooms)(nil),          // 9: pianorhythm.v1.ListRooms
-	(*FriendRequest)(nil),      // 10: pianorhythm.v1.FriendRequest
-	(*ChatModeration)(nil),     // 11: pianorhythm.v1.ChatModeration
-	(*ServerMessage)(nil),      // 12: pianorhythm.v1.ServerMessage
-	(*Welcome)(nil),            // 13: pianorhythm.v1.Welcome
-	(*RoomJoined)(nil),         // 14: pianorhythm.v1.RoomJoined
-	(*Pong)(nil),               // 15: pianorhythm.v1.Pong
-	(*RoomList)(nil),           // 16: pianorhythm.v1.RoomList
-	(*FriendUpdate)(nil),       // 17: pianorhythm.v1.FriendUpdate
-	(*NoteQuota)(nil),          // 18: pianorhythm.v1.NoteQuota
-	(*Error)(nil),              // 19: pianorhythm.v1.Error
-	(*Ack)(nil),                // 20: pianorhythm.v1.Ack
-	(*Profile)(nil),            // 21: pianorhythm.v1.Profile
-	(*NoteBatch)(nil),          // 22: pianorhythm.v1.NoteBatch
-	(*RoomSettings)(nil),       // 23: pianorhythm.v1.RoomSettings
-	(FriendAction)(0),          // 24: pianorhythm.v1.FriendAction
-	(*UserJoined)(nil),         // 25: pianorhythm.v1.UserJoined
-	(*UserLeft)(nil),           // 26: pianorhythm.v1.UserLeft
-	(*ChatPosted)(nil),         // 27: pianorhythm.v1.ChatPosted
-	(*RoomUpdated)(nil),        // 28: pianorhythm.v1.RoomUpdated
-	(*OwnerChanged)(nil),       // 29: pianorhythm.v1.OwnerChanged
-	(*Kicked)(nil),             // 30: pianorhythm.v1.Kicked
-	(*ChatDeleted)(nil),        // 31: pianorhythm.v1.ChatDeleted
-	(*ChatCleared)(nil),        // 32: pianorhythm.v1.ChatCleared
-	(*MemberUpdated)(nil),      // 33: pianorhythm.v1.MemberUpdated
-	(*User)(nil),               // 34: pianorhythm.v1.User
-	(*Room)(nil),               // 35: pianorhythm.v1.Room
-	(*Member)(nil),             // 36: pianorhythm.v1.Member
-	(*ChatMessage)(nil),        // 37: pianorhythm.v1.ChatMessage
-	(*Friend)(nil),             // 38: pianorhythm.v1.Friend
+	(*ClientMessage)(nil),       // 0: pianorhythm.v1.ClientMessage
+	(*Join)(nil),                // 1: pianorhythm.v1.Join
+	(*Leave)(nil),               // 2: pianorhythm.v1.Leave
+	(*ChatSend)(nil),            // 3: pianorhythm.v1.ChatSend
+	(*Ping)(nil),                // 4: pianorhythm.v1.Ping
+	(*SetProfile)(nil),          // 5: pianorhythm.v1.SetProfile
+	(*RoomSettingsChange)(nil),  // 6: pianorhythm.v1.RoomSettingsChange
+	(*Kick)(nil),                // 7: pianorhythm.v1.Kick
+	(*TransferOwner)(nil),       // 8: pianorhythm.v1.TransferOwner
+	(*ListRooms)(nil),           // 9: pianorhythm.v1.ListRooms
+	(*FriendRequest)(nil),       // 10: pianorhythm.v1.FriendRequest
+	(*ChatModeration)(nil),      // 11: pianorhythm.v1.ChatModeration
+	(*WatchRooms)(nil),          // 12: pianorhythm.v1.WatchRooms
+	(*Unban)(nil),               // 13: pianorhythm.v1.Unban
+	(*ServerMessage)(nil),       // 14: pianorhythm.v1.ServerMessage
+	(*Welcome)(nil),             // 15: pianorhythm.v1.Welcome
+	(*RoomJoined)(nil),          // 16: pianorhythm.v1.RoomJoined
+	(*Pong)(nil),                // 17: pianorhythm.v1.Pong
+	(*RoomList)(nil),            // 18: pianorhythm.v1.RoomList
+	(*RoomsChanged)(nil),        // 19: pianorhythm.v1.RoomsChanged
+	(*FriendUpdate)(nil),        // 20: pianorhythm.v1.FriendUpdate
+	(*NoteQuota)(nil),           // 21: pianorhythm.v1.NoteQuota
+	(*Error)(nil),               // 22: pianorhythm.v1.Error
+	(*Ack)(nil),                 // 23: pianorhythm.v1.Ack
+	(*Profile)(nil),             // 24: pianorhythm.v1.Profile
+	(*NoteBatch)(nil),           // 25: pianorhythm.v1.NoteBatch
+	(*Cursor)(nil),              // 26: pianorhythm.v1.Cursor
+	(*RoomSettings)(nil),        // 27: pianorhythm.v1.RoomSettings
+	(FriendAction)(0),           // 28: pianorhythm.v1.FriendAction
+	(*UserJoined)(nil),          // 29: pianorhythm.v1.UserJoined
+	(*UserLeft)(nil),            // 30: pianorhythm.v1.UserLeft
+	(*ChatPosted)(nil),          // 31: pianorhythm.v1.ChatPosted
+	(*RoomUpdated)(nil),         // 32: pianorhythm.v1.RoomUpdated
+	(*OwnerChanged)(nil),        // 33: pianorhythm.v1.OwnerChanged
+	(*Kicked)(nil),              // 34: pianorhythm.v1.Kicked
+	(*ChatDeleted)(nil),         // 35: pianorhythm.v1.ChatDeleted
+	(*ChatCleared)(nil),         // 36: pianorhythm.v1.ChatCleared
+	(*MemberUpdated)(nil),       // 37: pianorhythm.v1.MemberUpdated
+	(*AchievementUnlocked)(nil), // 38: pianorhythm.v1.AchievementUnlocked
+	(*User)(nil),                // 39: pianorhythm.v1.User
+	(*Room)(nil),                // 40: pianorhythm.v1.Room
+	(*Member)(nil),              // 41: pianorhythm.v1.Member
+	(*ChatMessage)(nil),         // 42: pianorhythm.v1.ChatMessage
+	(*Friend)(nil),              // 43: pianorhythm.v1.Friend
 }
 var file_pianorhythm_v1_client_proto_depIdxs = []int32{
 	1,  // 0: pianorhythm.v1.ClientMessage.join:type_name -> pianorhythm.v1.Join
 	2,  // 1: pianorhythm.v1.ClientMessage.leave:type_name -> pianorhythm.v1.Leave
-	22, // 2: pianorhythm.v1.ClientMessage.notes:type_name -> pianorhythm.v1.NoteBatch
+	25, // 2: pianorhythm.v1.ClientMessage.notes:type_name -> pianorhythm.v1.NoteBatch
 	3,  // 3: pianorhythm.v1.ClientMessage.chat:type_name -> pianorhythm.v1.ChatSend
 	4,  // 4: pianorhythm.v1.ClientMessage.ping:type_name -> pianorhythm.v1.Ping
 	5,  // 5: pianorhythm.v1.ClientMessage.set_profile:type_name -> pianorhythm.v1.SetProfile
@@ -1831,40 +2112,47 @@ var file_pianorhythm_v1_client_proto_depIdxs = []int32{
 	9,  // 9: pianorhythm.v1.ClientMessage.list_rooms:type_name -> pianorhythm.v1.ListRooms
 	10, // 10: pianorhythm.v1.ClientMessage.friend:type_name -> pianorhythm.v1.FriendRequest
 	11, // 11: pianorhythm.v1.ClientMessage.chat_moderation:type_name -> pianorhythm.v1.ChatModeration
-	23, // 12: pianorhythm.v1.Join.settings:type_name -> pianorhythm.v1.RoomSettings
-	23, // 13: pianorhythm.v1.RoomSettingsChange.settings:type_name -> pianorhythm.v1.RoomSettings
-	24, // 14: pianorhythm.v1.FriendRequest.action:type_name -> pianorhythm.v1.FriendAction
-	13, // 15: pianorhythm.v1.ServerMessage.welcome:type_name -> pianorhythm.v1.Welcome
-	14, // 16: pianorhythm.v1.ServerMessage.room_joined:type_name -> pianorhythm.v1.RoomJoined
-	25, // 17: pianorhythm.v1.ServerMessage.user_joined:type_name -> pianorhythm.v1.UserJoined
-	26, // 18: pianorhythm.v1.ServerMessage.user_left:type_name -> pianorhythm.v1.UserLeft
-	22, // 19: pianorhythm.v1.ServerMessage.notes:type_name -> pianorhythm.v1.NoteBatch
-	27, // 20: pianorhythm.v1.ServerMessage.chat:type_name -> pianorhythm.v1.ChatPosted
-	28, // 21: pianorhythm.v1.ServerMessage.room_updated:type_name -> pianorhythm.v1.RoomUpdated
-	29, // 22: pianorhythm.v1.ServerMessage.owner_changed:type_name -> pianorhythm.v1.OwnerChanged
-	30, // 23: pianorhythm.v1.ServerMessage.kicked:type_name -> pianorhythm.v1.Kicked
-	15, // 24: pianorhythm.v1.ServerMessage.pong:type_name -> pianorhythm.v1.Pong
-	16, // 25: pianorhythm.v1.ServerMessage.room_list:type_name -> pianorhythm.v1.RoomList
-	17, // 26: pianorhythm.v1.ServerMessage.friend_update:type_name -> pianorhythm.v1.FriendUpdate
-	18, // 27: pianorhythm.v1.ServerMessage.note_quota:type_name -> pianorhythm.v1.NoteQuota
-	19, // 28: pianorhythm.v1.ServerMessage.error:type_name -> pianorhythm.v1.Error
-	31, // 29: pianorhythm.v1.ServerMessage.chat_deleted:type_name -> pianorhythm.v1.ChatDeleted
-	32, // 30: pianorhythm.v1.ServerMessage.chat_cleared:type_name -> pianorhythm.v1.ChatCleared
-	33, // 31: pianorhythm.v1.ServerMessage.member_updated:type_name -> pianorhythm.v1.MemberUpdated
-	20, // 32: pianorhythm.v1.ServerMessage.ack:type_name -> pianorhythm.v1.Ack
-	21, // 33: pianorhythm.v1.ServerMessage.profile:type_name -> pianorhythm.v1.Profile
-	34, // 34: pianorhythm.v1.Welcome.user:type_name -> pianorhythm.v1.User
-	35, // 35: pianorhythm.v1.RoomJoined.room:type_name -> pianorhythm.v1.Room
-	36, // 36: pianorhythm.v1.RoomJoined.members:type_name -> pianorhythm.v1.Member
-	37, // 37: pianorhythm.v1.RoomJoined.chat_history:type_name -> pianorhythm.v1.ChatMessage
-	35, // 38: pianorhythm.v1.RoomList.rooms:type_name -> pianorhythm.v1.Room
-	38, // 39: pianorhythm.v1.FriendUpdate.friends:type_name -> pianorhythm.v1.Friend
-	34, // 40: pianorhythm.v1.Profile.user:type_name -> pianorhythm.v1.User
-	41, // [41:41] is the sub-list for method output_type
-	41, // [41:41] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	26, // 12: pianorhythm.v1.ClientMessage.cursor:type_name -> pianorhythm.v1.Cursor
+	12, // 13: pianorhythm.v1.ClientMessage.watch_rooms:type_name -> pianorhythm.v1.WatchRooms
+	13, // 14: pianorhythm.v1.ClientMessage.unban:type_name -> pianorhythm.v1.Unban
+	27, // 15: pianorhythm.v1.Join.settings:type_name -> pianorhythm.v1.RoomSettings
+	27, // 16: pianorhythm.v1.RoomSettingsChange.settings:type_name -> pianorhythm.v1.RoomSettings
+	28, // 17: pianorhythm.v1.FriendRequest.action:type_name -> pianorhythm.v1.FriendAction
+	15, // 18: pianorhythm.v1.ServerMessage.welcome:type_name -> pianorhythm.v1.Welcome
+	16, // 19: pianorhythm.v1.ServerMessage.room_joined:type_name -> pianorhythm.v1.RoomJoined
+	29, // 20: pianorhythm.v1.ServerMessage.user_joined:type_name -> pianorhythm.v1.UserJoined
+	30, // 21: pianorhythm.v1.ServerMessage.user_left:type_name -> pianorhythm.v1.UserLeft
+	25, // 22: pianorhythm.v1.ServerMessage.notes:type_name -> pianorhythm.v1.NoteBatch
+	31, // 23: pianorhythm.v1.ServerMessage.chat:type_name -> pianorhythm.v1.ChatPosted
+	32, // 24: pianorhythm.v1.ServerMessage.room_updated:type_name -> pianorhythm.v1.RoomUpdated
+	33, // 25: pianorhythm.v1.ServerMessage.owner_changed:type_name -> pianorhythm.v1.OwnerChanged
+	34, // 26: pianorhythm.v1.ServerMessage.kicked:type_name -> pianorhythm.v1.Kicked
+	17, // 27: pianorhythm.v1.ServerMessage.pong:type_name -> pianorhythm.v1.Pong
+	18, // 28: pianorhythm.v1.ServerMessage.room_list:type_name -> pianorhythm.v1.RoomList
+	20, // 29: pianorhythm.v1.ServerMessage.friend_update:type_name -> pianorhythm.v1.FriendUpdate
+	21, // 30: pianorhythm.v1.ServerMessage.note_quota:type_name -> pianorhythm.v1.NoteQuota
+	22, // 31: pianorhythm.v1.ServerMessage.error:type_name -> pianorhythm.v1.Error
+	35, // 32: pianorhythm.v1.ServerMessage.chat_deleted:type_name -> pianorhythm.v1.ChatDeleted
+	36, // 33: pianorhythm.v1.ServerMessage.chat_cleared:type_name -> pianorhythm.v1.ChatCleared
+	37, // 34: pianorhythm.v1.ServerMessage.member_updated:type_name -> pianorhythm.v1.MemberUpdated
+	23, // 35: pianorhythm.v1.ServerMessage.ack:type_name -> pianorhythm.v1.Ack
+	24, // 36: pianorhythm.v1.ServerMessage.profile:type_name -> pianorhythm.v1.Profile
+	26, // 37: pianorhythm.v1.ServerMessage.cursor:type_name -> pianorhythm.v1.Cursor
+	19, // 38: pianorhythm.v1.ServerMessage.rooms_changed:type_name -> pianorhythm.v1.RoomsChanged
+	38, // 39: pianorhythm.v1.ServerMessage.achievement:type_name -> pianorhythm.v1.AchievementUnlocked
+	39, // 40: pianorhythm.v1.Welcome.user:type_name -> pianorhythm.v1.User
+	40, // 41: pianorhythm.v1.RoomJoined.room:type_name -> pianorhythm.v1.Room
+	41, // 42: pianorhythm.v1.RoomJoined.members:type_name -> pianorhythm.v1.Member
+	42, // 43: pianorhythm.v1.RoomJoined.chat_history:type_name -> pianorhythm.v1.ChatMessage
+	40, // 44: pianorhythm.v1.RoomList.rooms:type_name -> pianorhythm.v1.Room
+	40, // 45: pianorhythm.v1.RoomsChanged.rooms:type_name -> pianorhythm.v1.Room
+	43, // 46: pianorhythm.v1.FriendUpdate.friends:type_name -> pianorhythm.v1.Friend
+	39, // 47: pianorhythm.v1.Profile.user:type_name -> pianorhythm.v1.User
+	48, // [48:48] is the sub-list for method output_type
+	48, // [48:48] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_pianorhythm_v1_client_proto_init() }
@@ -1886,9 +2174,12 @@ func file_pianorhythm_v1_client_proto_init() {
 		(*ClientMessage_ListRooms)(nil),
 		(*ClientMessage_Friend)(nil),
 		(*ClientMessage_ChatModeration)(nil),
+		(*ClientMessage_Cursor)(nil),
+		(*ClientMessage_WatchRooms)(nil),
+		(*ClientMessage_Unban)(nil),
 	}
 	file_pianorhythm_v1_client_proto_msgTypes[5].OneofWrappers = []any{}
-	file_pianorhythm_v1_client_proto_msgTypes[12].OneofWrappers = []any{
+	file_pianorhythm_v1_client_proto_msgTypes[14].OneofWrappers = []any{
 		(*ServerMessage_Welcome)(nil),
 		(*ServerMessage_RoomJoined)(nil),
 		(*ServerMessage_UserJoined)(nil),
@@ -1908,6 +2199,9 @@ func file_pianorhythm_v1_client_proto_init() {
 		(*ServerMessage_MemberUpdated)(nil),
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Profile)(nil),
+		(*ServerMessage_Cursor)(nil),
+		(*ServerMessage_RoomsChanged)(nil),
+		(*ServerMessage_Achievement)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1915,7 +2209,7 @@ func file_pianorhythm_v1_client_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pianorhythm_v1_client_proto_rawDesc), len(file_pianorhythm_v1_client_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -745,13 +745,18 @@ type Room struct {
 	HasPassword bool                   `protobuf:"varint,5,opt,name=has_password,json=hasPassword,proto3" json:"has_password,omitempty"`
 	MemberCount int32                  `protobuf:"varint,6,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	// Persistent rooms are kept in MongoDB and survive a Redis flush.
+	// Persistent rooms stay when empty (the empty-room grace does not remove
+	// them). Every room, persistent or not, is kept in MongoDB and comes back
+	// when Redis lost its data.
 	Persistent bool `protobuf:"varint,8,opt,name=persistent,proto3" json:"persistent,omitempty"`
 	// When the owner left; the seat is held for 15 s after it.
 	OwnerLeftAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=owner_left_at,json=ownerLeftAt,proto3" json:"owner_left_at,omitempty"`
 	// Internal: argon2id hash of the password. Never leaves the services:
 	// the room service clears it before answering a client.
-	PasswordHash  string `protobuf:"bytes,10,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"`
+	PasswordHash string `protobuf:"bytes,10,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"`
+	// Internal: incremented by every write of the room, for the state
+	// service's optimistic checks (see StateService).
+	Version       int64 `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -854,6 +859,13 @@ func (x *Room) GetPasswordHash() string {
 		return x.PasswordHash
 	}
 	return ""
+}
+
+func (x *Room) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 // Member is one user in a room.
@@ -1165,6 +1177,71 @@ func (x *NoteBatch) GetEvents() []*NoteEvent {
 	return nil
 }
 
+// Cursor is a member's pointer position over the piano, in percent of its
+// width (x, 0 left) and height (y, 0 top); values outside 0-100 are allowed
+// (scripts place cursors anywhere) but must be finite. What a client sends
+// and what the other members receive (with user_id set by the server).
+type Cursor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Set by the server; ignored from clients.
+	UserId        string  `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	X             float64 `protobuf:"fixed64,2,opt,name=x,proto3" json:"x,omitempty"`
+	Y             float64 `protobuf:"fixed64,3,opt,name=y,proto3" json:"y,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Cursor) Reset() {
+	*x = Cursor{}
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Cursor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Cursor) ProtoMessage() {}
+
+func (x *Cursor) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Cursor.ProtoReflect.Descriptor instead.
+func (*Cursor) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Cursor) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Cursor) GetX() float64 {
+	if x != nil {
+		return x.X
+	}
+	return 0
+}
+
+func (x *Cursor) GetY() float64 {
+	if x != nil {
+		return x.Y
+	}
+	return 0
+}
+
 // UserJoined: a member entered the room.
 type UserJoined struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1176,7 +1253,7 @@ type UserJoined struct {
 
 func (x *UserJoined) Reset() {
 	*x = UserJoined{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[8]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1265,7 @@ func (x *UserJoined) String() string {
 func (*UserJoined) ProtoMessage() {}
 
 func (x *UserJoined) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[8]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1278,7 @@ func (x *UserJoined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserJoined.ProtoReflect.Descriptor instead.
 func (*UserJoined) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{8}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UserJoined) GetRoomId() string {
@@ -1231,7 +1308,7 @@ type UserLeft struct {
 
 func (x *UserLeft) Reset() {
 	*x = UserLeft{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[9]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1320,7 @@ func (x *UserLeft) String() string {
 func (*UserLeft) ProtoMessage() {}
 
 func (x *UserLeft) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[9]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1256,7 +1333,7 @@ func (x *UserLeft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserLeft.ProtoReflect.Descriptor instead.
 func (*UserLeft) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{9}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UserLeft) GetRoomId() string {
@@ -1290,7 +1367,7 @@ type ChatPosted struct {
 
 func (x *ChatPosted) Reset() {
 	*x = ChatPosted{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[10]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1379,7 @@ func (x *ChatPosted) String() string {
 func (*ChatPosted) ProtoMessage() {}
 
 func (x *ChatPosted) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[10]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1392,7 @@ func (x *ChatPosted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatPosted.ProtoReflect.Descriptor instead.
 func (*ChatPosted) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{10}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChatPosted) GetMessage() *ChatMessage {
@@ -1335,7 +1412,7 @@ type RoomUpdated struct {
 
 func (x *RoomUpdated) Reset() {
 	*x = RoomUpdated{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[11]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1424,7 @@ func (x *RoomUpdated) String() string {
 func (*RoomUpdated) ProtoMessage() {}
 
 func (x *RoomUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[11]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1437,7 @@ func (x *RoomUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomUpdated.ProtoReflect.Descriptor instead.
 func (*RoomUpdated) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{11}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RoomUpdated) GetRoom() *Room {
@@ -1383,7 +1460,7 @@ type OwnerChanged struct {
 
 func (x *OwnerChanged) Reset() {
 	*x = OwnerChanged{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[12]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1395,7 +1472,7 @@ func (x *OwnerChanged) String() string {
 func (*OwnerChanged) ProtoMessage() {}
 
 func (x *OwnerChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[12]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1408,7 +1485,7 @@ func (x *OwnerChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OwnerChanged.ProtoReflect.Descriptor instead.
 func (*OwnerChanged) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{12}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *OwnerChanged) GetRoomId() string {
@@ -1447,7 +1524,7 @@ type Kicked struct {
 
 func (x *Kicked) Reset() {
 	*x = Kicked{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[13]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1459,7 +1536,7 @@ func (x *Kicked) String() string {
 func (*Kicked) ProtoMessage() {}
 
 func (x *Kicked) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[13]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1472,7 +1549,7 @@ func (x *Kicked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kicked.ProtoReflect.Descriptor instead.
 func (*Kicked) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{13}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Kicked) GetRoomId() string {
@@ -1521,7 +1598,7 @@ type ChatDeleted struct {
 
 func (x *ChatDeleted) Reset() {
 	*x = ChatDeleted{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[14]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1610,7 @@ func (x *ChatDeleted) String() string {
 func (*ChatDeleted) ProtoMessage() {}
 
 func (x *ChatDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[14]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1623,7 @@ func (x *ChatDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatDeleted.ProtoReflect.Descriptor instead.
 func (*ChatDeleted) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{14}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ChatDeleted) GetRoomId() string {
@@ -1573,7 +1650,7 @@ type ChatCleared struct {
 
 func (x *ChatCleared) Reset() {
 	*x = ChatCleared{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[15]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1662,7 @@ func (x *ChatCleared) String() string {
 func (*ChatCleared) ProtoMessage() {}
 
 func (x *ChatCleared) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[15]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1675,7 @@ func (x *ChatCleared) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatCleared.ProtoReflect.Descriptor instead.
 func (*ChatCleared) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{15}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ChatCleared) GetRoomId() string {
@@ -1618,7 +1695,7 @@ type RoomDeleted struct {
 
 func (x *RoomDeleted) Reset() {
 	*x = RoomDeleted{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[16]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1707,7 @@ func (x *RoomDeleted) String() string {
 func (*RoomDeleted) ProtoMessage() {}
 
 func (x *RoomDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[16]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1720,7 @@ func (x *RoomDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomDeleted.ProtoReflect.Descriptor instead.
 func (*RoomDeleted) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{16}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RoomDeleted) GetRoomId() string {
@@ -1664,7 +1741,7 @@ type MemberUpdated struct {
 
 func (x *MemberUpdated) Reset() {
 	*x = MemberUpdated{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[17]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1753,7 @@ func (x *MemberUpdated) String() string {
 func (*MemberUpdated) ProtoMessage() {}
 
 func (x *MemberUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[17]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1766,7 @@ func (x *MemberUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberUpdated.ProtoReflect.Descriptor instead.
 func (*MemberUpdated) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{17}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MemberUpdated) GetRoomId() string {
@@ -1731,6 +1808,7 @@ type RoomEvent struct {
 	//	*RoomEvent_ChatCleared
 	//	*RoomEvent_RoomDeleted
 	//	*RoomEvent_MemberUpdated
+	//	*RoomEvent_Cursor
 	Event         isRoomEvent_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1738,7 +1816,7 @@ type RoomEvent struct {
 
 func (x *RoomEvent) Reset() {
 	*x = RoomEvent{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[18]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1750,7 +1828,7 @@ func (x *RoomEvent) String() string {
 func (*RoomEvent) ProtoMessage() {}
 
 func (x *RoomEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[18]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1763,7 +1841,7 @@ func (x *RoomEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomEvent.ProtoReflect.Descriptor instead.
 func (*RoomEvent) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{18}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RoomEvent) GetRoomId() string {
@@ -1907,6 +1985,15 @@ func (x *RoomEvent) GetMemberUpdated() *MemberUpdated {
 	return nil
 }
 
+func (x *RoomEvent) GetCursor() *Cursor {
+	if x != nil {
+		if x, ok := x.Event.(*RoomEvent_Cursor); ok {
+			return x.Cursor
+		}
+	}
+	return nil
+}
+
 type isRoomEvent_Event interface {
 	isRoomEvent_Event()
 }
@@ -1955,6 +2042,11 @@ type RoomEvent_MemberUpdated struct {
 	MemberUpdated *MemberUpdated `protobuf:"bytes,20,opt,name=member_updated,json=memberUpdated,proto3,oneof"`
 }
 
+type RoomEvent_Cursor struct {
+	// Relayed like notes: skipped by its origin instance.
+	Cursor *Cursor `protobuf:"bytes,21,opt,name=cursor,proto3,oneof"`
+}
+
 func (*RoomEvent_UserJoined) isRoomEvent_Event() {}
 
 func (*RoomEvent_UserLeft) isRoomEvent_Event() {}
@@ -1977,6 +2069,8 @@ func (*RoomEvent_RoomDeleted) isRoomEvent_Event() {}
 
 func (*RoomEvent_MemberUpdated) isRoomEvent_Event() {}
 
+func (*RoomEvent_Cursor) isRoomEvent_Event() {}
+
 // Friend is one entry of a friends list.
 type Friend struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1990,7 +2084,7 @@ type Friend struct {
 
 func (x *Friend) Reset() {
 	*x = Friend{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[19]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2002,7 +2096,7 @@ func (x *Friend) String() string {
 func (*Friend) ProtoMessage() {}
 
 func (x *Friend) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[19]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2015,7 +2109,7 @@ func (x *Friend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Friend.ProtoReflect.Descriptor instead.
 func (*Friend) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{19}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Friend) GetUser() *User {
@@ -2059,6 +2153,7 @@ type UserEvent struct {
 	//	*UserEvent_FriendUpdate
 	//	*UserEvent_Disconnect
 	//	*UserEvent_Profile
+	//	*UserEvent_Achievement
 	Event         isUserEvent_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2066,7 +2161,7 @@ type UserEvent struct {
 
 func (x *UserEvent) Reset() {
 	*x = UserEvent{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[20]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2078,7 +2173,7 @@ func (x *UserEvent) String() string {
 func (*UserEvent) ProtoMessage() {}
 
 func (x *UserEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[20]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2091,7 +2186,7 @@ func (x *UserEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserEvent.ProtoReflect.Descriptor instead.
 func (*UserEvent) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{20}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UserEvent) GetUserId() string {
@@ -2156,6 +2251,15 @@ func (x *UserEvent) GetProfile() *User {
 	return nil
 }
 
+func (x *UserEvent) GetAchievement() *AchievementUnlocked {
+	if x != nil {
+		if x, ok := x.Event.(*UserEvent_Achievement); ok {
+			return x.Achievement
+		}
+	}
+	return nil
+}
+
 type isUserEvent_Event interface {
 	isUserEvent_Event()
 }
@@ -2176,11 +2280,97 @@ type UserEvent_Profile struct {
 	Profile *User `protobuf:"bytes,12,opt,name=profile,proto3,oneof"`
 }
 
+type UserEvent_Achievement struct {
+	// The user unlocked an achievement (analytics service).
+	Achievement *AchievementUnlocked `protobuf:"bytes,20,opt,name=achievement,proto3,oneof"`
+}
+
 func (*UserEvent_FriendUpdate) isUserEvent_Event() {}
 
 func (*UserEvent_Disconnect) isUserEvent_Event() {}
 
 func (*UserEvent_Profile) isUserEvent_Event() {}
+
+func (*UserEvent_Achievement) isUserEvent_Event() {}
+
+// AchievementUnlocked tells a user they reached an achievement's
+// threshold; the edge forwards it as ServerMessage.achievement.
+type AchievementUnlocked struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AchievementId string                 `protobuf:"bytes,1,opt,name=achievement_id,json=achievementId,proto3" json:"achievement_id,omitempty"`
+	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	// The total that unlocked it ("notes_played") and its threshold.
+	Metric        string                 `protobuf:"bytes,3,opt,name=metric,proto3" json:"metric,omitempty"`
+	Threshold     int64                  `protobuf:"varint,4,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	UnlockedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=unlocked_at,json=unlockedAt,proto3" json:"unlocked_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AchievementUnlocked) Reset() {
+	*x = AchievementUnlocked{}
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AchievementUnlocked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AchievementUnlocked) ProtoMessage() {}
+
+func (x *AchievementUnlocked) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AchievementUnlocked.ProtoReflect.Descriptor instead.
+func (*AchievementUnlocked) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AchievementUnlocked) GetAchievementId() string {
+	if x != nil {
+		return x.AchievementId
+	}
+	return ""
+}
+
+func (x *AchievementUnlocked) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *AchievementUnlocked) GetMetric() string {
+	if x != nil {
+		return x.Metric
+	}
+	return ""
+}
+
+func (x *AchievementUnlocked) GetThreshold() int64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *AchievementUnlocked) GetUnlockedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UnlockedAt
+	}
+	return nil
+}
 
 // Disconnect asks the edge to close the user's connections.
 type Disconnect struct {
@@ -2194,7 +2384,7 @@ type Disconnect struct {
 
 func (x *Disconnect) Reset() {
 	*x = Disconnect{}
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[21]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2206,7 +2396,7 @@ func (x *Disconnect) String() string {
 func (*Disconnect) ProtoMessage() {}
 
 func (x *Disconnect) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_common_proto_msgTypes[21]
+	mi := &file_pianorhythm_v1_common_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2219,7 +2409,7 @@ func (x *Disconnect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Disconnect.ProtoReflect.Descriptor instead.
 func (*Disconnect) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{21}
+	return file_pianorhythm_v1_common_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Disconnect) GetCode() int32 {
@@ -2291,7 +2481,7 @@ const file_pianorhythm_v1_common_proto_rawDesc = "" +
 	"\x10_welcome_messageB\x0e\n" +
 	"\f_max_playersB\b\n" +
 	"\x06_colorB\x0e\n" +
-	"\f_maintenance\"\x87\x03\n" +
+	"\f_maintenance\"\xa1\x03\n" +
 	"\x04Room\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x128\n" +
 	"\bsettings\x18\x02 \x01(\v2\x1c.pianorhythm.v1.RoomSettingsR\bsettings\x12\x19\n" +
@@ -2306,7 +2496,8 @@ const file_pianorhythm_v1_common_proto_rawDesc = "" +
 	"persistent\x12>\n" +
 	"\rowner_left_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vownerLeftAt\x12#\n" +
 	"\rpassword_hash\x18\n" +
-	" \x01(\tR\fpasswordHash\"\xb1\x01\n" +
+	" \x01(\tR\fpasswordHash\x12\x18\n" +
+	"\aversion\x18\v \x01(\x03R\aversion\"\xb1\x01\n" +
 	"\x06Member\x12(\n" +
 	"\x04user\x18\x01 \x01(\v2\x14.pianorhythm.v1.UserR\x04user\x127\n" +
 	"\tjoined_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bjoinedAt\x12\x1f\n" +
@@ -2330,7 +2521,11 @@ const file_pianorhythm_v1_common_proto_rawDesc = "" +
 	"\tNoteBatch\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x12\n" +
 	"\x04time\x18\x02 \x01(\x03R\x04time\x121\n" +
-	"\x06events\x18\x03 \x03(\v2\x19.pianorhythm.v1.NoteEventR\x06events\"U\n" +
+	"\x06events\x18\x03 \x03(\v2\x19.pianorhythm.v1.NoteEventR\x06events\"=\n" +
+	"\x06Cursor\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\f\n" +
+	"\x01x\x18\x02 \x01(\x01R\x01x\x12\f\n" +
+	"\x01y\x18\x03 \x01(\x01R\x01y\"U\n" +
 	"\n" +
 	"UserJoined\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12.\n" +
@@ -2366,7 +2561,7 @@ const file_pianorhythm_v1_common_proto_rawDesc = "" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"R\n" +
 	"\rMemberUpdated\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12(\n" +
-	"\x04user\x18\x02 \x01(\v2\x14.pianorhythm.v1.UserR\x04user\"\xb7\a\n" +
+	"\x04user\x18\x02 \x01(\v2\x14.pianorhythm.v1.UserR\x04user\"\xe9\a\n" +
 	"\tRoomEvent\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12*\n" +
@@ -2385,7 +2580,8 @@ const file_pianorhythm_v1_common_proto_rawDesc = "" +
 	"\fchat_deleted\x18\x11 \x01(\v2\x1b.pianorhythm.v1.ChatDeletedH\x00R\vchatDeleted\x12@\n" +
 	"\fchat_cleared\x18\x12 \x01(\v2\x1b.pianorhythm.v1.ChatClearedH\x00R\vchatCleared\x12@\n" +
 	"\froom_deleted\x18\x13 \x01(\v2\x1b.pianorhythm.v1.RoomDeletedH\x00R\vroomDeleted\x12F\n" +
-	"\x0emember_updated\x18\x14 \x01(\v2\x1d.pianorhythm.v1.MemberUpdatedH\x00R\rmemberUpdated\x1a8\n" +
+	"\x0emember_updated\x18\x14 \x01(\v2\x1d.pianorhythm.v1.MemberUpdatedH\x00R\rmemberUpdated\x120\n" +
+	"\x06cursor\x18\x15 \x01(\v2\x16.pianorhythm.v1.CursorH\x00R\x06cursor\x1a8\n" +
 	"\n" +
 	"TraceEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -2395,7 +2591,7 @@ const file_pianorhythm_v1_common_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\v2\x14.pianorhythm.v1.UserR\x04user\x124\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1c.pianorhythm.v1.FriendStatusR\x06status\x12\x16\n" +
 	"\x06online\x18\x03 \x01(\bR\x06online\x12\x17\n" +
-	"\aroom_id\x18\x04 \x01(\tR\x06roomId\"\x99\x03\n" +
+	"\aroom_id\x18\x04 \x01(\tR\x06roomId\"\xe2\x03\n" +
 	"\tUserEvent\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12*\n" +
@@ -2406,12 +2602,20 @@ const file_pianorhythm_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"disconnect\x18\v \x01(\v2\x1a.pianorhythm.v1.DisconnectH\x00R\n" +
 	"disconnect\x120\n" +
-	"\aprofile\x18\f \x01(\v2\x14.pianorhythm.v1.UserH\x00R\aprofile\x1a8\n" +
+	"\aprofile\x18\f \x01(\v2\x14.pianorhythm.v1.UserH\x00R\aprofile\x12G\n" +
+	"\vachievement\x18\x14 \x01(\v2#.pianorhythm.v1.AchievementUnlockedH\x00R\vachievement\x1a8\n" +
 	"\n" +
 	"TraceEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
-	"\x05event\"8\n" +
+	"\x05event\"\xc5\x01\n" +
+	"\x13AchievementUnlocked\x12%\n" +
+	"\x0eachievement_id\x18\x01 \x01(\tR\rachievementId\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x16\n" +
+	"\x06metric\x18\x03 \x01(\tR\x06metric\x12\x1c\n" +
+	"\tthreshold\x18\x04 \x01(\x03R\tthreshold\x12;\n" +
+	"\vunlocked_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"unlockedAt\"8\n" +
 	"\n" +
 	"Disconnect\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x16\n" +
@@ -2482,7 +2686,7 @@ func file_pianorhythm_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_pianorhythm_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_pianorhythm_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_pianorhythm_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_pianorhythm_v1_common_proto_goTypes = []any{
 	(Role)(0),                     // 0: pianorhythm.v1.Role
 	(NoteKind)(0),                 // 1: pianorhythm.v1.NoteKind
@@ -2497,66 +2701,71 @@ var file_pianorhythm_v1_common_proto_goTypes = []any{
 	(*ChatMessage)(nil),           // 10: pianorhythm.v1.ChatMessage
 	(*NoteEvent)(nil),             // 11: pianorhythm.v1.NoteEvent
 	(*NoteBatch)(nil),             // 12: pianorhythm.v1.NoteBatch
-	(*UserJoined)(nil),            // 13: pianorhythm.v1.UserJoined
-	(*UserLeft)(nil),              // 14: pianorhythm.v1.UserLeft
-	(*ChatPosted)(nil),            // 15: pianorhythm.v1.ChatPosted
-	(*RoomUpdated)(nil),           // 16: pianorhythm.v1.RoomUpdated
-	(*OwnerChanged)(nil),          // 17: pianorhythm.v1.OwnerChanged
-	(*Kicked)(nil),                // 18: pianorhythm.v1.Kicked
-	(*ChatDeleted)(nil),           // 19: pianorhythm.v1.ChatDeleted
-	(*ChatCleared)(nil),           // 20: pianorhythm.v1.ChatCleared
-	(*RoomDeleted)(nil),           // 21: pianorhythm.v1.RoomDeleted
-	(*MemberUpdated)(nil),         // 22: pianorhythm.v1.MemberUpdated
-	(*RoomEvent)(nil),             // 23: pianorhythm.v1.RoomEvent
-	(*Friend)(nil),                // 24: pianorhythm.v1.Friend
-	(*UserEvent)(nil),             // 25: pianorhythm.v1.UserEvent
-	(*Disconnect)(nil),            // 26: pianorhythm.v1.Disconnect
-	nil,                           // 27: pianorhythm.v1.RoomEvent.TraceEntry
-	nil,                           // 28: pianorhythm.v1.UserEvent.TraceEntry
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*Cursor)(nil),                // 13: pianorhythm.v1.Cursor
+	(*UserJoined)(nil),            // 14: pianorhythm.v1.UserJoined
+	(*UserLeft)(nil),              // 15: pianorhythm.v1.UserLeft
+	(*ChatPosted)(nil),            // 16: pianorhythm.v1.ChatPosted
+	(*RoomUpdated)(nil),           // 17: pianorhythm.v1.RoomUpdated
+	(*OwnerChanged)(nil),          // 18: pianorhythm.v1.OwnerChanged
+	(*Kicked)(nil),                // 19: pianorhythm.v1.Kicked
+	(*ChatDeleted)(nil),           // 20: pianorhythm.v1.ChatDeleted
+	(*ChatCleared)(nil),           // 21: pianorhythm.v1.ChatCleared
+	(*RoomDeleted)(nil),           // 22: pianorhythm.v1.RoomDeleted
+	(*MemberUpdated)(nil),         // 23: pianorhythm.v1.MemberUpdated
+	(*RoomEvent)(nil),             // 24: pianorhythm.v1.RoomEvent
+	(*Friend)(nil),                // 25: pianorhythm.v1.Friend
+	(*UserEvent)(nil),             // 26: pianorhythm.v1.UserEvent
+	(*AchievementUnlocked)(nil),   // 27: pianorhythm.v1.AchievementUnlocked
+	(*Disconnect)(nil),            // 28: pianorhythm.v1.Disconnect
+	nil,                           // 29: pianorhythm.v1.RoomEvent.TraceEntry
+	nil,                           // 30: pianorhythm.v1.UserEvent.TraceEntry
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
 }
 var file_pianorhythm_v1_common_proto_depIdxs = []int32{
 	0,  // 0: pianorhythm.v1.User.roles:type_name -> pianorhythm.v1.Role
-	29, // 1: pianorhythm.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	29, // 2: pianorhythm.v1.User.banned_until:type_name -> google.protobuf.Timestamp
-	29, // 3: pianorhythm.v1.Presence.since:type_name -> google.protobuf.Timestamp
+	31, // 1: pianorhythm.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	31, // 2: pianorhythm.v1.User.banned_until:type_name -> google.protobuf.Timestamp
+	31, // 3: pianorhythm.v1.Presence.since:type_name -> google.protobuf.Timestamp
 	7,  // 4: pianorhythm.v1.Room.settings:type_name -> pianorhythm.v1.RoomSettings
-	29, // 5: pianorhythm.v1.Room.created_at:type_name -> google.protobuf.Timestamp
-	29, // 6: pianorhythm.v1.Room.owner_left_at:type_name -> google.protobuf.Timestamp
+	31, // 5: pianorhythm.v1.Room.created_at:type_name -> google.protobuf.Timestamp
+	31, // 6: pianorhythm.v1.Room.owner_left_at:type_name -> google.protobuf.Timestamp
 	5,  // 7: pianorhythm.v1.Member.user:type_name -> pianorhythm.v1.User
-	29, // 8: pianorhythm.v1.Member.joined_at:type_name -> google.protobuf.Timestamp
-	29, // 9: pianorhythm.v1.ChatMessage.sent_at:type_name -> google.protobuf.Timestamp
+	31, // 8: pianorhythm.v1.Member.joined_at:type_name -> google.protobuf.Timestamp
+	31, // 9: pianorhythm.v1.ChatMessage.sent_at:type_name -> google.protobuf.Timestamp
 	1,  // 10: pianorhythm.v1.NoteEvent.kind:type_name -> pianorhythm.v1.NoteKind
 	11, // 11: pianorhythm.v1.NoteBatch.events:type_name -> pianorhythm.v1.NoteEvent
 	9,  // 12: pianorhythm.v1.UserJoined.member:type_name -> pianorhythm.v1.Member
 	10, // 13: pianorhythm.v1.ChatPosted.message:type_name -> pianorhythm.v1.ChatMessage
 	8,  // 14: pianorhythm.v1.RoomUpdated.room:type_name -> pianorhythm.v1.Room
 	5,  // 15: pianorhythm.v1.MemberUpdated.user:type_name -> pianorhythm.v1.User
-	29, // 16: pianorhythm.v1.RoomEvent.at:type_name -> google.protobuf.Timestamp
-	27, // 17: pianorhythm.v1.RoomEvent.trace:type_name -> pianorhythm.v1.RoomEvent.TraceEntry
-	13, // 18: pianorhythm.v1.RoomEvent.user_joined:type_name -> pianorhythm.v1.UserJoined
-	14, // 19: pianorhythm.v1.RoomEvent.user_left:type_name -> pianorhythm.v1.UserLeft
+	31, // 16: pianorhythm.v1.RoomEvent.at:type_name -> google.protobuf.Timestamp
+	29, // 17: pianorhythm.v1.RoomEvent.trace:type_name -> pianorhythm.v1.RoomEvent.TraceEntry
+	14, // 18: pianorhythm.v1.RoomEvent.user_joined:type_name -> pianorhythm.v1.UserJoined
+	15, // 19: pianorhythm.v1.RoomEvent.user_left:type_name -> pianorhythm.v1.UserLeft
 	12, // 20: pianorhythm.v1.RoomEvent.notes:type_name -> pianorhythm.v1.NoteBatch
-	15, // 21: pianorhythm.v1.RoomEvent.chat:type_name -> pianorhythm.v1.ChatPosted
-	16, // 22: pianorhythm.v1.RoomEvent.room_updated:type_name -> pianorhythm.v1.RoomUpdated
-	17, // 23: pianorhythm.v1.RoomEvent.owner_changed:type_name -> pianorhythm.v1.OwnerChanged
-	18, // 24: pianorhythm.v1.RoomEvent.kicked:type_name -> pianorhythm.v1.Kicked
-	19, // 25: pianorhythm.v1.RoomEvent.chat_deleted:type_name -> pianorhythm.v1.ChatDeleted
-	20, // 26: pianorhythm.v1.RoomEvent.chat_cleared:type_name -> pianorhythm.v1.ChatCleared
-	21, // 27: pianorhythm.v1.RoomEvent.room_deleted:type_name -> pianorhythm.v1.RoomDeleted
-	22, // 28: pianorhythm.v1.RoomEvent.member_updated:type_name -> pianorhythm.v1.MemberUpdated
-	5,  // 29: pianorhythm.v1.Friend.user:type_name -> pianorhythm.v1.User
-	2,  // 30: pianorhythm.v1.Friend.status:type_name -> pianorhythm.v1.FriendStatus
-	29, // 31: pianorhythm.v1.UserEvent.at:type_name -> google.protobuf.Timestamp
-	28, // 32: pianorhythm.v1.UserEvent.trace:type_name -> pianorhythm.v1.UserEvent.TraceEntry
-	24, // 33: pianorhythm.v1.UserEvent.friend_update:type_name -> pianorhythm.v1.Friend
-	26, // 34: pianorhythm.v1.UserEvent.disconnect:type_name -> pianorhythm.v1.Disconnect
-	5,  // 35: pianorhythm.v1.UserEvent.profile:type_name -> pianorhythm.v1.User
-	36, // [36:36] is the sub-list for method output_type
-	36, // [36:36] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	16, // 21: pianorhythm.v1.RoomEvent.chat:type_name -> pianorhythm.v1.ChatPosted
+	17, // 22: pianorhythm.v1.RoomEvent.room_updated:type_name -> pianorhythm.v1.RoomUpdated
+	18, // 23: pianorhythm.v1.RoomEvent.owner_changed:type_name -> pianorhythm.v1.OwnerChanged
+	19, // 24: pianorhythm.v1.RoomEvent.kicked:type_name -> pianorhythm.v1.Kicked
+	20, // 25: pianorhythm.v1.RoomEvent.chat_deleted:type_name -> pianorhythm.v1.ChatDeleted
+	21, // 26: pianorhythm.v1.RoomEvent.chat_cleared:type_name -> pianorhythm.v1.ChatCleared
+	22, // 27: pianorhythm.v1.RoomEvent.room_deleted:type_name -> pianorhythm.v1.RoomDeleted
+	23, // 28: pianorhythm.v1.RoomEvent.member_updated:type_name -> pianorhythm.v1.MemberUpdated
+	13, // 29: pianorhythm.v1.RoomEvent.cursor:type_name -> pianorhythm.v1.Cursor
+	5,  // 30: pianorhythm.v1.Friend.user:type_name -> pianorhythm.v1.User
+	2,  // 31: pianorhythm.v1.Friend.status:type_name -> pianorhythm.v1.FriendStatus
+	31, // 32: pianorhythm.v1.UserEvent.at:type_name -> google.protobuf.Timestamp
+	30, // 33: pianorhythm.v1.UserEvent.trace:type_name -> pianorhythm.v1.UserEvent.TraceEntry
+	25, // 34: pianorhythm.v1.UserEvent.friend_update:type_name -> pianorhythm.v1.Friend
+	28, // 35: pianorhythm.v1.UserEvent.disconnect:type_name -> pianorhythm.v1.Disconnect
+	5,  // 36: pianorhythm.v1.UserEvent.profile:type_name -> pianorhythm.v1.User
+	27, // 37: pianorhythm.v1.UserEvent.achievement:type_name -> pianorhythm.v1.AchievementUnlocked
+	31, // 38: pianorhythm.v1.AchievementUnlocked.unlocked_at:type_name -> google.protobuf.Timestamp
+	39, // [39:39] is the sub-list for method output_type
+	39, // [39:39] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_pianorhythm_v1_common_proto_init() }
@@ -2565,7 +2774,7 @@ func file_pianorhythm_v1_common_proto_init() {
 		return
 	}
 	file_pianorhythm_v1_common_proto_msgTypes[2].OneofWrappers = []any{}
-	file_pianorhythm_v1_common_proto_msgTypes[18].OneofWrappers = []any{
+	file_pianorhythm_v1_common_proto_msgTypes[19].OneofWrappers = []any{
 		(*RoomEvent_UserJoined)(nil),
 		(*RoomEvent_UserLeft)(nil),
 		(*RoomEvent_Notes)(nil),
@@ -2577,11 +2786,13 @@ func file_pianorhythm_v1_common_proto_init() {
 		(*RoomEvent_ChatCleared)(nil),
 		(*RoomEvent_RoomDeleted)(nil),
 		(*RoomEvent_MemberUpdated)(nil),
+		(*RoomEvent_Cursor)(nil),
 	}
-	file_pianorhythm_v1_common_proto_msgTypes[20].OneofWrappers = []any{
+	file_pianorhythm_v1_common_proto_msgTypes[21].OneofWrappers = []any{
 		(*UserEvent_FriendUpdate)(nil),
 		(*UserEvent_Disconnect)(nil),
 		(*UserEvent_Profile)(nil),
+		(*UserEvent_Achievement)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2589,7 +2800,7 @@ func file_pianorhythm_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pianorhythm_v1_common_proto_rawDesc), len(file_pianorhythm_v1_common_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

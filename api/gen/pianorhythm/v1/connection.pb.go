@@ -454,9 +454,9 @@ const file_pianorhythm_v1_connection_proto_rawDesc = "" +
 	"\x10BroadcastRequest\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\")\n" +
 	"\x11BroadcastResponse\x12\x14\n" +
-	"\x05rooms\x18\x01 \x01(\x05R\x05rooms2\xad\x02\n" +
-	"\x11ConnectionService\x12b\n" +
-	"\x0fListConnections\x12&.pianorhythm.v1.ListConnectionsRequest\x1a'.pianorhythm.v1.ListConnectionsResponse\x12b\n" +
+	"\x05rooms\x18\x01 \x01(\x05R\x05rooms2\xb2\x02\n" +
+	"\x11ConnectionService\x12g\n" +
+	"\x0fListConnections\x12&.pianorhythm.v1.ListConnectionsRequest\x1a'.pianorhythm.v1.ListConnectionsResponse\"\x03\x90\x02\x01\x12b\n" +
 	"\x0fCloseConnection\x12&.pianorhythm.v1.CloseConnectionRequest\x1a'.pianorhythm.v1.CloseConnectionResponse\x12P\n" +
 	"\tBroadcast\x12 .pianorhythm.v1.BroadcastRequest\x1a!.pianorhythm.v1.BroadcastResponseBDZBgithub.com/pianorhythm/server/api/gen/pianorhythm/v1;pianorhythmv1b\x06proto3"
 

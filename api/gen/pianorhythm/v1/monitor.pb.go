@@ -66,11 +66,22 @@ type ComponentStatus struct {
 	Up        bool    `protobuf:"varint,2,opt,name=up,proto3" json:"up,omitempty"`
 	LatencyMs float64 `protobuf:"fixed64,3,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
 	// Share of checks in the kept history that were up, 0-1.
-	Uptime        float64                `protobuf:"fixed64,4,opt,name=uptime,proto3" json:"uptime,omitempty"`
-	CheckedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=checked_at,json=checkedAt,proto3" json:"checked_at,omitempty"`
-	Error         string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Uptime    float64                `protobuf:"fixed64,4,opt,name=uptime,proto3" json:"uptime,omitempty"`
+	CheckedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=checked_at,json=checkedAt,proto3" json:"checked_at,omitempty"`
+	Error     string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	// "up", "degraded" (up, but a figure is past its threshold) or "down".
+	State string `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`
+	// Which thresholds were passed ("cpu 93% > 80%").
+	DegradedReasons []string `protobuf:"bytes,8,rep,name=degraded_reasons,json=degradedReasons,proto3" json:"degraded_reasons,omitempty"`
+	// What the service reports about itself (DiagnosticsService); unset for
+	// Redis, MongoDB and services that do not report.
+	Resources *ResourceUsage `protobuf:"bytes,9,opt,name=resources,proto3" json:"resources,omitempty"`
+	// Latency of the last checks, oldest first (the page's sparkline).
+	LatencyHistoryMs []float64 `protobuf:"fixed64,10,rep,packed,name=latency_history_ms,json=latencyHistoryMs,proto3" json:"latency_history_ms,omitempty"`
+	// Error reports of this service per minute over the last 5 minutes.
+	ErrorsPerMinute float64 `protobuf:"fixed64,11,opt,name=errors_per_minute,json=errorsPerMinute,proto3" json:"errors_per_minute,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ComponentStatus) Reset() {
@@ -145,18 +156,181 @@ func (x *ComponentStatus) GetError() string {
 	return ""
 }
 
+func (x *ComponentStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ComponentStatus) GetDegradedReasons() []string {
+	if x != nil {
+		return x.DegradedReasons
+	}
+	return nil
+}
+
+func (x *ComponentStatus) GetResources() *ResourceUsage {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *ComponentStatus) GetLatencyHistoryMs() []float64 {
+	if x != nil {
+		return x.LatencyHistoryMs
+	}
+	return nil
+}
+
+func (x *ComponentStatus) GetErrorsPerMinute() float64 {
+	if x != nil {
+		return x.ErrorsPerMinute
+	}
+	return 0
+}
+
+// ResourceUsage is a service's process figures at its last check. Services
+// that share one process (the all-in-one program) report the same process
+// figures; grpc_connections is the service's own.
+type ResourceUsage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// CPU time used between the last two checks per wall time, in percent of
+	// one core.
+	CpuPercent float64 `protobuf:"fixed64,1,opt,name=cpu_percent,json=cpuPercent,proto3" json:"cpu_percent,omitempty"`
+	// Resident memory of the process (/proc), and the Go heap in use.
+	MemoryBytes int64 `protobuf:"varint,2,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
+	HeapBytes   int64 `protobuf:"varint,3,opt,name=heap_bytes,json=heapBytes,proto3" json:"heap_bytes,omitempty"`
+	Goroutines  int32 `protobuf:"varint,4,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
+	// Open client connections to this service's gRPC server.
+	GrpcConnections int32 `protobuf:"varint,5,opt,name=grpc_connections,json=grpcConnections,proto3" json:"grpc_connections,omitempty"`
+	// Open sockets and file descriptors of the process (/proc/self/fd).
+	OpenSockets int32 `protobuf:"varint,6,opt,name=open_sockets,json=openSockets,proto3" json:"open_sockets,omitempty"`
+	OpenFds     int32 `protobuf:"varint,7,opt,name=open_fds,json=openFds,proto3" json:"open_fds,omitempty"`
+	// Service-specific figures ("websocket_connections").
+	Gauges        map[string]float64 `protobuf:"bytes,8,rep,name=gauges,proto3" json:"gauges,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	LogLevel      string             `protobuf:"bytes,9,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
+	Pid           int32              `protobuf:"varint,10,opt,name=pid,proto3" json:"pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceUsage) Reset() {
+	*x = ResourceUsage{}
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceUsage) ProtoMessage() {}
+
+func (x *ResourceUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceUsage.ProtoReflect.Descriptor instead.
+func (*ResourceUsage) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ResourceUsage) GetCpuPercent() float64 {
+	if x != nil {
+		return x.CpuPercent
+	}
+	return 0
+}
+
+func (x *ResourceUsage) GetMemoryBytes() int64 {
+	if x != nil {
+		return x.MemoryBytes
+	}
+	return 0
+}
+
+func (x *ResourceUsage) GetHeapBytes() int64 {
+	if x != nil {
+		return x.HeapBytes
+	}
+	return 0
+}
+
+func (x *ResourceUsage) GetGoroutines() int32 {
+	if x != nil {
+		return x.Goroutines
+	}
+	return 0
+}
+
+func (x *ResourceUsage) GetGrpcConnections() int32 {
+	if x != nil {
+		return x.GrpcConnections
+	}
+	return 0
+}
+
+func (x *ResourceUsage) GetOpenSockets() int32 {
+	if x != nil {
+		return x.OpenSockets
+	}
+	return 0
+}
+
+func (x *ResourceUsage) GetOpenFds() int32 {
+	if x != nil {
+		return x.OpenFds
+	}
+	return 0
+}
+
+func (x *ResourceUsage) GetGauges() map[string]float64 {
+	if x != nil {
+		return x.Gauges
+	}
+	return nil
+}
+
+func (x *ResourceUsage) GetLogLevel() string {
+	if x != nil {
+		return x.LogLevel
+	}
+	return ""
+}
+
+func (x *ResourceUsage) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
 type StatusReport struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Healthy       bool                   `protobuf:"varint,1,opt,name=healthy,proto3" json:"healthy,omitempty"`
-	Components    []*ComponentStatus     `protobuf:"bytes,2,rep,name=components,proto3" json:"components,omitempty"`
-	GeneratedAt   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every component is up (degraded ones count as up).
+	Healthy     bool                   `protobuf:"varint,1,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	Components  []*ComponentStatus     `protobuf:"bytes,2,rep,name=components,proto3" json:"components,omitempty"`
+	GeneratedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
+	// Some component is degraded.
+	Degraded      bool `protobuf:"varint,4,opt,name=degraded,proto3" json:"degraded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[2]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -168,7 +342,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[2]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -181,7 +355,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{2}
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StatusReport) GetHealthy() bool {
@@ -205,6 +379,13 @@ func (x *StatusReport) GetGeneratedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *StatusReport) GetDegraded() bool {
+	if x != nil {
+		return x.Degraded
+	}
+	return false
+}
+
 type ErrorReport struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Service string                 `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
@@ -212,16 +393,20 @@ type ErrorReport struct {
 	Stack   string                 `protobuf:"bytes,3,opt,name=stack,proto3" json:"stack,omitempty"`
 	TraceId string                 `protobuf:"bytes,4,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
 	// Optional; derived from the message and stack when empty.
-	Fingerprint   string                 `protobuf:"bytes,5,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
-	Attributes    map[string]string      `protobuf:"bytes,7,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Fingerprint string                 `protobuf:"bytes,5,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	At          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	Attributes  map[string]string      `protobuf:"bytes,7,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Who and where, when known (attributes "user_id" and "room_id" are read
+	// too).
+	UserId        string `protobuf:"bytes,8,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	RoomId        string `protobuf:"bytes,9,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ErrorReport) Reset() {
 	*x = ErrorReport{}
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[3]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -233,7 +418,7 @@ func (x *ErrorReport) String() string {
 func (*ErrorReport) ProtoMessage() {}
 
 func (x *ErrorReport) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[3]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -246,7 +431,7 @@ func (x *ErrorReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorReport.ProtoReflect.Descriptor instead.
 func (*ErrorReport) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{3}
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ErrorReport) GetService() string {
@@ -298,22 +483,41 @@ func (x *ErrorReport) GetAttributes() map[string]string {
 	return nil
 }
 
+func (x *ErrorReport) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ErrorReport) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
 type ErrorGroup struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Fingerprint   string                 `protobuf:"bytes,1,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
-	Service       string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
-	Message       string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
-	Count         int64                  `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
-	FirstSeen     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
-	LastSeen      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
-	LastTraceId   string                 `protobuf:"bytes,7,opt,name=last_trace_id,json=lastTraceId,proto3" json:"last_trace_id,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Fingerprint string                 `protobuf:"bytes,1,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	Service     string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	Message     string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Count       int64                  `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	FirstSeen   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	LastSeen    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	LastTraceId string                 `protobuf:"bytes,7,opt,name=last_trace_id,json=lastTraceId,proto3" json:"last_trace_id,omitempty"`
+	// The user and room of the latest report that named them.
+	LastUserId string `protobuf:"bytes,8,opt,name=last_user_id,json=lastUserId,proto3" json:"last_user_id,omitempty"`
+	LastRoomId string `protobuf:"bytes,9,opt,name=last_room_id,json=lastRoomId,proto3" json:"last_room_id,omitempty"`
+	// Distinct users among the reports (counted up to 1000).
+	UsersAffected int64 `protobuf:"varint,10,opt,name=users_affected,json=usersAffected,proto3" json:"users_affected,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ErrorGroup) Reset() {
 	*x = ErrorGroup{}
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[4]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -325,7 +529,7 @@ func (x *ErrorGroup) String() string {
 func (*ErrorGroup) ProtoMessage() {}
 
 func (x *ErrorGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[4]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -338,7 +542,7 @@ func (x *ErrorGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorGroup.ProtoReflect.Descriptor instead.
 func (*ErrorGroup) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{4}
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ErrorGroup) GetFingerprint() string {
@@ -390,6 +594,27 @@ func (x *ErrorGroup) GetLastTraceId() string {
 	return ""
 }
 
+func (x *ErrorGroup) GetLastUserId() string {
+	if x != nil {
+		return x.LastUserId
+	}
+	return ""
+}
+
+func (x *ErrorGroup) GetLastRoomId() string {
+	if x != nil {
+		return x.LastRoomId
+	}
+	return ""
+}
+
+func (x *ErrorGroup) GetUsersAffected() int64 {
+	if x != nil {
+		return x.UsersAffected
+	}
+	return 0
+}
+
 type ListErrorGroupsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -398,7 +623,7 @@ type ListErrorGroupsRequest struct {
 
 func (x *ListErrorGroupsRequest) Reset() {
 	*x = ListErrorGroupsRequest{}
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[5]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +635,7 @@ func (x *ListErrorGroupsRequest) String() string {
 func (*ListErrorGroupsRequest) ProtoMessage() {}
 
 func (x *ListErrorGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[5]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +648,7 @@ func (x *ListErrorGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListErrorGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListErrorGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{5}
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{6}
 }
 
 type ListErrorGroupsResponse struct {
@@ -435,7 +660,7 @@ type ListErrorGroupsResponse struct {
 
 func (x *ListErrorGroupsResponse) Reset() {
 	*x = ListErrorGroupsResponse{}
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[6]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -447,7 +672,7 @@ func (x *ListErrorGroupsResponse) String() string {
 func (*ListErrorGroupsResponse) ProtoMessage() {}
 
 func (x *ListErrorGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[6]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -460,7 +685,7 @@ func (x *ListErrorGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListErrorGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListErrorGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{6}
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListErrorGroupsResponse) GetGroups() []*ErrorGroup {
@@ -481,7 +706,7 @@ type RecentLogsRequest struct {
 
 func (x *RecentLogsRequest) Reset() {
 	*x = RecentLogsRequest{}
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[7]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +718,7 @@ func (x *RecentLogsRequest) String() string {
 func (*RecentLogsRequest) ProtoMessage() {}
 
 func (x *RecentLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[7]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +731,7 @@ func (x *RecentLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecentLogsRequest.ProtoReflect.Descriptor instead.
 func (*RecentLogsRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{7}
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RecentLogsRequest) GetLevel() string {
@@ -537,7 +762,7 @@ type LogEntry struct {
 
 func (x *LogEntry) Reset() {
 	*x = LogEntry{}
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[8]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +774,7 @@ func (x *LogEntry) String() string {
 func (*LogEntry) ProtoMessage() {}
 
 func (x *LogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[8]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +787,7 @@ func (x *LogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
 func (*LogEntry) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{8}
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LogEntry) GetAt() *timestamppb.Timestamp {
@@ -616,7 +841,7 @@ type RecentLogsResponse struct {
 
 func (x *RecentLogsResponse) Reset() {
 	*x = RecentLogsResponse{}
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[9]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +853,7 @@ func (x *RecentLogsResponse) String() string {
 func (*RecentLogsResponse) ProtoMessage() {}
 
 func (x *RecentLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[9]
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +866,7 @@ func (x *RecentLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecentLogsResponse.ProtoReflect.Descriptor instead.
 func (*RecentLogsResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{9}
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RecentLogsResponse) GetEntries() []*LogEntry {
@@ -651,12 +876,376 @@ func (x *RecentLogsResponse) GetEntries() []*LogEntry {
 	return nil
 }
 
+type ErrorRatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this service; empty means every service.
+	Service       string `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErrorRatesRequest) Reset() {
+	*x = ErrorRatesRequest{}
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErrorRatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErrorRatesRequest) ProtoMessage() {}
+
+func (x *ErrorRatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErrorRatesRequest.ProtoReflect.Descriptor instead.
+func (*ErrorRatesRequest) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ErrorRatesRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+// ServiceErrorRate is one service's error reports per minute.
+type ServiceErrorRate struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Service string                 `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	// Start of the first minute of counts.
+	Start *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start,proto3" json:"start,omitempty"`
+	// Reports per minute, oldest first, up to the current minute.
+	PerMinute []int64 `protobuf:"varint,3,rep,packed,name=per_minute,json=perMinute,proto3" json:"per_minute,omitempty"`
+	// Mean over the last 5 minutes.
+	RecentPerMinute float64 `protobuf:"fixed64,4,opt,name=recent_per_minute,json=recentPerMinute,proto3" json:"recent_per_minute,omitempty"`
+	Total           int64   `protobuf:"varint,5,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ServiceErrorRate) Reset() {
+	*x = ServiceErrorRate{}
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceErrorRate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceErrorRate) ProtoMessage() {}
+
+func (x *ServiceErrorRate) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceErrorRate.ProtoReflect.Descriptor instead.
+func (*ServiceErrorRate) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ServiceErrorRate) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ServiceErrorRate) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *ServiceErrorRate) GetPerMinute() []int64 {
+	if x != nil {
+		return x.PerMinute
+	}
+	return nil
+}
+
+func (x *ServiceErrorRate) GetRecentPerMinute() float64 {
+	if x != nil {
+		return x.RecentPerMinute
+	}
+	return 0
+}
+
+func (x *ServiceErrorRate) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+type ErrorRatesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rates         []*ServiceErrorRate    `protobuf:"bytes,1,rep,name=rates,proto3" json:"rates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErrorRatesResponse) Reset() {
+	*x = ErrorRatesResponse{}
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErrorRatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErrorRatesResponse) ProtoMessage() {}
+
+func (x *ErrorRatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErrorRatesResponse.ProtoReflect.Descriptor instead.
+func (*ErrorRatesResponse) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ErrorRatesResponse) GetRates() []*ServiceErrorRate {
+	if x != nil {
+		return x.Rates
+	}
+	return nil
+}
+
+type SetLogLevelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "state", "user", "room", "connection", "analytics", "monitor".
+	Service string `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	// "debug", "info", "warn" or "error".
+	Level         string `protobuf:"bytes,2,opt,name=level,proto3" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetLogLevelRequest) Reset() {
+	*x = SetLogLevelRequest{}
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLogLevelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLogLevelRequest) ProtoMessage() {}
+
+func (x *SetLogLevelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLogLevelRequest.ProtoReflect.Descriptor instead.
+func (*SetLogLevelRequest) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SetLogLevelRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *SetLogLevelRequest) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+type ServiceLogLevel struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Service string                 `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	Level   string                 `protobuf:"bytes,2,opt,name=level,proto3" json:"level,omitempty"`
+	// Set when the service could not be asked.
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceLogLevel) Reset() {
+	*x = ServiceLogLevel{}
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceLogLevel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceLogLevel) ProtoMessage() {}
+
+func (x *ServiceLogLevel) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceLogLevel.ProtoReflect.Descriptor instead.
+func (*ServiceLogLevel) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ServiceLogLevel) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ServiceLogLevel) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+func (x *ServiceLogLevel) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type ListLogLevelsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLogLevelsRequest) Reset() {
+	*x = ListLogLevelsRequest{}
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLogLevelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLogLevelsRequest) ProtoMessage() {}
+
+func (x *ListLogLevelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLogLevelsRequest.ProtoReflect.Descriptor instead.
+func (*ListLogLevelsRequest) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{16}
+}
+
+type ListLogLevelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Levels        []*ServiceLogLevel     `protobuf:"bytes,1,rep,name=levels,proto3" json:"levels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLogLevelsResponse) Reset() {
+	*x = ListLogLevelsResponse{}
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLogLevelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLogLevelsResponse) ProtoMessage() {}
+
+func (x *ListLogLevelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_monitor_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLogLevelsResponse.ProtoReflect.Descriptor instead.
+func (*ListLogLevelsResponse) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_monitor_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListLogLevelsResponse) GetLevels() []*ServiceLogLevel {
+	if x != nil {
+		return x.Levels
+	}
+	return nil
+}
+
 var File_pianorhythm_v1_monitor_proto protoreflect.FileDescriptor
 
 const file_pianorhythm_v1_monitor_proto_rawDesc = "" +
 	"\n" +
 	"\x1cpianorhythm/v1/monitor.proto\x12\x0epianorhythm.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x0f\n" +
-	"\rStatusRequest\"\xbd\x01\n" +
+	"\rStatusRequest\"\x95\x03\n" +
 	"\x0fComponentStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
 	"\x02up\x18\x02 \x01(\bR\x02up\x12\x1d\n" +
@@ -665,13 +1254,39 @@ const file_pianorhythm_v1_monitor_proto_rawDesc = "" +
 	"\x06uptime\x18\x04 \x01(\x01R\x06uptime\x129\n" +
 	"\n" +
 	"checked_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcheckedAt\x12\x14\n" +
-	"\x05error\x18\x06 \x01(\tR\x05error\"\xa8\x01\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12\x14\n" +
+	"\x05state\x18\a \x01(\tR\x05state\x12)\n" +
+	"\x10degraded_reasons\x18\b \x03(\tR\x0fdegradedReasons\x12;\n" +
+	"\tresources\x18\t \x01(\v2\x1d.pianorhythm.v1.ResourceUsageR\tresources\x12,\n" +
+	"\x12latency_history_ms\x18\n" +
+	" \x03(\x01R\x10latencyHistoryMs\x12*\n" +
+	"\x11errors_per_minute\x18\v \x01(\x01R\x0ferrorsPerMinute\"\xa8\x03\n" +
+	"\rResourceUsage\x12\x1f\n" +
+	"\vcpu_percent\x18\x01 \x01(\x01R\n" +
+	"cpuPercent\x12!\n" +
+	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\x12\x1d\n" +
+	"\n" +
+	"heap_bytes\x18\x03 \x01(\x03R\theapBytes\x12\x1e\n" +
+	"\n" +
+	"goroutines\x18\x04 \x01(\x05R\n" +
+	"goroutines\x12)\n" +
+	"\x10grpc_connections\x18\x05 \x01(\x05R\x0fgrpcConnections\x12!\n" +
+	"\fopen_sockets\x18\x06 \x01(\x05R\vopenSockets\x12\x19\n" +
+	"\bopen_fds\x18\a \x01(\x05R\aopenFds\x12A\n" +
+	"\x06gauges\x18\b \x03(\v2).pianorhythm.v1.ResourceUsage.GaugesEntryR\x06gauges\x12\x1b\n" +
+	"\tlog_level\x18\t \x01(\tR\blogLevel\x12\x10\n" +
+	"\x03pid\x18\n" +
+	" \x01(\x05R\x03pid\x1a9\n" +
+	"\vGaugesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xc4\x01\n" +
 	"\fStatusReport\x12\x18\n" +
 	"\ahealthy\x18\x01 \x01(\bR\ahealthy\x12?\n" +
 	"\n" +
 	"components\x18\x02 \x03(\v2\x1f.pianorhythm.v1.ComponentStatusR\n" +
 	"components\x12=\n" +
-	"\fgenerated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\"\xcc\x02\n" +
+	"\fgenerated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\x12\x1a\n" +
+	"\bdegraded\x18\x04 \x01(\bR\bdegraded\"\xfe\x02\n" +
 	"\vErrorReport\x12\x18\n" +
 	"\aservice\x18\x01 \x01(\tR\aservice\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
@@ -681,10 +1296,12 @@ const file_pianorhythm_v1_monitor_proto_rawDesc = "" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12K\n" +
 	"\n" +
 	"attributes\x18\a \x03(\v2+.pianorhythm.v1.ErrorReport.AttributesEntryR\n" +
-	"attributes\x1a=\n" +
+	"attributes\x12\x17\n" +
+	"\auser_id\x18\b \x01(\tR\x06userId\x12\x17\n" +
+	"\aroom_id\x18\t \x01(\tR\x06roomId\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfb\x02\n" +
 	"\n" +
 	"ErrorGroup\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x18\n" +
@@ -694,7 +1311,13 @@ const file_pianorhythm_v1_monitor_proto_rawDesc = "" +
 	"\n" +
 	"first_seen\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
 	"\tlast_seen\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\"\n" +
-	"\rlast_trace_id\x18\a \x01(\tR\vlastTraceId\"\x18\n" +
+	"\rlast_trace_id\x18\a \x01(\tR\vlastTraceId\x12 \n" +
+	"\flast_user_id\x18\b \x01(\tR\n" +
+	"lastUserId\x12 \n" +
+	"\flast_room_id\x18\t \x01(\tR\n" +
+	"lastRoomId\x12%\n" +
+	"\x0eusers_affected\x18\n" +
+	" \x01(\x03R\rusersAffected\"\x18\n" +
 	"\x16ListErrorGroupsRequest\"M\n" +
 	"\x17ListErrorGroupsResponse\x122\n" +
 	"\x06groups\x18\x01 \x03(\v2\x1a.pianorhythm.v1.ErrorGroupR\x06groups\"?\n" +
@@ -714,13 +1337,38 @@ const file_pianorhythm_v1_monitor_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"H\n" +
 	"\x12RecentLogsResponse\x122\n" +
-	"\aentries\x18\x01 \x03(\v2\x18.pianorhythm.v1.LogEntryR\aentries2\xd4\x02\n" +
-	"\x0eMonitorService\x12E\n" +
-	"\x06Status\x12\x1d.pianorhythm.v1.StatusRequest\x1a\x1c.pianorhythm.v1.StatusReport\x12B\n" +
-	"\vReportError\x12\x1b.pianorhythm.v1.ErrorReport\x1a\x16.google.protobuf.Empty\x12b\n" +
-	"\x0fListErrorGroups\x12&.pianorhythm.v1.ListErrorGroupsRequest\x1a'.pianorhythm.v1.ListErrorGroupsResponse\x12S\n" +
+	"\aentries\x18\x01 \x03(\v2\x18.pianorhythm.v1.LogEntryR\aentries\"-\n" +
+	"\x11ErrorRatesRequest\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\"\xbf\x01\n" +
+	"\x10ServiceErrorRate\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x120\n" +
+	"\x05start\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12\x1d\n" +
 	"\n" +
-	"RecentLogs\x12!.pianorhythm.v1.RecentLogsRequest\x1a\".pianorhythm.v1.RecentLogsResponseBDZBgithub.com/pianorhythm/server/api/gen/pianorhythm/v1;pianorhythmv1b\x06proto3"
+	"per_minute\x18\x03 \x03(\x03R\tperMinute\x12*\n" +
+	"\x11recent_per_minute\x18\x04 \x01(\x01R\x0frecentPerMinute\x12\x14\n" +
+	"\x05total\x18\x05 \x01(\x03R\x05total\"L\n" +
+	"\x12ErrorRatesResponse\x126\n" +
+	"\x05rates\x18\x01 \x03(\v2 .pianorhythm.v1.ServiceErrorRateR\x05rates\"D\n" +
+	"\x12SetLogLevelRequest\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\tR\x05level\"W\n" +
+	"\x0fServiceLogLevel\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\tR\x05level\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\x16\n" +
+	"\x14ListLogLevelsRequest\"P\n" +
+	"\x15ListLogLevelsResponse\x127\n" +
+	"\x06levels\x18\x01 \x03(\v2\x1f.pianorhythm.v1.ServiceLogLevelR\x06levels2\xf4\x04\n" +
+	"\x0eMonitorService\x12J\n" +
+	"\x06Status\x12\x1d.pianorhythm.v1.StatusRequest\x1a\x1c.pianorhythm.v1.StatusReport\"\x03\x90\x02\x01\x12B\n" +
+	"\vReportError\x12\x1b.pianorhythm.v1.ErrorReport\x1a\x16.google.protobuf.Empty\x12g\n" +
+	"\x0fListErrorGroups\x12&.pianorhythm.v1.ListErrorGroupsRequest\x1a'.pianorhythm.v1.ListErrorGroupsResponse\"\x03\x90\x02\x01\x12X\n" +
+	"\n" +
+	"RecentLogs\x12!.pianorhythm.v1.RecentLogsRequest\x1a\".pianorhythm.v1.RecentLogsResponse\"\x03\x90\x02\x01\x12X\n" +
+	"\n" +
+	"ErrorRates\x12!.pianorhythm.v1.ErrorRatesRequest\x1a\".pianorhythm.v1.ErrorRatesResponse\"\x03\x90\x02\x01\x12R\n" +
+	"\vSetLogLevel\x12\".pianorhythm.v1.SetLogLevelRequest\x1a\x1f.pianorhythm.v1.ServiceLogLevel\x12a\n" +
+	"\rListLogLevels\x12$.pianorhythm.v1.ListLogLevelsRequest\x1a%.pianorhythm.v1.ListLogLevelsResponse\"\x03\x90\x02\x01BDZBgithub.com/pianorhythm/server/api/gen/pianorhythm/v1;pianorhythmv1b\x06proto3"
 
 var (
 	file_pianorhythm_v1_monitor_proto_rawDescOnce sync.Once
@@ -734,48 +1382,68 @@ func file_pianorhythm_v1_monitor_proto_rawDescGZIP() []byte {
 	return file_pianorhythm_v1_monitor_proto_rawDescData
 }
 
-var file_pianorhythm_v1_monitor_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_pianorhythm_v1_monitor_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_pianorhythm_v1_monitor_proto_goTypes = []any{
 	(*StatusRequest)(nil),           // 0: pianorhythm.v1.StatusRequest
 	(*ComponentStatus)(nil),         // 1: pianorhythm.v1.ComponentStatus
-	(*StatusReport)(nil),            // 2: pianorhythm.v1.StatusReport
-	(*ErrorReport)(nil),             // 3: pianorhythm.v1.ErrorReport
-	(*ErrorGroup)(nil),              // 4: pianorhythm.v1.ErrorGroup
-	(*ListErrorGroupsRequest)(nil),  // 5: pianorhythm.v1.ListErrorGroupsRequest
-	(*ListErrorGroupsResponse)(nil), // 6: pianorhythm.v1.ListErrorGroupsResponse
-	(*RecentLogsRequest)(nil),       // 7: pianorhythm.v1.RecentLogsRequest
-	(*LogEntry)(nil),                // 8: pianorhythm.v1.LogEntry
-	(*RecentLogsResponse)(nil),      // 9: pianorhythm.v1.RecentLogsResponse
-	nil,                             // 10: pianorhythm.v1.ErrorReport.AttributesEntry
-	nil,                             // 11: pianorhythm.v1.LogEntry.AttributesEntry
-	(*timestamppb.Timestamp)(nil),   // 12: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),           // 13: google.protobuf.Empty
+	(*ResourceUsage)(nil),           // 2: pianorhythm.v1.ResourceUsage
+	(*StatusReport)(nil),            // 3: pianorhythm.v1.StatusReport
+	(*ErrorReport)(nil),             // 4: pianorhythm.v1.ErrorReport
+	(*ErrorGroup)(nil),              // 5: pianorhythm.v1.ErrorGroup
+	(*ListErrorGroupsRequest)(nil),  // 6: pianorhythm.v1.ListErrorGroupsRequest
+	(*ListErrorGroupsResponse)(nil), // 7: pianorhythm.v1.ListErrorGroupsResponse
+	(*RecentLogsRequest)(nil),       // 8: pianorhythm.v1.RecentLogsRequest
+	(*LogEntry)(nil),                // 9: pianorhythm.v1.LogEntry
+	(*RecentLogsResponse)(nil),      // 10: pianorhythm.v1.RecentLogsResponse
+	(*ErrorRatesRequest)(nil),       // 11: pianorhythm.v1.ErrorRatesRequest
+	(*ServiceErrorRate)(nil),        // 12: pianorhythm.v1.ServiceErrorRate
+	(*ErrorRatesResponse)(nil),      // 13: pianorhythm.v1.ErrorRatesResponse
+	(*SetLogLevelRequest)(nil),      // 14: pianorhythm.v1.SetLogLevelRequest
+	(*ServiceLogLevel)(nil),         // 15: pianorhythm.v1.ServiceLogLevel
+	(*ListLogLevelsRequest)(nil),    // 16: pianorhythm.v1.ListLogLevelsRequest
+	(*ListLogLevelsResponse)(nil),   // 17: pianorhythm.v1.ListLogLevelsResponse
+	nil,                             // 18: pianorhythm.v1.ResourceUsage.GaugesEntry
+	nil,                             // 19: pianorhythm.v1.ErrorReport.AttributesEntry
+	nil,                             // 20: pianorhythm.v1.LogEntry.AttributesEntry
+	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),           // 22: google.protobuf.Empty
 }
 var file_pianorhythm_v1_monitor_proto_depIdxs = []int32{
-	12, // 0: pianorhythm.v1.ComponentStatus.checked_at:type_name -> google.protobuf.Timestamp
-	1,  // 1: pianorhythm.v1.StatusReport.components:type_name -> pianorhythm.v1.ComponentStatus
-	12, // 2: pianorhythm.v1.StatusReport.generated_at:type_name -> google.protobuf.Timestamp
-	12, // 3: pianorhythm.v1.ErrorReport.at:type_name -> google.protobuf.Timestamp
-	10, // 4: pianorhythm.v1.ErrorReport.attributes:type_name -> pianorhythm.v1.ErrorReport.AttributesEntry
-	12, // 5: pianorhythm.v1.ErrorGroup.first_seen:type_name -> google.protobuf.Timestamp
-	12, // 6: pianorhythm.v1.ErrorGroup.last_seen:type_name -> google.protobuf.Timestamp
-	4,  // 7: pianorhythm.v1.ListErrorGroupsResponse.groups:type_name -> pianorhythm.v1.ErrorGroup
-	12, // 8: pianorhythm.v1.LogEntry.at:type_name -> google.protobuf.Timestamp
-	11, // 9: pianorhythm.v1.LogEntry.attributes:type_name -> pianorhythm.v1.LogEntry.AttributesEntry
-	8,  // 10: pianorhythm.v1.RecentLogsResponse.entries:type_name -> pianorhythm.v1.LogEntry
-	0,  // 11: pianorhythm.v1.MonitorService.Status:input_type -> pianorhythm.v1.StatusRequest
-	3,  // 12: pianorhythm.v1.MonitorService.ReportError:input_type -> pianorhythm.v1.ErrorReport
-	5,  // 13: pianorhythm.v1.MonitorService.ListErrorGroups:input_type -> pianorhythm.v1.ListErrorGroupsRequest
-	7,  // 14: pianorhythm.v1.MonitorService.RecentLogs:input_type -> pianorhythm.v1.RecentLogsRequest
-	2,  // 15: pianorhythm.v1.MonitorService.Status:output_type -> pianorhythm.v1.StatusReport
-	13, // 16: pianorhythm.v1.MonitorService.ReportError:output_type -> google.protobuf.Empty
-	6,  // 17: pianorhythm.v1.MonitorService.ListErrorGroups:output_type -> pianorhythm.v1.ListErrorGroupsResponse
-	9,  // 18: pianorhythm.v1.MonitorService.RecentLogs:output_type -> pianorhythm.v1.RecentLogsResponse
-	15, // [15:19] is the sub-list for method output_type
-	11, // [11:15] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	21, // 0: pianorhythm.v1.ComponentStatus.checked_at:type_name -> google.protobuf.Timestamp
+	2,  // 1: pianorhythm.v1.ComponentStatus.resources:type_name -> pianorhythm.v1.ResourceUsage
+	18, // 2: pianorhythm.v1.ResourceUsage.gauges:type_name -> pianorhythm.v1.ResourceUsage.GaugesEntry
+	1,  // 3: pianorhythm.v1.StatusReport.components:type_name -> pianorhythm.v1.ComponentStatus
+	21, // 4: pianorhythm.v1.StatusReport.generated_at:type_name -> google.protobuf.Timestamp
+	21, // 5: pianorhythm.v1.ErrorReport.at:type_name -> google.protobuf.Timestamp
+	19, // 6: pianorhythm.v1.ErrorReport.attributes:type_name -> pianorhythm.v1.ErrorReport.AttributesEntry
+	21, // 7: pianorhythm.v1.ErrorGroup.first_seen:type_name -> google.protobuf.Timestamp
+	21, // 8: pianorhythm.v1.ErrorGroup.last_seen:type_name -> google.protobuf.Timestamp
+	5,  // 9: pianorhythm.v1.ListErrorGroupsResponse.groups:type_name -> pianorhythm.v1.ErrorGroup
+	21, // 10: pianorhythm.v1.LogEntry.at:type_name -> google.protobuf.Timestamp
+	20, // 11: pianorhythm.v1.LogEntry.attributes:type_name -> pianorhythm.v1.LogEntry.AttributesEntry
+	9,  // 12: pianorhythm.v1.RecentLogsResponse.entries:type_name -> pianorhythm.v1.LogEntry
+	21, // 13: pianorhythm.v1.ServiceErrorRate.start:type_name -> google.protobuf.Timestamp
+	12, // 14: pianorhythm.v1.ErrorRatesResponse.rates:type_name -> pianorhythm.v1.ServiceErrorRate
+	15, // 15: pianorhythm.v1.ListLogLevelsResponse.levels:type_name -> pianorhythm.v1.ServiceLogLevel
+	0,  // 16: pianorhythm.v1.MonitorService.Status:input_type -> pianorhythm.v1.StatusRequest
+	4,  // 17: pianorhythm.v1.MonitorService.ReportError:input_type -> pianorhythm.v1.ErrorReport
+	6,  // 18: pianorhythm.v1.MonitorService.ListErrorGroups:input_type -> pianorhythm.v1.ListErrorGroupsRequest
+	8,  // 19: pianorhythm.v1.MonitorService.RecentLogs:input_type -> pianorhythm.v1.RecentLogsRequest
+	11, // 20: pianorhythm.v1.MonitorService.ErrorRates:input_type -> pianorhythm.v1.ErrorRatesRequest
+	14, // 21: pianorhythm.v1.MonitorService.SetLogLevel:input_type -> pianorhythm.v1.SetLogLevelRequest
+	16, // 22: pianorhythm.v1.MonitorService.ListLogLevels:input_type -> pianorhythm.v1.ListLogLevelsRequest
+	3,  // 23: pianorhythm.v1.MonitorService.Status:output_type -> pianorhythm.v1.StatusReport
+	22, // 24: pianorhythm.v1.MonitorService.ReportError:output_type -> google.protobuf.Empty
+	7,  // 25: pianorhythm.v1.MonitorService.ListErrorGroups:output_type -> pianorhythm.v1.ListErrorGroupsResponse
+	10, // 26: pianorhythm.v1.MonitorService.RecentLogs:output_type -> pianorhythm.v1.RecentLogsResponse
+	13, // 27: pianorhythm.v1.MonitorService.ErrorRates:output_type -> pianorhythm.v1.ErrorRatesResponse
+	15, // 28: pianorhythm.v1.MonitorService.SetLogLevel:output_type -> pianorhythm.v1.ServiceLogLevel
+	17, // 29: pianorhythm.v1.MonitorService.ListLogLevels:output_type -> pianorhythm.v1.ListLogLevelsResponse
+	23, // [23:30] is the sub-list for method output_type
+	16, // [16:23] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_pianorhythm_v1_monitor_proto_init() }
@@ -789,7 +1457,7 @@ func file_pianorhythm_v1_monitor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pianorhythm_v1_monitor_proto_rawDesc), len(file_pianorhythm_v1_monitor_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,9 @@ const (
 	MonitorService_ReportError_FullMethodName     = "/pianorhythm.v1.MonitorService/ReportError"
 	MonitorService_ListErrorGroups_FullMethodName = "/pianorhythm.v1.MonitorService/ListErrorGroups"
 	MonitorService_RecentLogs_FullMethodName      = "/pianorhythm.v1.MonitorService/RecentLogs"
+	MonitorService_ErrorRates_FullMethodName      = "/pianorhythm.v1.MonitorService/ErrorRates"
+	MonitorService_SetLogLevel_FullMethodName     = "/pianorhythm.v1.MonitorService/SetLogLevel"
+	MonitorService_ListLogLevels_FullMethodName   = "/pianorhythm.v1.MonitorService/ListLogLevels"
 )
 
 // MonitorServiceClient is the client API for MonitorService service.
@@ -36,6 +39,13 @@ type MonitorServiceClient interface {
 	ReportError(ctx context.Context, in *ErrorReport, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	ListErrorGroups(ctx context.Context, in *ListErrorGroupsRequest, opts ...grpc.CallOption) (*ListErrorGroupsResponse, error)
 	RecentLogs(ctx context.Context, in *RecentLogsRequest, opts ...grpc.CallOption) (*RecentLogsResponse, error)
+	// ErrorRates is the number of error reports per service per minute over
+	// the last hour (staff only).
+	ErrorRates(ctx context.Context, in *ErrorRatesRequest, opts ...grpc.CallOption) (*ErrorRatesResponse, error)
+	// SetLogLevel changes one service's log level at once, through that
+	// service's DiagnosticsService (staff only); ListLogLevels shows them.
+	SetLogLevel(ctx context.Context, in *SetLogLevelRequest, opts ...grpc.CallOption) (*ServiceLogLevel, error)
+	ListLogLevels(ctx context.Context, in *ListLogLevelsRequest, opts ...grpc.CallOption) (*ListLogLevelsResponse, error)
 }
 
 type monitorServiceClient struct {
@@ -86,6 +96,36 @@ func (c *monitorServiceClient) RecentLogs(ctx context.Context, in *RecentLogsReq
 	return out, nil
 }
 
+func (c *monitorServiceClient) ErrorRates(ctx context.Context, in *ErrorRatesRequest, opts ...grpc.CallOption) (*ErrorRatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ErrorRatesResponse)
+	err := c.cc.Invoke(ctx, MonitorService_ErrorRates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *monitorServiceClient) SetLogLevel(ctx context.Context, in *SetLogLevelRequest, opts ...grpc.CallOption) (*ServiceLogLevel, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ServiceLogLevel)
+	err := c.cc.Invoke(ctx, MonitorService_SetLogLevel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *monitorServiceClient) ListLogLevels(ctx context.Context, in *ListLogLevelsRequest, opts ...grpc.CallOption) (*ListLogLevelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLogLevelsResponse)
+	err := c.cc.Invoke(ctx, MonitorService_ListLogLevels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MonitorServiceServer is the server API for MonitorService service.
 // All implementations must embed UnimplementedMonitorServiceServer
 // for forward compatibility.
@@ -96,6 +136,13 @@ type MonitorServiceServer interface {
 	ReportError(context.Context, *ErrorReport) (*emptypb.Empty, error)
 	ListErrorGroups(context.Context, *ListErrorGroupsRequest) (*ListErrorGroupsResponse, error)
 	RecentLogs(context.Context, *RecentLogsRequest) (*RecentLogsResponse, error)
+	// ErrorRates is the number of error reports per service per minute over
+	// the last hour (staff only).
+	ErrorRates(context.Context, *ErrorRatesRequest) (*ErrorRatesResponse, error)
+	// SetLogLevel changes one service's log level at once, through that
+	// service's DiagnosticsService (staff only); ListLogLevels shows them.
+	SetLogLevel(context.Context, *SetLogLevelRequest) (*ServiceLogLevel, error)
+	ListLogLevels(context.Context, *ListLogLevelsRequest) (*ListLogLevelsResponse, error)
 	mustEmbedUnimplementedMonitorServiceServer()
 }
 
@@ -117,6 +164,15 @@ func (UnimplementedMonitorServiceServer) ListErrorGroups(context.Context, *ListE
 }
 func (UnimplementedMonitorServiceServer) RecentLogs(context.Context, *RecentLogsRequest) (*RecentLogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecentLogs not implemented")
+}
+func (UnimplementedMonitorServiceServer) ErrorRates(context.Context, *ErrorRatesRequest) (*ErrorRatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ErrorRates not implemented")
+}
+func (UnimplementedMonitorServiceServer) SetLogLevel(context.Context, *SetLogLevelRequest) (*ServiceLogLevel, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetLogLevel not implemented")
+}
+func (UnimplementedMonitorServiceServer) ListLogLevels(context.Context, *ListLogLevelsRequest) (*ListLogLevelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLogLevels not implemented")
 }
 func (UnimplementedMonitorServiceServer) mustEmbedUnimplementedMonitorServiceServer() {}
 func (UnimplementedMonitorServiceServer) testEmbeddedByValue()                        {}
@@ -211,6 +267,60 @@ func _MonitorService_RecentLogs_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MonitorService_ErrorRates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ErrorRatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitorServiceServer).ErrorRates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitorService_ErrorRates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitorServiceServer).ErrorRates(ctx, req.(*ErrorRatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MonitorService_SetLogLevel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetLogLevelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitorServiceServer).SetLogLevel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitorService_SetLogLevel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitorServiceServer).SetLogLevel(ctx, req.(*SetLogLevelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MonitorService_ListLogLevels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLogLevelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitorServiceServer).ListLogLevels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitorService_ListLogLevels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitorServiceServer).ListLogLevels(ctx, req.(*ListLogLevelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MonitorService_ServiceDesc is the grpc.ServiceDesc for MonitorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -233,6 +343,18 @@ var MonitorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecentLogs",
 			Handler:    _MonitorService_RecentLogs_Handler,
+		},
+		{
+			MethodName: "ErrorRates",
+			Handler:    _MonitorService_ErrorRates_Handler,
+		},
+		{
+			MethodName: "SetLogLevel",
+			Handler:    _MonitorService_SetLogLevel_Handler,
+		},
+		{
+			MethodName: "ListLogLevels",
+			Handler:    _MonitorService_ListLogLevels_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -683,25 +683,25 @@ const file_pianorhythm_v1_room_proto_rawDesc = "" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"1\n" +
 	"\x15SetMaintenanceRequest\x12\x18\n" +
-	"\aenabled\x18\x01 \x01(\bR\aenabled2\xb4\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled2\xc8\n" +
 	"\n" +
 	"\vRoomService\x12E\n" +
 	"\n" +
-	"CreateRoom\x12!.pianorhythm.v1.CreateRoomRequest\x1a\x14.pianorhythm.v1.Room\x12?\n" +
-	"\aGetRoom\x12\x1e.pianorhythm.v1.GetRoomRequest\x1a\x14.pianorhythm.v1.Room\x12P\n" +
-	"\tListRooms\x12 .pianorhythm.v1.ListRoomsRequest\x1a!.pianorhythm.v1.ListRoomsResponse\x12U\n" +
+	"CreateRoom\x12!.pianorhythm.v1.CreateRoomRequest\x1a\x14.pianorhythm.v1.Room\x12D\n" +
+	"\aGetRoom\x12\x1e.pianorhythm.v1.GetRoomRequest\x1a\x14.pianorhythm.v1.Room\"\x03\x90\x02\x01\x12U\n" +
+	"\tListRooms\x12 .pianorhythm.v1.ListRoomsRequest\x1a!.pianorhythm.v1.ListRoomsResponse\"\x03\x90\x02\x01\x12U\n" +
 	"\x12UpdateRoomSettings\x12).pianorhythm.v1.UpdateRoomSettingsRequest\x1a\x14.pianorhythm.v1.Room\x12G\n" +
 	"\n" +
 	"DeleteRoom\x12!.pianorhythm.v1.DeleteRoomRequest\x1a\x16.google.protobuf.Empty\x12M\n" +
 	"\bJoinRoom\x12\x1f.pianorhythm.v1.JoinRoomRequest\x1a .pianorhythm.v1.JoinRoomResponse\x12E\n" +
-	"\tLeaveRoom\x12 .pianorhythm.v1.LeaveRoomRequest\x1a\x16.google.protobuf.Empty\x12V\n" +
-	"\vListMembers\x12\".pianorhythm.v1.RoomMembersRequest\x1a#.pianorhythm.v1.RoomMembersResponse\x12;\n" +
+	"\tLeaveRoom\x12 .pianorhythm.v1.LeaveRoomRequest\x1a\x16.google.protobuf.Empty\x12[\n" +
+	"\vListMembers\x12\".pianorhythm.v1.RoomMembersRequest\x1a#.pianorhythm.v1.RoomMembersResponse\"\x03\x90\x02\x01\x12;\n" +
 	"\x04Kick\x12\x1b.pianorhythm.v1.KickRequest\x1a\x16.google.protobuf.Empty\x12E\n" +
 	"\x05Unban\x12$.pianorhythm.v1.UnbanFromRoomRequest\x1a\x16.google.protobuf.Empty\x12S\n" +
 	"\x11TransferOwnership\x12(.pianorhythm.v1.TransferOwnershipRequest\x1a\x14.pianorhythm.v1.Room\x12M\n" +
 	"\x0eClaimOwnership\x12%.pianorhythm.v1.ClaimOwnershipRequest\x1a\x14.pianorhythm.v1.Room\x12H\n" +
-	"\bSendChat\x12\x1f.pianorhythm.v1.SendChatRequest\x1a\x1b.pianorhythm.v1.ChatMessage\x12V\n" +
-	"\vChatHistory\x12\".pianorhythm.v1.ChatHistoryRequest\x1a#.pianorhythm.v1.ChatHistoryResponse\x12U\n" +
+	"\bSendChat\x12\x1f.pianorhythm.v1.SendChatRequest\x1a\x1b.pianorhythm.v1.ChatMessage\x12[\n" +
+	"\vChatHistory\x12\".pianorhythm.v1.ChatHistoryRequest\x1a#.pianorhythm.v1.ChatHistoryResponse\"\x03\x90\x02\x01\x12U\n" +
 	"\x11DeleteChatMessage\x12(.pianorhythm.v1.DeleteChatMessageRequest\x1a\x16.google.protobuf.Empty\x12E\n" +
 	"\tClearChat\x12 .pianorhythm.v1.ClearChatRequest\x1a\x16.google.protobuf.Empty\x12U\n" +
 	"\x0eSetMaintenance\x12%.pianorhythm.v1.SetMaintenanceRequest\x1a\x1c.pianorhythm.v1.ServerConfigBDZBgithub.com/pianorhythm/server/api/gen/pianorhythm/v1;pianorhythmv1b\x06proto3"

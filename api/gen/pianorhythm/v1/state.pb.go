@@ -112,10 +112,12 @@ func (x *SaveUserRequest) GetUser() *User {
 }
 
 type SetOnlineRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	InstanceId    string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
-	ConnectionId  string                 `protobuf:"bytes,3,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	UserId       string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	InstanceId   string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	ConnectionId string                 `protobuf:"bytes,3,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	// The room the connection is in ("" for none).
+	RoomId        string `protobuf:"bytes,4,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -167,6 +169,13 @@ func (x *SetOnlineRequest) GetInstanceId() string {
 func (x *SetOnlineRequest) GetConnectionId() string {
 	if x != nil {
 		return x.ConnectionId
+	}
+	return ""
+}
+
+func (x *SetOnlineRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
 	}
 	return ""
 }
@@ -361,7 +370,15 @@ type AddUserToRoomRequest struct {
 	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	Member *Member                `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
 	// Moderators and admins pass maintenance (server-wide and per room).
-	Staff         bool `protobuf:"varint,3,opt,name=staff,proto3" json:"staff,omitempty"`
+	Staff bool `protobuf:"varint,3,opt,name=staff,proto3" json:"staff,omitempty"`
+	// The room version the caller's rules (password, pro-only, guests) were
+	// checked against; 0 skips the check.
+	Version int64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	// Written with the seat when set and the version matches: the room as
+	// the caller wants it after the join (the owner back on a held seat).
+	RoomUpdate *Room `protobuf:"bytes,5,opt,name=room_update,json=roomUpdate,proto3" json:"room_update,omitempty"`
+	// How many recent chat messages to answer with; 0 means none.
+	ChatHistory   int32 `protobuf:"varint,6,opt,name=chat_history,json=chatHistory,proto3" json:"chat_history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -417,15 +434,43 @@ func (x *AddUserToRoomRequest) GetStaff() bool {
 	return false
 }
 
+func (x *AddUserToRoomRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *AddUserToRoomRequest) GetRoomUpdate() *Room {
+	if x != nil {
+		return x.RoomUpdate
+	}
+	return nil
+}
+
+func (x *AddUserToRoomRequest) GetChatHistory() int32 {
+	if x != nil {
+		return x.ChatHistory
+	}
+	return 0
+}
+
 type AddUserToRoomResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Room  *Room                  `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The room after the join; the current room when stale.
+	Room *Room `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
 	// The user was already a member (the join replaced their connection).
 	AlreadyMember bool `protobuf:"varint,2,opt,name=already_member,json=alreadyMember,proto3" json:"already_member,omitempty"`
 	// Set when already_member: the connection that held the seat before.
 	PreviousConnectionId string `protobuf:"bytes,3,opt,name=previous_connection_id,json=previousConnectionId,proto3" json:"previous_connection_id,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Nothing changed: the room's version is not the request's.
+	Stale bool `protobuf:"varint,4,opt,name=stale,proto3" json:"stale,omitempty"`
+	// Earliest joiner first.
+	Members []*Member `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	// Oldest first.
+	ChatHistory   []*ChatMessage `protobuf:"bytes,6,rep,name=chat_history,json=chatHistory,proto3" json:"chat_history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AddUserToRoomResponse) Reset() {
@@ -479,12 +524,39 @@ func (x *AddUserToRoomResponse) GetPreviousConnectionId() string {
 	return ""
 }
 
+func (x *AddUserToRoomResponse) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
+func (x *AddUserToRoomResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *AddUserToRoomResponse) GetChatHistory() []*ChatMessage {
+	if x != nil {
+		return x.ChatHistory
+	}
+	return nil
+}
+
 type RemoveUserFromRoomRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	UserId string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// When set, the member is removed only if this connection holds the seat.
-	ConnectionId  string `protobuf:"bytes,3,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	ConnectionId string `protobuf:"bytes,3,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	// For UserLeft: "left", "disconnected", "ghost", "moved"; empty means "left".
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Written when the seat was freed and the version matches (the owner's
+	// seat held from now on): version and room as in AddUserToRoomRequest.
+	Version       int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	RoomUpdate    *Room `protobuf:"bytes,6,opt,name=room_update,json=roomUpdate,proto3" json:"room_update,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -540,10 +612,35 @@ func (x *RemoveUserFromRoomRequest) GetConnectionId() string {
 	return ""
 }
 
+func (x *RemoveUserFromRoomRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RemoveUserFromRoomRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *RemoveUserFromRoomRequest) GetRoomUpdate() *Room {
+	if x != nil {
+		return x.RoomUpdate
+	}
+	return nil
+}
+
 type RemoveUserFromRoomResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Removed       bool                   `protobuf:"varint,1,opt,name=removed,proto3" json:"removed,omitempty"`
-	MemberCount   int32                  `protobuf:"varint,2,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Removed     bool                   `protobuf:"varint,1,opt,name=removed,proto3" json:"removed,omitempty"`
+	MemberCount int32                  `protobuf:"varint,2,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	// The room after the change (nil when the room does not exist).
+	Room *Room `protobuf:"bytes,3,opt,name=room,proto3" json:"room,omitempty"`
+	// room_update was not written: the version is not the request's.
+	Stale         bool `protobuf:"varint,4,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -590,6 +687,20 @@ func (x *RemoveUserFromRoomResponse) GetMemberCount() int32 {
 		return x.MemberCount
 	}
 	return 0
+}
+
+func (x *RemoveUserFromRoomResponse) GetRoom() *Room {
+	if x != nil {
+		return x.Room
+	}
+	return nil
+}
+
+func (x *RemoveUserFromRoomResponse) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
 }
 
 type GetRoomRequest struct {
@@ -640,7 +751,9 @@ type SaveRoomRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Room  *Room                  `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
 	// Fail with ALREADY_EXISTS when the room exists.
-	CreateOnly    bool `protobuf:"varint,2,opt,name=create_only,json=createOnly,proto3" json:"create_only,omitempty"`
+	CreateOnly bool `protobuf:"varint,2,opt,name=create_only,json=createOnly,proto3" json:"create_only,omitempty"`
+	// The version the change was decided on; 0 writes unconditionally.
+	Version       int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -689,6 +802,66 @@ func (x *SaveRoomRequest) GetCreateOnly() bool {
 	return false
 }
 
+func (x *SaveRoomRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type SaveRoomResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room as stored (new version); the current room when stale.
+	Room          *Room `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Stale         bool  `protobuf:"varint,2,opt,name=stale,proto3" json:"stale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveRoomResponse) Reset() {
+	*x = SaveRoomResponse{}
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveRoomResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveRoomResponse) ProtoMessage() {}
+
+func (x *SaveRoomResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveRoomResponse.ProtoReflect.Descriptor instead.
+func (*SaveRoomResponse) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SaveRoomResponse) GetRoom() *Room {
+	if x != nil {
+		return x.Room
+	}
+	return nil
+}
+
+func (x *SaveRoomResponse) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
 type DeleteRoomRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
@@ -698,7 +871,7 @@ type DeleteRoomRequest struct {
 
 func (x *DeleteRoomRequest) Reset() {
 	*x = DeleteRoomRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[13]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +883,7 @@ func (x *DeleteRoomRequest) String() string {
 func (*DeleteRoomRequest) ProtoMessage() {}
 
 func (x *DeleteRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[13]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +896,7 @@ func (x *DeleteRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRoomRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRoomRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{13}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteRoomRequest) GetRoomId() string {
@@ -746,7 +919,7 @@ type ListRoomsRequest struct {
 
 func (x *ListRoomsRequest) Reset() {
 	*x = ListRoomsRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[14]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -758,7 +931,7 @@ func (x *ListRoomsRequest) String() string {
 func (*ListRoomsRequest) ProtoMessage() {}
 
 func (x *ListRoomsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[14]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -771,7 +944,7 @@ func (x *ListRoomsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomsRequest.ProtoReflect.Descriptor instead.
 func (*ListRoomsRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{14}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListRoomsRequest) GetIncludePrivate() bool {
@@ -805,7 +978,7 @@ type ListRoomsResponse struct {
 
 func (x *ListRoomsResponse) Reset() {
 	*x = ListRoomsResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[15]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +990,7 @@ func (x *ListRoomsResponse) String() string {
 func (*ListRoomsResponse) ProtoMessage() {}
 
 func (x *ListRoomsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[15]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +1003,7 @@ func (x *ListRoomsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomsResponse.ProtoReflect.Descriptor instead.
 func (*ListRoomsResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{15}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListRoomsResponse) GetRooms() []*Room {
@@ -856,7 +1029,7 @@ type RoomMembersRequest struct {
 
 func (x *RoomMembersRequest) Reset() {
 	*x = RoomMembersRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[16]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -868,7 +1041,7 @@ func (x *RoomMembersRequest) String() string {
 func (*RoomMembersRequest) ProtoMessage() {}
 
 func (x *RoomMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[16]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -881,7 +1054,7 @@ func (x *RoomMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomMembersRequest.ProtoReflect.Descriptor instead.
 func (*RoomMembersRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{16}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RoomMembersRequest) GetRoomId() string {
@@ -900,7 +1073,7 @@ type RoomMembersResponse struct {
 
 func (x *RoomMembersResponse) Reset() {
 	*x = RoomMembersResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[17]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +1085,7 @@ func (x *RoomMembersResponse) String() string {
 func (*RoomMembersResponse) ProtoMessage() {}
 
 func (x *RoomMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[17]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1098,7 @@ func (x *RoomMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomMembersResponse.ProtoReflect.Descriptor instead.
 func (*RoomMembersResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{17}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RoomMembersResponse) GetMembers() []*Member {
@@ -935,30 +1108,34 @@ func (x *RoomMembersResponse) GetMembers() []*Member {
 	return nil
 }
 
-type BanFromRoomRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
-	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Duration      *durationpb.Duration   `protobuf:"bytes,3,opt,name=duration,proto3" json:"duration,omitempty"`
+type KickFromRoomRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	UserId string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Who kicked, for the Kicked event.
+	ByUserId string `protobuf:"bytes,3,opt,name=by_user_id,json=byUserId,proto3" json:"by_user_id,omitempty"`
+	// Zero: no ban. Negative: banned until unbanned.
+	Ban           *durationpb.Duration `protobuf:"bytes,4,opt,name=ban,proto3" json:"ban,omitempty"`
+	Reason        string               `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *BanFromRoomRequest) Reset() {
-	*x = BanFromRoomRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[18]
+func (x *KickFromRoomRequest) Reset() {
+	*x = KickFromRoomRequest{}
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *BanFromRoomRequest) String() string {
+func (x *KickFromRoomRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*BanFromRoomRequest) ProtoMessage() {}
+func (*KickFromRoomRequest) ProtoMessage() {}
 
-func (x *BanFromRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[18]
+func (x *KickFromRoomRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,30 +1146,97 @@ func (x *BanFromRoomRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use BanFromRoomRequest.ProtoReflect.Descriptor instead.
-func (*BanFromRoomRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{18}
+// Deprecated: Use KickFromRoomRequest.ProtoReflect.Descriptor instead.
+func (*KickFromRoomRequest) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{19}
 }
 
-func (x *BanFromRoomRequest) GetRoomId() string {
+func (x *KickFromRoomRequest) GetRoomId() string {
 	if x != nil {
 		return x.RoomId
 	}
 	return ""
 }
 
-func (x *BanFromRoomRequest) GetUserId() string {
+func (x *KickFromRoomRequest) GetUserId() string {
 	if x != nil {
 		return x.UserId
 	}
 	return ""
 }
 
-func (x *BanFromRoomRequest) GetDuration() *durationpb.Duration {
+func (x *KickFromRoomRequest) GetByUserId() string {
 	if x != nil {
-		return x.Duration
+		return x.ByUserId
+	}
+	return ""
+}
+
+func (x *KickFromRoomRequest) GetBan() *durationpb.Duration {
+	if x != nil {
+		return x.Ban
 	}
 	return nil
+}
+
+func (x *KickFromRoomRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type KickFromRoomResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A seat was freed (the user was in the room).
+	Removed       bool  `protobuf:"varint,1,opt,name=removed,proto3" json:"removed,omitempty"`
+	MemberCount   int32 `protobuf:"varint,2,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KickFromRoomResponse) Reset() {
+	*x = KickFromRoomResponse{}
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KickFromRoomResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KickFromRoomResponse) ProtoMessage() {}
+
+func (x *KickFromRoomResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KickFromRoomResponse.ProtoReflect.Descriptor instead.
+func (*KickFromRoomResponse) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *KickFromRoomResponse) GetRemoved() bool {
+	if x != nil {
+		return x.Removed
+	}
+	return false
+}
+
+func (x *KickFromRoomResponse) GetMemberCount() int32 {
+	if x != nil {
+		return x.MemberCount
+	}
+	return 0
 }
 
 type UnbanFromRoomRequest struct {
@@ -1005,7 +1249,7 @@ type UnbanFromRoomRequest struct {
 
 func (x *UnbanFromRoomRequest) Reset() {
 	*x = UnbanFromRoomRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[19]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1261,7 @@ func (x *UnbanFromRoomRequest) String() string {
 func (*UnbanFromRoomRequest) ProtoMessage() {}
 
 func (x *UnbanFromRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[19]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1274,7 @@ func (x *UnbanFromRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnbanFromRoomRequest.ProtoReflect.Descriptor instead.
 func (*UnbanFromRoomRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{19}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UnbanFromRoomRequest) GetRoomId() string {
@@ -1048,15 +1292,24 @@ func (x *UnbanFromRoomRequest) GetUserId() string {
 }
 
 type SaveChatMessageRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Message       *ChatMessage           `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message to post; id and sent_at are filled when empty, and the
+	// sender's name and color from their seat when empty.
+	Message *ChatMessage `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	// Rate limit of the sender in this room: at most rate_limit messages in
+	// rate_window (0: no limit, e.g. system messages).
+	RateLimit  int32                `protobuf:"varint,2,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	RateWindow *durationpb.Duration `protobuf:"bytes,3,opt,name=rate_window,json=rateWindow,proto3" json:"rate_window,omitempty"`
+	// The room version the caller's rules (only the owner may chat) were
+	// checked against; 0 skips the check.
+	Version       int64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SaveChatMessageRequest) Reset() {
 	*x = SaveChatMessageRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[20]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1321,7 @@ func (x *SaveChatMessageRequest) String() string {
 func (*SaveChatMessageRequest) ProtoMessage() {}
 
 func (x *SaveChatMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[20]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,12 +1334,96 @@ func (x *SaveChatMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveChatMessageRequest.ProtoReflect.Descriptor instead.
 func (*SaveChatMessageRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{20}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SaveChatMessageRequest) GetMessage() *ChatMessage {
 	if x != nil {
 		return x.Message
+	}
+	return nil
+}
+
+func (x *SaveChatMessageRequest) GetRateLimit() int32 {
+	if x != nil {
+		return x.RateLimit
+	}
+	return 0
+}
+
+func (x *SaveChatMessageRequest) GetRateWindow() *durationpb.Duration {
+	if x != nil {
+		return x.RateWindow
+	}
+	return nil
+}
+
+func (x *SaveChatMessageRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type SaveChatMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message as stored (nil when stale).
+	Message *ChatMessage `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	// Nothing was stored: the room's version is not the request's.
+	Stale bool `protobuf:"varint,2,opt,name=stale,proto3" json:"stale,omitempty"`
+	// The current room when stale.
+	Room          *Room `protobuf:"bytes,3,opt,name=room,proto3" json:"room,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveChatMessageResponse) Reset() {
+	*x = SaveChatMessageResponse{}
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveChatMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveChatMessageResponse) ProtoMessage() {}
+
+func (x *SaveChatMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveChatMessageResponse.ProtoReflect.Descriptor instead.
+func (*SaveChatMessageResponse) Descriptor() ([]byte, []int) {
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SaveChatMessageResponse) GetMessage() *ChatMessage {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *SaveChatMessageResponse) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
+func (x *SaveChatMessageResponse) GetRoom() *Room {
+	if x != nil {
+		return x.Room
 	}
 	return nil
 }
@@ -1102,7 +1439,7 @@ type ChatHistoryRequest struct {
 
 func (x *ChatHistoryRequest) Reset() {
 	*x = ChatHistoryRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[21]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1451,7 @@ func (x *ChatHistoryRequest) String() string {
 func (*ChatHistoryRequest) ProtoMessage() {}
 
 func (x *ChatHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[21]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1464,7 @@ func (x *ChatHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatHistoryRequest.ProtoReflect.Descriptor instead.
 func (*ChatHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{21}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ChatHistoryRequest) GetRoomId() string {
@@ -1154,7 +1491,7 @@ type ChatHistoryResponse struct {
 
 func (x *ChatHistoryResponse) Reset() {
 	*x = ChatHistoryResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[22]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1503,7 @@ func (x *ChatHistoryResponse) String() string {
 func (*ChatHistoryResponse) ProtoMessage() {}
 
 func (x *ChatHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[22]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1516,7 @@ func (x *ChatHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ChatHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{22}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ChatHistoryResponse) GetMessages() []*ChatMessage {
@@ -1199,7 +1536,7 @@ type DeleteChatMessageRequest struct {
 
 func (x *DeleteChatMessageRequest) Reset() {
 	*x = DeleteChatMessageRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[23]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1548,7 @@ func (x *DeleteChatMessageRequest) String() string {
 func (*DeleteChatMessageRequest) ProtoMessage() {}
 
 func (x *DeleteChatMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[23]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1561,7 @@ func (x *DeleteChatMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteChatMessageRequest.ProtoReflect.Descriptor instead.
 func (*DeleteChatMessageRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{23}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteChatMessageRequest) GetRoomId() string {
@@ -1250,7 +1587,7 @@ type ClearChatRequest struct {
 
 func (x *ClearChatRequest) Reset() {
 	*x = ClearChatRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[24]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1599,7 @@ func (x *ClearChatRequest) String() string {
 func (*ClearChatRequest) ProtoMessage() {}
 
 func (x *ClearChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[24]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1612,7 @@ func (x *ClearChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearChatRequest.ProtoReflect.Descriptor instead.
 func (*ClearChatRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{24}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ClearChatRequest) GetRoomId() string {
@@ -1298,7 +1635,7 @@ type SetFriendStatusRequest struct {
 
 func (x *SetFriendStatusRequest) Reset() {
 	*x = SetFriendStatusRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[25]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1647,7 @@ func (x *SetFriendStatusRequest) String() string {
 func (*SetFriendStatusRequest) ProtoMessage() {}
 
 func (x *SetFriendStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[25]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1660,7 @@ func (x *SetFriendStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetFriendStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetFriendStatusRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{25}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SetFriendStatusRequest) GetUserId() string {
@@ -1356,7 +1693,7 @@ type ListFriendIDsRequest struct {
 
 func (x *ListFriendIDsRequest) Reset() {
 	*x = ListFriendIDsRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[26]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1368,7 +1705,7 @@ func (x *ListFriendIDsRequest) String() string {
 func (*ListFriendIDsRequest) ProtoMessage() {}
 
 func (x *ListFriendIDsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[26]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1381,7 +1718,7 @@ func (x *ListFriendIDsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFriendIDsRequest.ProtoReflect.Descriptor instead.
 func (*ListFriendIDsRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{26}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListFriendIDsRequest) GetUserId() string {
@@ -1401,7 +1738,7 @@ type FriendEntry struct {
 
 func (x *FriendEntry) Reset() {
 	*x = FriendEntry{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[27]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1413,7 +1750,7 @@ func (x *FriendEntry) String() string {
 func (*FriendEntry) ProtoMessage() {}
 
 func (x *FriendEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[27]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1426,7 +1763,7 @@ func (x *FriendEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FriendEntry.ProtoReflect.Descriptor instead.
 func (*FriendEntry) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{27}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *FriendEntry) GetUserId() string {
@@ -1452,7 +1789,7 @@ type ListFriendIDsResponse struct {
 
 func (x *ListFriendIDsResponse) Reset() {
 	*x = ListFriendIDsResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[28]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1801,7 @@ func (x *ListFriendIDsResponse) String() string {
 func (*ListFriendIDsResponse) ProtoMessage() {}
 
 func (x *ListFriendIDsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[28]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1814,7 @@ func (x *ListFriendIDsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFriendIDsResponse.ProtoReflect.Descriptor instead.
 func (*ListFriendIDsResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{28}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListFriendIDsResponse) GetFriends() []*FriendEntry {
@@ -1499,7 +1836,7 @@ type ServerConfig struct {
 
 func (x *ServerConfig) Reset() {
 	*x = ServerConfig{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[29]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1511,7 +1848,7 @@ func (x *ServerConfig) String() string {
 func (*ServerConfig) ProtoMessage() {}
 
 func (x *ServerConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[29]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1524,7 +1861,7 @@ func (x *ServerConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerConfig.ProtoReflect.Descriptor instead.
 func (*ServerConfig) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{29}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ServerConfig) GetMaintenance() bool {
@@ -1549,7 +1886,7 @@ type GetConfigRequest struct {
 
 func (x *GetConfigRequest) Reset() {
 	*x = GetConfigRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[30]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1898,7 @@ func (x *GetConfigRequest) String() string {
 func (*GetConfigRequest) ProtoMessage() {}
 
 func (x *GetConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[30]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1911,7 @@ func (x *GetConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetConfigRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{30}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{33}
 }
 
 type SetConfigRequest struct {
@@ -1586,7 +1923,7 @@ type SetConfigRequest struct {
 
 func (x *SetConfigRequest) Reset() {
 	*x = SetConfigRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[31]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1598,7 +1935,7 @@ func (x *SetConfigRequest) String() string {
 func (*SetConfigRequest) ProtoMessage() {}
 
 func (x *SetConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[31]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1611,7 +1948,7 @@ func (x *SetConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConfigRequest.ProtoReflect.Descriptor instead.
 func (*SetConfigRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{31}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SetConfigRequest) GetConfig() *ServerConfig {
@@ -1631,7 +1968,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[32]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1980,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[32]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1993,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{32}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PublishResponse) GetReceivers() int64 {
@@ -1677,7 +2014,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[33]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1689,7 +2026,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[33]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1702,7 +2039,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{33}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *HeartbeatRequest) GetInstanceId() string {
@@ -1731,7 +2068,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[34]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1743,7 +2080,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[34]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,7 +2093,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{34}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *HeartbeatResponse) GetKnown() bool {
@@ -1779,7 +2116,7 @@ type RestoreInstanceRequest struct {
 
 func (x *RestoreInstanceRequest) Reset() {
 	*x = RestoreInstanceRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[35]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1791,7 +2128,7 @@ func (x *RestoreInstanceRequest) String() string {
 func (*RestoreInstanceRequest) ProtoMessage() {}
 
 func (x *RestoreInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[35]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1804,7 +2141,7 @@ func (x *RestoreInstanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreInstanceRequest.ProtoReflect.Descriptor instead.
 func (*RestoreInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{35}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RestoreInstanceRequest) GetInstanceId() string {
@@ -1842,7 +2179,7 @@ type InstanceSeat struct {
 
 func (x *InstanceSeat) Reset() {
 	*x = InstanceSeat{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[36]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1854,7 +2191,7 @@ func (x *InstanceSeat) String() string {
 func (*InstanceSeat) ProtoMessage() {}
 
 func (x *InstanceSeat) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[36]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1867,7 +2204,7 @@ func (x *InstanceSeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceSeat.ProtoReflect.Descriptor instead.
 func (*InstanceSeat) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{36}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *InstanceSeat) GetMember() *Member {
@@ -1894,7 +2231,7 @@ type RestoreInstanceResponse struct {
 
 func (x *RestoreInstanceResponse) Reset() {
 	*x = RestoreInstanceResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[37]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1906,7 +2243,7 @@ func (x *RestoreInstanceResponse) String() string {
 func (*RestoreInstanceResponse) ProtoMessage() {}
 
 func (x *RestoreInstanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[37]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1919,7 +2256,7 @@ func (x *RestoreInstanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreInstanceResponse.ProtoReflect.Descriptor instead.
 func (*RestoreInstanceResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{37}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RestoreInstanceResponse) GetLostRoomIds() []string {
@@ -1937,7 +2274,7 @@ type ListInstancesRequest struct {
 
 func (x *ListInstancesRequest) Reset() {
 	*x = ListInstancesRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[38]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +2286,7 @@ func (x *ListInstancesRequest) String() string {
 func (*ListInstancesRequest) ProtoMessage() {}
 
 func (x *ListInstancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[38]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2299,7 @@ func (x *ListInstancesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesRequest.ProtoReflect.Descriptor instead.
 func (*ListInstancesRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{38}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{41}
 }
 
 type ListInstancesResponse struct {
@@ -1978,7 +2315,7 @@ type ListInstancesResponse struct {
 
 func (x *ListInstancesResponse) Reset() {
 	*x = ListInstancesResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[39]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1990,7 +2327,7 @@ func (x *ListInstancesResponse) String() string {
 func (*ListInstancesResponse) ProtoMessage() {}
 
 func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[39]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2003,7 +2340,7 @@ func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesResponse.ProtoReflect.Descriptor instead.
 func (*ListInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{39}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListInstancesResponse) GetInstanceIds() []string {
@@ -2033,7 +2370,7 @@ type StoreRefreshTokenRequest struct {
 
 func (x *StoreRefreshTokenRequest) Reset() {
 	*x = StoreRefreshTokenRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[40]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2045,7 +2382,7 @@ func (x *StoreRefreshTokenRequest) String() string {
 func (*StoreRefreshTokenRequest) ProtoMessage() {}
 
 func (x *StoreRefreshTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[40]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2058,7 +2395,7 @@ func (x *StoreRefreshTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreRefreshTokenRequest.ProtoReflect.Descriptor instead.
 func (*StoreRefreshTokenRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{40}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StoreRefreshTokenRequest) GetTokenId() string {
@@ -2098,7 +2435,7 @@ type ConsumeRefreshTokenRequest struct {
 
 func (x *ConsumeRefreshTokenRequest) Reset() {
 	*x = ConsumeRefreshTokenRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[41]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2110,7 +2447,7 @@ func (x *ConsumeRefreshTokenRequest) String() string {
 func (*ConsumeRefreshTokenRequest) ProtoMessage() {}
 
 func (x *ConsumeRefreshTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[41]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2123,7 +2460,7 @@ func (x *ConsumeRefreshTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsumeRefreshTokenRequest.ProtoReflect.Descriptor instead.
 func (*ConsumeRefreshTokenRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{41}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ConsumeRefreshTokenRequest) GetTokenId() string {
@@ -2145,7 +2482,7 @@ type RefreshTokenRecord struct {
 
 func (x *RefreshTokenRecord) Reset() {
 	*x = RefreshTokenRecord{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[42]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2494,7 @@ func (x *RefreshTokenRecord) String() string {
 func (*RefreshTokenRecord) ProtoMessage() {}
 
 func (x *RefreshTokenRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[42]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2507,7 @@ func (x *RefreshTokenRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshTokenRecord.ProtoReflect.Descriptor instead.
 func (*RefreshTokenRecord) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{42}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RefreshTokenRecord) GetUserId() string {
@@ -2203,7 +2540,7 @@ type RevokeTokenFamilyRequest struct {
 
 func (x *RevokeTokenFamilyRequest) Reset() {
 	*x = RevokeTokenFamilyRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[43]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2215,7 +2552,7 @@ func (x *RevokeTokenFamilyRequest) String() string {
 func (*RevokeTokenFamilyRequest) ProtoMessage() {}
 
 func (x *RevokeTokenFamilyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[43]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2228,7 +2565,7 @@ func (x *RevokeTokenFamilyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenFamilyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenFamilyRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{43}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RevokeTokenFamilyRequest) GetFamilyId() string {
@@ -2241,16 +2578,19 @@ func (x *RevokeTokenFamilyRequest) GetFamilyId() string {
 type HitRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// For example "login:user:alice".
-	Key           string               `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Limit         int32                `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
-	Window        *durationpb.Duration `protobuf:"bytes,3,opt,name=window,proto3" json:"window,omitempty"`
+	Key    string               `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Limit  int32                `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Window *durationpb.Duration `protobuf:"bytes,3,opt,name=window,proto3" json:"window,omitempty"`
+	// Report whether a hit would be allowed, without counting one (to
+	// check a lockout before doing the work whose failures are counted).
+	Peek          bool `protobuf:"varint,4,opt,name=peek,proto3" json:"peek,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HitRequest) Reset() {
 	*x = HitRequest{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[44]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2262,7 +2602,7 @@ func (x *HitRequest) String() string {
 func (*HitRequest) ProtoMessage() {}
 
 func (x *HitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[44]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2275,7 +2615,7 @@ func (x *HitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HitRequest.ProtoReflect.Descriptor instead.
 func (*HitRequest) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{44}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *HitRequest) GetKey() string {
@@ -2299,6 +2639,13 @@ func (x *HitRequest) GetWindow() *durationpb.Duration {
 	return nil
 }
 
+func (x *HitRequest) GetPeek() bool {
+	if x != nil {
+		return x.Peek
+	}
+	return false
+}
+
 type HitResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Allowed       bool                   `protobuf:"varint,1,opt,name=allowed,proto3" json:"allowed,omitempty"`
@@ -2310,7 +2657,7 @@ type HitResponse struct {
 
 func (x *HitResponse) Reset() {
 	*x = HitResponse{}
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[45]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2322,7 +2669,7 @@ func (x *HitResponse) String() string {
 func (*HitResponse) ProtoMessage() {}
 
 func (x *HitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pianorhythm_v1_state_proto_msgTypes[45]
+	mi := &file_pianorhythm_v1_state_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2335,7 +2682,7 @@ func (x *HitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HitResponse.ProtoReflect.Descriptor instead.
 func (*HitResponse) Descriptor() ([]byte, []int) {
-	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{45}
+	return file_pianorhythm_v1_state_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *HitResponse) GetAllowed() bool {
@@ -2367,12 +2714,13 @@ const file_pianorhythm_v1_state_proto_rawDesc = "" +
 	"\x0eGetUserRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\";\n" +
 	"\x0fSaveUserRequest\x12(\n" +
-	"\x04user\x18\x01 \x01(\v2\x14.pianorhythm.v1.UserR\x04user\"q\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.pianorhythm.v1.UserR\x04user\"\x8a\x01\n" +
 	"\x10SetOnlineRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1f\n" +
 	"\vinstance_id\x18\x02 \x01(\tR\n" +
 	"instanceId\x12#\n" +
-	"\rconnection_id\x18\x03 \x01(\tR\fconnectionId\"Q\n" +
+	"\rconnection_id\x18\x03 \x01(\tR\fconnectionId\x12\x17\n" +
+	"\aroom_id\x18\x04 \x01(\tR\x06roomId\"Q\n" +
 	"\x11SetOfflineRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12#\n" +
 	"\rconnection_id\x18\x02 \x01(\tR\fconnectionId\"/\n" +
@@ -2382,28 +2730,45 @@ const file_pianorhythm_v1_state_proto_rawDesc = "" +
 	"\tpresences\x18\x01 \x03(\v2\x18.pianorhythm.v1.PresenceR\tpresences\">\n" +
 	"\x1bListInstancePresenceRequest\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
-	"instanceId\"u\n" +
+	"instanceId\"\xe9\x01\n" +
 	"\x14AddUserToRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12.\n" +
 	"\x06member\x18\x02 \x01(\v2\x16.pianorhythm.v1.MemberR\x06member\x12\x14\n" +
-	"\x05staff\x18\x03 \x01(\bR\x05staff\"\x9e\x01\n" +
+	"\x05staff\x18\x03 \x01(\bR\x05staff\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x03R\aversion\x125\n" +
+	"\vroom_update\x18\x05 \x01(\v2\x14.pianorhythm.v1.RoomR\n" +
+	"roomUpdate\x12!\n" +
+	"\fchat_history\x18\x06 \x01(\x05R\vchatHistory\"\xa6\x02\n" +
 	"\x15AddUserToRoomResponse\x12(\n" +
 	"\x04room\x18\x01 \x01(\v2\x14.pianorhythm.v1.RoomR\x04room\x12%\n" +
 	"\x0ealready_member\x18\x02 \x01(\bR\ralreadyMember\x124\n" +
-	"\x16previous_connection_id\x18\x03 \x01(\tR\x14previousConnectionId\"r\n" +
+	"\x16previous_connection_id\x18\x03 \x01(\tR\x14previousConnectionId\x12\x14\n" +
+	"\x05stale\x18\x04 \x01(\bR\x05stale\x120\n" +
+	"\amembers\x18\x05 \x03(\v2\x16.pianorhythm.v1.MemberR\amembers\x12>\n" +
+	"\fchat_history\x18\x06 \x03(\v2\x1b.pianorhythm.v1.ChatMessageR\vchatHistory\"\xdb\x01\n" +
 	"\x19RemoveUserFromRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12#\n" +
-	"\rconnection_id\x18\x03 \x01(\tR\fconnectionId\"Y\n" +
+	"\rconnection_id\x18\x03 \x01(\tR\fconnectionId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\x125\n" +
+	"\vroom_update\x18\x06 \x01(\v2\x14.pianorhythm.v1.RoomR\n" +
+	"roomUpdate\"\x99\x01\n" +
 	"\x1aRemoveUserFromRoomResponse\x12\x18\n" +
 	"\aremoved\x18\x01 \x01(\bR\aremoved\x12!\n" +
-	"\fmember_count\x18\x02 \x01(\x05R\vmemberCount\")\n" +
+	"\fmember_count\x18\x02 \x01(\x05R\vmemberCount\x12(\n" +
+	"\x04room\x18\x03 \x01(\v2\x14.pianorhythm.v1.RoomR\x04room\x12\x14\n" +
+	"\x05stale\x18\x04 \x01(\bR\x05stale\")\n" +
 	"\x0eGetRoomRequest\x12\x17\n" +
-	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"\\\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"v\n" +
 	"\x0fSaveRoomRequest\x12(\n" +
 	"\x04room\x18\x01 \x01(\v2\x14.pianorhythm.v1.RoomR\x04room\x12\x1f\n" +
 	"\vcreate_only\x18\x02 \x01(\bR\n" +
-	"createOnly\",\n" +
+	"createOnly\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\"R\n" +
+	"\x10SaveRoomResponse\x12(\n" +
+	"\x04room\x18\x01 \x01(\v2\x14.pianorhythm.v1.RoomR\x04room\x12\x14\n" +
+	"\x05stale\x18\x02 \x01(\bR\x05stale\",\n" +
 	"\x11DeleteRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"w\n" +
 	"\x10ListRoomsRequest\x12'\n" +
@@ -2417,16 +2782,31 @@ const file_pianorhythm_v1_state_proto_rawDesc = "" +
 	"\x12RoomMembersRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"G\n" +
 	"\x13RoomMembersResponse\x120\n" +
-	"\amembers\x18\x01 \x03(\v2\x16.pianorhythm.v1.MemberR\amembers\"}\n" +
-	"\x12BanFromRoomRequest\x12\x17\n" +
+	"\amembers\x18\x01 \x03(\v2\x16.pianorhythm.v1.MemberR\amembers\"\xaa\x01\n" +
+	"\x13KickFromRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userId\x125\n" +
-	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\"H\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1c\n" +
+	"\n" +
+	"by_user_id\x18\x03 \x01(\tR\bbyUserId\x12+\n" +
+	"\x03ban\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ban\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"S\n" +
+	"\x14KickFromRoomResponse\x12\x18\n" +
+	"\aremoved\x18\x01 \x01(\bR\aremoved\x12!\n" +
+	"\fmember_count\x18\x02 \x01(\x05R\vmemberCount\"H\n" +
 	"\x14UnbanFromRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userId\"O\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\"\xc4\x01\n" +
 	"\x16SaveChatMessageRequest\x125\n" +
-	"\amessage\x18\x01 \x01(\v2\x1b.pianorhythm.v1.ChatMessageR\amessage\"C\n" +
+	"\amessage\x18\x01 \x01(\v2\x1b.pianorhythm.v1.ChatMessageR\amessage\x12\x1d\n" +
+	"\n" +
+	"rate_limit\x18\x02 \x01(\x05R\trateLimit\x12:\n" +
+	"\vrate_window\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"rateWindow\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x03R\aversion\"\x90\x01\n" +
+	"\x17SaveChatMessageResponse\x125\n" +
+	"\amessage\x18\x01 \x01(\v2\x1b.pianorhythm.v1.ChatMessageR\amessage\x12\x14\n" +
+	"\x05stale\x18\x02 \x01(\bR\x05stale\x12(\n" +
+	"\x04room\x18\x03 \x01(\v2\x14.pianorhythm.v1.RoomR\x04room\"C\n" +
 	"\x12ChatHistoryRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\"N\n" +
@@ -2489,48 +2869,49 @@ const file_pianorhythm_v1_state_proto_rawDesc = "" +
 	"\tfamily_id\x18\x02 \x01(\tR\bfamilyId\x12\x16\n" +
 	"\x06reused\x18\x03 \x01(\bR\x06reused\"7\n" +
 	"\x18RevokeTokenFamilyRequest\x12\x1b\n" +
-	"\tfamily_id\x18\x01 \x01(\tR\bfamilyId\"g\n" +
+	"\tfamily_id\x18\x01 \x01(\tR\bfamilyId\"{\n" +
 	"\n" +
 	"HitRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\x121\n" +
-	"\x06window\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06window\"\x81\x01\n" +
+	"\x06window\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06window\x12\x12\n" +
+	"\x04peek\x18\x04 \x01(\bR\x04peek\"\x81\x01\n" +
 	"\vHitResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x1c\n" +
 	"\tremaining\x18\x02 \x01(\x05R\tremaining\x12:\n" +
 	"\vretry_after\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"retryAfter2\xe6\x14\n" +
-	"\fStateService\x12?\n" +
-	"\aGetUser\x12\x1e.pianorhythm.v1.GetUserRequest\x1a\x14.pianorhythm.v1.User\x12A\n" +
+	"retryAfter2\xc0\x15\n" +
+	"\fStateService\x12D\n" +
+	"\aGetUser\x12\x1e.pianorhythm.v1.GetUserRequest\x1a\x14.pianorhythm.v1.User\"\x03\x90\x02\x01\x12A\n" +
 	"\bSaveUser\x12\x1f.pianorhythm.v1.SaveUserRequest\x1a\x14.pianorhythm.v1.User\x12G\n" +
 	"\tSetOnline\x12 .pianorhythm.v1.SetOnlineRequest\x1a\x18.pianorhythm.v1.Presence\x12I\n" +
 	"\n" +
-	"SetOffline\x12!.pianorhythm.v1.SetOfflineRequest\x1a\x18.pianorhythm.v1.Presence\x12V\n" +
-	"\vGetPresence\x12\".pianorhythm.v1.GetPresenceRequest\x1a#.pianorhythm.v1.GetPresenceResponse\x12h\n" +
-	"\x14ListInstancePresence\x12+.pianorhythm.v1.ListInstancePresenceRequest\x1a#.pianorhythm.v1.GetPresenceResponse\x12\\\n" +
+	"SetOffline\x12!.pianorhythm.v1.SetOfflineRequest\x1a\x18.pianorhythm.v1.Presence\x12[\n" +
+	"\vGetPresence\x12\".pianorhythm.v1.GetPresenceRequest\x1a#.pianorhythm.v1.GetPresenceResponse\"\x03\x90\x02\x01\x12m\n" +
+	"\x14ListInstancePresence\x12+.pianorhythm.v1.ListInstancePresenceRequest\x1a#.pianorhythm.v1.GetPresenceResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\rAddUserToRoom\x12$.pianorhythm.v1.AddUserToRoomRequest\x1a%.pianorhythm.v1.AddUserToRoomResponse\x12k\n" +
-	"\x12RemoveUserFromRoom\x12).pianorhythm.v1.RemoveUserFromRoomRequest\x1a*.pianorhythm.v1.RemoveUserFromRoomResponse\x12?\n" +
-	"\aGetRoom\x12\x1e.pianorhythm.v1.GetRoomRequest\x1a\x14.pianorhythm.v1.Room\x12A\n" +
-	"\bSaveRoom\x12\x1f.pianorhythm.v1.SaveRoomRequest\x1a\x14.pianorhythm.v1.Room\x12G\n" +
+	"\x12RemoveUserFromRoom\x12).pianorhythm.v1.RemoveUserFromRoomRequest\x1a*.pianorhythm.v1.RemoveUserFromRoomResponse\x12D\n" +
+	"\aGetRoom\x12\x1e.pianorhythm.v1.GetRoomRequest\x1a\x14.pianorhythm.v1.Room\"\x03\x90\x02\x01\x12M\n" +
+	"\bSaveRoom\x12\x1f.pianorhythm.v1.SaveRoomRequest\x1a .pianorhythm.v1.SaveRoomResponse\x12G\n" +
 	"\n" +
-	"DeleteRoom\x12!.pianorhythm.v1.DeleteRoomRequest\x1a\x16.google.protobuf.Empty\x12P\n" +
-	"\tListRooms\x12 .pianorhythm.v1.ListRoomsRequest\x1a!.pianorhythm.v1.ListRoomsResponse\x12V\n" +
-	"\vRoomMembers\x12\".pianorhythm.v1.RoomMembersRequest\x1a#.pianorhythm.v1.RoomMembersResponse\x12I\n" +
-	"\vBanFromRoom\x12\".pianorhythm.v1.BanFromRoomRequest\x1a\x16.google.protobuf.Empty\x12M\n" +
-	"\rUnbanFromRoom\x12$.pianorhythm.v1.UnbanFromRoomRequest\x1a\x16.google.protobuf.Empty\x12V\n" +
-	"\x0fSaveChatMessage\x12&.pianorhythm.v1.SaveChatMessageRequest\x1a\x1b.pianorhythm.v1.ChatMessage\x12V\n" +
-	"\vChatHistory\x12\".pianorhythm.v1.ChatHistoryRequest\x1a#.pianorhythm.v1.ChatHistoryResponse\x12U\n" +
+	"DeleteRoom\x12!.pianorhythm.v1.DeleteRoomRequest\x1a\x16.google.protobuf.Empty\x12U\n" +
+	"\tListRooms\x12 .pianorhythm.v1.ListRoomsRequest\x1a!.pianorhythm.v1.ListRoomsResponse\"\x03\x90\x02\x01\x12[\n" +
+	"\vRoomMembers\x12\".pianorhythm.v1.RoomMembersRequest\x1a#.pianorhythm.v1.RoomMembersResponse\"\x03\x90\x02\x01\x12Y\n" +
+	"\fKickFromRoom\x12#.pianorhythm.v1.KickFromRoomRequest\x1a$.pianorhythm.v1.KickFromRoomResponse\x12M\n" +
+	"\rUnbanFromRoom\x12$.pianorhythm.v1.UnbanFromRoomRequest\x1a\x16.google.protobuf.Empty\x12b\n" +
+	"\x0fSaveChatMessage\x12&.pianorhythm.v1.SaveChatMessageRequest\x1a'.pianorhythm.v1.SaveChatMessageResponse\x12[\n" +
+	"\vChatHistory\x12\".pianorhythm.v1.ChatHistoryRequest\x1a#.pianorhythm.v1.ChatHistoryResponse\"\x03\x90\x02\x01\x12U\n" +
 	"\x11DeleteChatMessage\x12(.pianorhythm.v1.DeleteChatMessageRequest\x1a\x16.google.protobuf.Empty\x12E\n" +
 	"\tClearChat\x12 .pianorhythm.v1.ClearChatRequest\x1a\x16.google.protobuf.Empty\x12Q\n" +
-	"\x0fSetFriendStatus\x12&.pianorhythm.v1.SetFriendStatusRequest\x1a\x16.google.protobuf.Empty\x12\\\n" +
-	"\rListFriendIDs\x12$.pianorhythm.v1.ListFriendIDsRequest\x1a%.pianorhythm.v1.ListFriendIDsResponse\x12K\n" +
-	"\tGetConfig\x12 .pianorhythm.v1.GetConfigRequest\x1a\x1c.pianorhythm.v1.ServerConfig\x12K\n" +
+	"\x0fSetFriendStatus\x12&.pianorhythm.v1.SetFriendStatusRequest\x1a\x16.google.protobuf.Empty\x12a\n" +
+	"\rListFriendIDs\x12$.pianorhythm.v1.ListFriendIDsRequest\x1a%.pianorhythm.v1.ListFriendIDsResponse\"\x03\x90\x02\x01\x12P\n" +
+	"\tGetConfig\x12 .pianorhythm.v1.GetConfigRequest\x1a\x1c.pianorhythm.v1.ServerConfig\"\x03\x90\x02\x01\x12K\n" +
 	"\tSetConfig\x12 .pianorhythm.v1.SetConfigRequest\x1a\x1c.pianorhythm.v1.ServerConfig\x12N\n" +
 	"\x10PublishRoomEvent\x12\x19.pianorhythm.v1.RoomEvent\x1a\x1f.pianorhythm.v1.PublishResponse\x12N\n" +
 	"\x10PublishUserEvent\x12\x19.pianorhythm.v1.UserEvent\x1a\x1f.pianorhythm.v1.PublishResponse\x12P\n" +
 	"\tHeartbeat\x12 .pianorhythm.v1.HeartbeatRequest\x1a!.pianorhythm.v1.HeartbeatResponse\x12b\n" +
-	"\x0fRestoreInstance\x12&.pianorhythm.v1.RestoreInstanceRequest\x1a'.pianorhythm.v1.RestoreInstanceResponse\x12\\\n" +
-	"\rListInstances\x12$.pianorhythm.v1.ListInstancesRequest\x1a%.pianorhythm.v1.ListInstancesResponse\x12U\n" +
+	"\x0fRestoreInstance\x12&.pianorhythm.v1.RestoreInstanceRequest\x1a'.pianorhythm.v1.RestoreInstanceResponse\x12a\n" +
+	"\rListInstances\x12$.pianorhythm.v1.ListInstancesRequest\x1a%.pianorhythm.v1.ListInstancesResponse\"\x03\x90\x02\x01\x12U\n" +
 	"\x11StoreRefreshToken\x12(.pianorhythm.v1.StoreRefreshTokenRequest\x1a\x16.google.protobuf.Empty\x12e\n" +
 	"\x13ConsumeRefreshToken\x12*.pianorhythm.v1.ConsumeRefreshTokenRequest\x1a\".pianorhythm.v1.RefreshTokenRecord\x12U\n" +
 	"\x11RevokeTokenFamily\x12(.pianorhythm.v1.RevokeTokenFamilyRequest\x1a\x16.google.protobuf.Empty\x12>\n" +
@@ -2548,7 +2929,7 @@ func file_pianorhythm_v1_state_proto_rawDescGZIP() []byte {
 	return file_pianorhythm_v1_state_proto_rawDescData
 }
 
-var file_pianorhythm_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_pianorhythm_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_pianorhythm_v1_state_proto_goTypes = []any{
 	(*GetUserRequest)(nil),              // 0: pianorhythm.v1.GetUserRequest
 	(*SaveUserRequest)(nil),             // 1: pianorhythm.v1.SaveUserRequest
@@ -2563,141 +2944,153 @@ var file_pianorhythm_v1_state_proto_goTypes = []any{
 	(*RemoveUserFromRoomResponse)(nil),  // 10: pianorhythm.v1.RemoveUserFromRoomResponse
 	(*GetRoomRequest)(nil),              // 11: pianorhythm.v1.GetRoomRequest
 	(*SaveRoomRequest)(nil),             // 12: pianorhythm.v1.SaveRoomRequest
-	(*DeleteRoomRequest)(nil),           // 13: pianorhythm.v1.DeleteRoomRequest
-	(*ListRoomsRequest)(nil),            // 14: pianorhythm.v1.ListRoomsRequest
-	(*ListRoomsResponse)(nil),           // 15: pianorhythm.v1.ListRoomsResponse
-	(*RoomMembersRequest)(nil),          // 16: pianorhythm.v1.RoomMembersRequest
-	(*RoomMembersResponse)(nil),         // 17: pianorhythm.v1.RoomMembersResponse
-	(*BanFromRoomRequest)(nil),          // 18: pianorhythm.v1.BanFromRoomRequest
-	(*UnbanFromRoomRequest)(nil),        // 19: pianorhythm.v1.UnbanFromRoomRequest
-	(*SaveChatMessageRequest)(nil),      // 20: pianorhythm.v1.SaveChatMessageRequest
-	(*ChatHistoryRequest)(nil),          // 21: pianorhythm.v1.ChatHistoryRequest
-	(*ChatHistoryResponse)(nil),         // 22: pianorhythm.v1.ChatHistoryResponse
-	(*DeleteChatMessageRequest)(nil),    // 23: pianorhythm.v1.DeleteChatMessageRequest
-	(*ClearChatRequest)(nil),            // 24: pianorhythm.v1.ClearChatRequest
-	(*SetFriendStatusRequest)(nil),      // 25: pianorhythm.v1.SetFriendStatusRequest
-	(*ListFriendIDsRequest)(nil),        // 26: pianorhythm.v1.ListFriendIDsRequest
-	(*FriendEntry)(nil),                 // 27: pianorhythm.v1.FriendEntry
-	(*ListFriendIDsResponse)(nil),       // 28: pianorhythm.v1.ListFriendIDsResponse
-	(*ServerConfig)(nil),                // 29: pianorhythm.v1.ServerConfig
-	(*GetConfigRequest)(nil),            // 30: pianorhythm.v1.GetConfigRequest
-	(*SetConfigRequest)(nil),            // 31: pianorhythm.v1.SetConfigRequest
-	(*PublishResponse)(nil),             // 32: pianorhythm.v1.PublishResponse
-	(*HeartbeatRequest)(nil),            // 33: pianorhythm.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),           // 34: pianorhythm.v1.HeartbeatResponse
-	(*RestoreInstanceRequest)(nil),      // 35: pianorhythm.v1.RestoreInstanceRequest
-	(*InstanceSeat)(nil),                // 36: pianorhythm.v1.InstanceSeat
-	(*RestoreInstanceResponse)(nil),     // 37: pianorhythm.v1.RestoreInstanceResponse
-	(*ListInstancesRequest)(nil),        // 38: pianorhythm.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),       // 39: pianorhythm.v1.ListInstancesResponse
-	(*StoreRefreshTokenRequest)(nil),    // 40: pianorhythm.v1.StoreRefreshTokenRequest
-	(*ConsumeRefreshTokenRequest)(nil),  // 41: pianorhythm.v1.ConsumeRefreshTokenRequest
-	(*RefreshTokenRecord)(nil),          // 42: pianorhythm.v1.RefreshTokenRecord
-	(*RevokeTokenFamilyRequest)(nil),    // 43: pianorhythm.v1.RevokeTokenFamilyRequest
-	(*HitRequest)(nil),                  // 44: pianorhythm.v1.HitRequest
-	(*HitResponse)(nil),                 // 45: pianorhythm.v1.HitResponse
-	(*User)(nil),                        // 46: pianorhythm.v1.User
-	(*Presence)(nil),                    // 47: pianorhythm.v1.Presence
-	(*Member)(nil),                      // 48: pianorhythm.v1.Member
-	(*Room)(nil),                        // 49: pianorhythm.v1.Room
-	(*durationpb.Duration)(nil),         // 50: google.protobuf.Duration
-	(*ChatMessage)(nil),                 // 51: pianorhythm.v1.ChatMessage
-	(FriendStatus)(0),                   // 52: pianorhythm.v1.FriendStatus
-	(*RoomEvent)(nil),                   // 53: pianorhythm.v1.RoomEvent
-	(*UserEvent)(nil),                   // 54: pianorhythm.v1.UserEvent
-	(*emptypb.Empty)(nil),               // 55: google.protobuf.Empty
+	(*SaveRoomResponse)(nil),            // 13: pianorhythm.v1.SaveRoomResponse
+	(*DeleteRoomRequest)(nil),           // 14: pianorhythm.v1.DeleteRoomRequest
+	(*ListRoomsRequest)(nil),            // 15: pianorhythm.v1.ListRoomsRequest
+	(*ListRoomsResponse)(nil),           // 16: pianorhythm.v1.ListRoomsResponse
+	(*RoomMembersRequest)(nil),          // 17: pianorhythm.v1.RoomMembersRequest
+	(*RoomMembersResponse)(nil),         // 18: pianorhythm.v1.RoomMembersResponse
+	(*KickFromRoomRequest)(nil),         // 19: pianorhythm.v1.KickFromRoomRequest
+	(*KickFromRoomResponse)(nil),        // 20: pianorhythm.v1.KickFromRoomResponse
+	(*UnbanFromRoomRequest)(nil),        // 21: pianorhythm.v1.UnbanFromRoomRequest
+	(*SaveChatMessageRequest)(nil),      // 22: pianorhythm.v1.SaveChatMessageRequest
+	(*SaveChatMessageResponse)(nil),     // 23: pianorhythm.v1.SaveChatMessageResponse
+	(*ChatHistoryRequest)(nil),          // 24: pianorhythm.v1.ChatHistoryRequest
+	(*ChatHistoryResponse)(nil),         // 25: pianorhythm.v1.ChatHistoryResponse
+	(*DeleteChatMessageRequest)(nil),    // 26: pianorhythm.v1.DeleteChatMessageRequest
+	(*ClearChatRequest)(nil),            // 27: pianorhythm.v1.ClearChatRequest
+	(*SetFriendStatusRequest)(nil),      // 28: pianorhythm.v1.SetFriendStatusRequest
+	(*ListFriendIDsRequest)(nil),        // 29: pianorhythm.v1.ListFriendIDsRequest
+	(*FriendEntry)(nil),                 // 30: pianorhythm.v1.FriendEntry
+	(*ListFriendIDsResponse)(nil),       // 31: pianorhythm.v1.ListFriendIDsResponse
+	(*ServerConfig)(nil),                // 32: pianorhythm.v1.ServerConfig
+	(*GetConfigRequest)(nil),            // 33: pianorhythm.v1.GetConfigRequest
+	(*SetConfigRequest)(nil),            // 34: pianorhythm.v1.SetConfigRequest
+	(*PublishResponse)(nil),             // 35: pianorhythm.v1.PublishResponse
+	(*HeartbeatRequest)(nil),            // 36: pianorhythm.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),           // 37: pianorhythm.v1.HeartbeatResponse
+	(*RestoreInstanceRequest)(nil),      // 38: pianorhythm.v1.RestoreInstanceRequest
+	(*InstanceSeat)(nil),                // 39: pianorhythm.v1.InstanceSeat
+	(*RestoreInstanceResponse)(nil),     // 40: pianorhythm.v1.RestoreInstanceResponse
+	(*ListInstancesRequest)(nil),        // 41: pianorhythm.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),       // 42: pianorhythm.v1.ListInstancesResponse
+	(*StoreRefreshTokenRequest)(nil),    // 43: pianorhythm.v1.StoreRefreshTokenRequest
+	(*ConsumeRefreshTokenRequest)(nil),  // 44: pianorhythm.v1.ConsumeRefreshTokenRequest
+	(*RefreshTokenRecord)(nil),          // 45: pianorhythm.v1.RefreshTokenRecord
+	(*RevokeTokenFamilyRequest)(nil),    // 46: pianorhythm.v1.RevokeTokenFamilyRequest
+	(*HitRequest)(nil),                  // 47: pianorhythm.v1.HitRequest
+	(*HitResponse)(nil),                 // 48: pianorhythm.v1.HitResponse
+	(*User)(nil),                        // 49: pianorhythm.v1.User
+	(*Presence)(nil),                    // 50: pianorhythm.v1.Presence
+	(*Member)(nil),                      // 51: pianorhythm.v1.Member
+	(*Room)(nil),                        // 52: pianorhythm.v1.Room
+	(*ChatMessage)(nil),                 // 53: pianorhythm.v1.ChatMessage
+	(*durationpb.Duration)(nil),         // 54: google.protobuf.Duration
+	(FriendStatus)(0),                   // 55: pianorhythm.v1.FriendStatus
+	(*RoomEvent)(nil),                   // 56: pianorhythm.v1.RoomEvent
+	(*UserEvent)(nil),                   // 57: pianorhythm.v1.UserEvent
+	(*emptypb.Empty)(nil),               // 58: google.protobuf.Empty
 }
 var file_pianorhythm_v1_state_proto_depIdxs = []int32{
-	46, // 0: pianorhythm.v1.SaveUserRequest.user:type_name -> pianorhythm.v1.User
-	47, // 1: pianorhythm.v1.GetPresenceResponse.presences:type_name -> pianorhythm.v1.Presence
-	48, // 2: pianorhythm.v1.AddUserToRoomRequest.member:type_name -> pianorhythm.v1.Member
-	49, // 3: pianorhythm.v1.AddUserToRoomResponse.room:type_name -> pianorhythm.v1.Room
-	49, // 4: pianorhythm.v1.SaveRoomRequest.room:type_name -> pianorhythm.v1.Room
-	49, // 5: pianorhythm.v1.ListRoomsResponse.rooms:type_name -> pianorhythm.v1.Room
-	48, // 6: pianorhythm.v1.RoomMembersResponse.members:type_name -> pianorhythm.v1.Member
-	50, // 7: pianorhythm.v1.BanFromRoomRequest.duration:type_name -> google.protobuf.Duration
-	51, // 8: pianorhythm.v1.SaveChatMessageRequest.message:type_name -> pianorhythm.v1.ChatMessage
-	51, // 9: pianorhythm.v1.ChatHistoryResponse.messages:type_name -> pianorhythm.v1.ChatMessage
-	52, // 10: pianorhythm.v1.SetFriendStatusRequest.status:type_name -> pianorhythm.v1.FriendStatus
-	52, // 11: pianorhythm.v1.FriendEntry.status:type_name -> pianorhythm.v1.FriendStatus
-	27, // 12: pianorhythm.v1.ListFriendIDsResponse.friends:type_name -> pianorhythm.v1.FriendEntry
-	29, // 13: pianorhythm.v1.SetConfigRequest.config:type_name -> pianorhythm.v1.ServerConfig
-	50, // 14: pianorhythm.v1.HeartbeatRequest.ttl:type_name -> google.protobuf.Duration
-	50, // 15: pianorhythm.v1.RestoreInstanceRequest.ttl:type_name -> google.protobuf.Duration
-	36, // 16: pianorhythm.v1.RestoreInstanceRequest.seats:type_name -> pianorhythm.v1.InstanceSeat
-	48, // 17: pianorhythm.v1.InstanceSeat.member:type_name -> pianorhythm.v1.Member
-	50, // 18: pianorhythm.v1.StoreRefreshTokenRequest.ttl:type_name -> google.protobuf.Duration
-	50, // 19: pianorhythm.v1.HitRequest.window:type_name -> google.protobuf.Duration
-	50, // 20: pianorhythm.v1.HitResponse.retry_after:type_name -> google.protobuf.Duration
-	0,  // 21: pianorhythm.v1.StateService.GetUser:input_type -> pianorhythm.v1.GetUserRequest
-	1,  // 22: pianorhythm.v1.StateService.SaveUser:input_type -> pianorhythm.v1.SaveUserRequest
-	2,  // 23: pianorhythm.v1.StateService.SetOnline:input_type -> pianorhythm.v1.SetOnlineRequest
-	3,  // 24: pianorhythm.v1.StateService.SetOffline:input_type -> pianorhythm.v1.SetOfflineRequest
-	4,  // 25: pianorhythm.v1.StateService.GetPresence:input_type -> pianorhythm.v1.GetPresenceRequest
-	6,  // 26: pianorhythm.v1.StateService.ListInstancePresence:input_type -> pianorhythm.v1.ListInstancePresenceRequest
-	7,  // 27: pianorhythm.v1.StateService.AddUserToRoom:input_type -> pianorhythm.v1.AddUserToRoomRequest
-	9,  // 28: pianorhythm.v1.StateService.RemoveUserFromRoom:input_type -> pianorhythm.v1.RemoveUserFromRoomRequest
-	11, // 29: pianorhythm.v1.StateService.GetRoom:input_type -> pianorhythm.v1.GetRoomRequest
-	12, // 30: pianorhythm.v1.StateService.SaveRoom:input_type -> pianorhythm.v1.SaveRoomRequest
-	13, // 31: pianorhythm.v1.StateService.DeleteRoom:input_type -> pianorhythm.v1.DeleteRoomRequest
-	14, // 32: pianorhythm.v1.StateService.ListRooms:input_type -> pianorhythm.v1.ListRoomsRequest
-	16, // 33: pianorhythm.v1.StateService.RoomMembers:input_type -> pianorhythm.v1.RoomMembersRequest
-	18, // 34: pianorhythm.v1.StateService.BanFromRoom:input_type -> pianorhythm.v1.BanFromRoomRequest
-	19, // 35: pianorhythm.v1.StateService.UnbanFromRoom:input_type -> pianorhythm.v1.UnbanFromRoomRequest
-	20, // 36: pianorhythm.v1.StateService.SaveChatMessage:input_type -> pianorhythm.v1.SaveChatMessageRequest
-	21, // 37: pianorhythm.v1.StateService.ChatHistory:input_type -> pianorhythm.v1.ChatHistoryRequest
-	23, // 38: pianorhythm.v1.StateService.DeleteChatMessage:input_type -> pianorhythm.v1.DeleteChatMessageRequest
-	24, // 39: pianorhythm.v1.StateService.ClearChat:input_type -> pianorhythm.v1.ClearChatRequest
-	25, // 40: pianorhythm.v1.StateService.SetFriendStatus:input_type -> pianorhythm.v1.SetFriendStatusRequest
-	26, // 41: pianorhythm.v1.StateService.ListFriendIDs:input_type -> pianorhythm.v1.ListFriendIDsRequest
-	30, // 42: pianorhythm.v1.StateService.GetConfig:input_type -> pianorhythm.v1.GetConfigRequest
-	31, // 43: pianorhythm.v1.StateService.SetConfig:input_type -> pianorhythm.v1.SetConfigRequest
-	53, // 44: pianorhythm.v1.StateService.PublishRoomEvent:input_type -> pianorhythm.v1.RoomEvent
-	54, // 45: pianorhythm.v1.StateService.PublishUserEvent:input_type -> pianorhythm.v1.UserEvent
-	33, // 46: pianorhythm.v1.StateService.Heartbeat:input_type -> pianorhythm.v1.HeartbeatRequest
-	35, // 47: pianorhythm.v1.StateService.RestoreInstance:input_type -> pianorhythm.v1.RestoreInstanceRequest
-	38, // 48: pianorhythm.v1.StateService.ListInstances:input_type -> pianorhythm.v1.ListInstancesRequest
-	40, // 49: pianorhythm.v1.StateService.StoreRefreshToken:input_type -> pianorhythm.v1.StoreRefreshTokenRequest
-	41, // 50: pianorhythm.v1.StateService.ConsumeRefreshToken:input_type -> pianorhythm.v1.ConsumeRefreshTokenRequest
-	43, // 51: pianorhythm.v1.StateService.RevokeTokenFamily:input_type -> pianorhythm.v1.RevokeTokenFamilyRequest
-	44, // 52: pianorhythm.v1.StateService.Hit:input_type -> pianorhythm.v1.HitRequest
-	46, // 53: pianorhythm.v1.StateService.GetUser:output_type -> pianorhythm.v1.User
-	46, // 54: pianorhythm.v1.StateService.SaveUser:output_type -> pianorhythm.v1.User
-	47, // 55: pianorhythm.v1.StateService.SetOnline:output_type -> pianorhythm.v1.Presence
-	47, // 56: pianorhythm.v1.StateService.SetOffline:output_type -> pianorhythm.v1.Presence
-	5,  // 57: pianorhythm.v1.StateService.GetPresence:output_type -> pianorhythm.v1.GetPresenceResponse
-	5,  // 58: pianorhythm.v1.StateService.ListInstancePresence:output_type -> pianorhythm.v1.GetPresenceResponse
-	8,  // 59: pianorhythm.v1.StateService.AddUserToRoom:output_type -> pianorhythm.v1.AddUserToRoomResponse
-	10, // 60: pianorhythm.v1.StateService.RemoveUserFromRoom:output_type -> pianorhythm.v1.RemoveUserFromRoomResponse
-	49, // 61: pianorhythm.v1.StateService.GetRoom:output_type -> pianorhythm.v1.Room
-	49, // 62: pianorhythm.v1.StateService.SaveRoom:output_type -> pianorhythm.v1.Room
-	55, // 63: pianorhythm.v1.StateService.DeleteRoom:output_type -> google.protobuf.Empty
-	15, // 64: pianorhythm.v1.StateService.ListRooms:output_type -> pianorhythm.v1.ListRoomsResponse
-	17, // 65: pianorhythm.v1.StateService.RoomMembers:output_type -> pianorhythm.v1.RoomMembersResponse
-	55, // 66: pianorhythm.v1.StateService.BanFromRoom:output_type -> google.protobuf.Empty
-	55, // 67: pianorhythm.v1.StateService.UnbanFromRoom:output_type -> google.protobuf.Empty
-	51, // 68: pianorhythm.v1.StateService.SaveChatMessage:output_type -> pianorhythm.v1.ChatMessage
-	22, // 69: pianorhythm.v1.StateService.ChatHistory:output_type -> pianorhythm.v1.ChatHistoryResponse
-	55, // 70: pianorhythm.v1.StateService.DeleteChatMessage:output_type -> google.protobuf.Empty
-	55, // 71: pianorhythm.v1.StateService.ClearChat:output_type -> google.protobuf.Empty
-	55, // 72: pianorhythm.v1.StateService.SetFriendStatus:output_type -> google.protobuf.Empty
-	28, // 73: pianorhythm.v1.StateService.ListFriendIDs:output_type -> pianorhythm.v1.ListFriendIDsResponse
-	29, // 74: pianorhythm.v1.StateService.GetConfig:output_type -> pianorhythm.v1.ServerConfig
-	29, // 75: pianorhythm.v1.StateService.SetConfig:output_type -> pianorhythm.v1.ServerConfig
-	32, // 76: pianorhythm.v1.StateService.PublishRoomEvent:output_type -> pianorhythm.v1.PublishResponse
-	32, // 77: pianorhythm.v1.StateService.PublishUserEvent:output_type -> pianorhythm.v1.PublishResponse
-	34, // 78: pianorhythm.v1.StateService.Heartbeat:output_type -> pianorhythm.v1.HeartbeatResponse
-	37, // 79: pianorhythm.v1.StateService.RestoreInstance:output_type -> pianorhythm.v1.RestoreInstanceResponse
-	39, // 80: pianorhythm.v1.StateService.ListInstances:output_type -> pianorhythm.v1.ListInstancesResponse
-	55, // 81: pianorhythm.v1.StateService.StoreRefreshToken:output_type -> google.protobuf.Empty
-	42, // 82: pianorhythm.v1.StateService.ConsumeRefreshToken:output_type -> pianorhythm.v1.RefreshTokenRecord
-	55, // 83: pianorhythm.v1.StateService.RevokeTokenFamily:output_type -> google.protobuf.Empty
-	45, // 84: pianorhythm.v1.StateService.Hit:output_type -> pianorhythm.v1.HitResponse
-	53, // [53:85] is the sub-list for method output_type
-	21, // [21:53] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	49, // 0: pianorhythm.v1.SaveUserRequest.user:type_name -> pianorhythm.v1.User
+	50, // 1: pianorhythm.v1.GetPresenceResponse.presences:type_name -> pianorhythm.v1.Presence
+	51, // 2: pianorhythm.v1.AddUserToRoomRequest.member:type_name -> pianorhythm.v1.Member
+	52, // 3: pianorhythm.v1.AddUserToRoomRequest.room_update:type_name -> pianorhythm.v1.Room
+	52, // 4: pianorhythm.v1.AddUserToRoomResponse.room:type_name -> pianorhythm.v1.Room
+	51, // 5: pianorhythm.v1.AddUserToRoomResponse.members:type_name -> pianorhythm.v1.Member
+	53, // 6: pianorhythm.v1.AddUserToRoomResponse.chat_history:type_name -> pianorhythm.v1.ChatMessage
+	52, // 7: pianorhythm.v1.RemoveUserFromRoomRequest.room_update:type_name -> pianorhythm.v1.Room
+	52, // 8: pianorhythm.v1.RemoveUserFromRoomResponse.room:type_name -> pianorhythm.v1.Room
+	52, // 9: pianorhythm.v1.SaveRoomRequest.room:type_name -> pianorhythm.v1.Room
+	52, // 10: pianorhythm.v1.SaveRoomResponse.room:type_name -> pianorhythm.v1.Room
+	52, // 11: pianorhythm.v1.ListRoomsResponse.rooms:type_name -> pianorhythm.v1.Room
+	51, // 12: pianorhythm.v1.RoomMembersResponse.members:type_name -> pianorhythm.v1.Member
+	54, // 13: pianorhythm.v1.KickFromRoomRequest.ban:type_name -> google.protobuf.Duration
+	53, // 14: pianorhythm.v1.SaveChatMessageRequest.message:type_name -> pianorhythm.v1.ChatMessage
+	54, // 15: pianorhythm.v1.SaveChatMessageRequest.rate_window:type_name -> google.protobuf.Duration
+	53, // 16: pianorhythm.v1.SaveChatMessageResponse.message:type_name -> pianorhythm.v1.ChatMessage
+	52, // 17: pianorhythm.v1.SaveChatMessageResponse.room:type_name -> pianorhythm.v1.Room
+	53, // 18: pianorhythm.v1.ChatHistoryResponse.messages:type_name -> pianorhythm.v1.ChatMessage
+	55, // 19: pianorhythm.v1.SetFriendStatusRequest.status:type_name -> pianorhythm.v1.FriendStatus
+	55, // 20: pianorhythm.v1.FriendEntry.status:type_name -> pianorhythm.v1.FriendStatus
+	30, // 21: pianorhythm.v1.ListFriendIDsResponse.friends:type_name -> pianorhythm.v1.FriendEntry
+	32, // 22: pianorhythm.v1.SetConfigRequest.config:type_name -> pianorhythm.v1.ServerConfig
+	54, // 23: pianorhythm.v1.HeartbeatRequest.ttl:type_name -> google.protobuf.Duration
+	54, // 24: pianorhythm.v1.RestoreInstanceRequest.ttl:type_name -> google.protobuf.Duration
+	39, // 25: pianorhythm.v1.RestoreInstanceRequest.seats:type_name -> pianorhythm.v1.InstanceSeat
+	51, // 26: pianorhythm.v1.InstanceSeat.member:type_name -> pianorhythm.v1.Member
+	54, // 27: pianorhythm.v1.StoreRefreshTokenRequest.ttl:type_name -> google.protobuf.Duration
+	54, // 28: pianorhythm.v1.HitRequest.window:type_name -> google.protobuf.Duration
+	54, // 29: pianorhythm.v1.HitResponse.retry_after:type_name -> google.protobuf.Duration
+	0,  // 30: pianorhythm.v1.StateService.GetUser:input_type -> pianorhythm.v1.GetUserRequest
+	1,  // 31: pianorhythm.v1.StateService.SaveUser:input_type -> pianorhythm.v1.SaveUserRequest
+	2,  // 32: pianorhythm.v1.StateService.SetOnline:input_type -> pianorhythm.v1.SetOnlineRequest
+	3,  // 33: pianorhythm.v1.StateService.SetOffline:input_type -> pianorhythm.v1.SetOfflineRequest
+	4,  // 34: pianorhythm.v1.StateService.GetPresence:input_type -> pianorhythm.v1.GetPresenceRequest
+	6,  // 35: pianorhythm.v1.StateService.ListInstancePresence:input_type -> pianorhythm.v1.ListInstancePresenceRequest
+	7,  // 36: pianorhythm.v1.StateService.AddUserToRoom:input_type -> pianorhythm.v1.AddUserToRoomRequest
+	9,  // 37: pianorhythm.v1.StateService.RemoveUserFromRoom:input_type -> pianorhythm.v1.RemoveUserFromRoomRequest
+	11, // 38: pianorhythm.v1.StateService.GetRoom:input_type -> pianorhythm.v1.GetRoomRequest
+	12, // 39: pianorhythm.v1.StateService.SaveRoom:input_type -> pianorhythm.v1.SaveRoomRequest
+	14, // 40: pianorhythm.v1.StateService.DeleteRoom:input_type -> pianorhythm.v1.DeleteRoomRequest
+	15, // 41: pianorhythm.v1.StateService.ListRooms:input_type -> pianorhythm.v1.ListRoomsRequest
+	17, // 42: pianorhythm.v1.StateService.RoomMembers:input_type -> pianorhythm.v1.RoomMembersRequest
+	19, // 43: pianorhythm.v1.StateService.KickFromRoom:input_type -> pianorhythm.v1.KickFromRoomRequest
+	21, // 44: pianorhythm.v1.StateService.UnbanFromRoom:input_type -> pianorhythm.v1.UnbanFromRoomRequest
+	22, // 45: pianorhythm.v1.StateService.SaveChatMessage:input_type -> pianorhythm.v1.SaveChatMessageRequest
+	24, // 46: pianorhythm.v1.StateService.ChatHistory:input_type -> pianorhythm.v1.ChatHistoryRequest
+	26, // 47: pianorhythm.v1.StateService.DeleteChatMessage:input_type -> pianorhythm.v1.DeleteChatMessageRequest
+	27, // 48: pianorhythm.v1.StateService.ClearChat:input_type -> pianorhythm.v1.ClearChatRequest
+	28, // 49: pianorhythm.v1.StateService.SetFriendStatus:input_type -> pianorhythm.v1.SetFriendStatusRequest
+	29, // 50: pianorhythm.v1.StateService.ListFriendIDs:input_type -> pianorhythm.v1.ListFriendIDsRequest
+	33, // 51: pianorhythm.v1.StateService.GetConfig:input_type -> pianorhythm.v1.GetConfigRequest
+	34, // 52: pianorhythm.v1.StateService.SetConfig:input_type -> pianorhythm.v1.SetConfigRequest
+	56, // 53: pianorhythm.v1.StateService.PublishRoomEvent:input_type -> pianorhythm.v1.RoomEvent
+	57, // 54: pianorhythm.v1.StateService.PublishUserEvent:input_type -> pianorhythm.v1.UserEvent
+	36, // 55: pianorhythm.v1.StateService.Heartbeat:input_type -> pianorhythm.v1.HeartbeatRequest
+	38, // 56: pianorhythm.v1.StateService.RestoreInstance:input_type -> pianorhythm.v1.RestoreInstanceRequest
+	41, // 57: pianorhythm.v1.StateService.ListInstances:input_type -> pianorhythm.v1.ListInstancesRequest
+	43, // 58: pianorhythm.v1.StateService.StoreRefreshToken:input_type -> pianorhythm.v1.StoreRefreshTokenRequest
+	44, // 59: pianorhythm.v1.StateService.ConsumeRefreshToken:input_type -> pianorhythm.v1.ConsumeRefreshTokenRequest
+	46, // 60: pianorhythm.v1.StateService.RevokeTokenFamily:input_type -> pianorhythm.v1.RevokeTokenFamilyRequest
+	47, // 61: pianorhythm.v1.StateService.Hit:input_type -> pianorhythm.v1.HitRequest
+	49, // 62: pianorhythm.v1.StateService.GetUser:output_type -> pianorhythm.v1.User
+	49, // 63: pianorhythm.v1.StateService.SaveUser:output_type -> pianorhythm.v1.User
+	50, // 64: pianorhythm.v1.StateService.SetOnline:output_type -> pianorhythm.v1.Presence
+	50, // 65: pianorhythm.v1.StateService.SetOffline:output_type -> pianorhythm.v1.Presence
+	5,  // 66: pianorhythm.v1.StateService.GetPresence:output_type -> pianorhythm.v1.GetPresenceResponse
+	5,  // 67: pianorhythm.v1.StateService.ListInstancePresence:output_type -> pianorhythm.v1.GetPresenceResponse
+	8,  // 68: pianorhythm.v1.StateService.AddUserToRoom:output_type -> pianorhythm.v1.AddUserToRoomResponse
+	10, // 69: pianorhythm.v1.StateService.RemoveUserFromRoom:output_type -> pianorhythm.v1.RemoveUserFromRoomResponse
+	52, // 70: pianorhythm.v1.StateService.GetRoom:output_type -> pianorhythm.v1.Room
+	13, // 71: pianorhythm.v1.StateService.SaveRoom:output_type -> pianorhythm.v1.SaveRoomResponse
+	58, // 72: pianorhythm.v1.StateService.DeleteRoom:output_type -> google.protobuf.Empty
+	16, // 73: pianorhythm.v1.StateService.ListRooms:output_type -> pianorhythm.v1.ListRoomsResponse
+	18, // 74: pianorhythm.v1.StateService.RoomMembers:output_type -> pianorhythm.v1.RoomMembersResponse
+	20, // 75: pianorhythm.v1.StateService.KickFromRoom:output_type -> pianorhythm.v1.KickFromRoomResponse
+	58, // 76: pianorhythm.v1.StateService.UnbanFromRoom:output_type -> google.protobuf.Empty
+	23, // 77: pianorhythm.v1.StateService.SaveChatMessage:output_type -> pianorhythm.v1.SaveChatMessageResponse
+	25, // 78: pianorhythm.v1.StateService.ChatHistory:output_type -> pianorhythm.v1.ChatHistoryResponse
+	58, // 79: pianorhythm.v1.StateService.DeleteChatMessage:output_type -> google.protobuf.Empty
+	58, // 80: pianorhythm.v1.StateService.ClearChat:output_type -> google.protobuf.Empty
+	58, // 81: pianorhythm.v1.StateService.SetFriendStatus:output_type -> google.protobuf.Empty
+	31, // 82: pianorhythm.v1.StateService.ListFriendIDs:output_type -> pianorhythm.v1.ListFriendIDsResponse
+	32, // 83: pianorhythm.v1.StateService.GetConfig:output_type -> pianorhythm.v1.ServerConfig
+	32, // 84: pianorhythm.v1.StateService.SetConfig:output_type -> pianorhythm.v1.ServerConfig
+	35, // 85: pianorhythm.v1.StateService.PublishRoomEvent:output_type -> pianorhythm.v1.PublishResponse
+	35, // 86: pianorhythm.v1.StateService.PublishUserEvent:output_type -> pianorhythm.v1.PublishResponse
+	37, // 87: pianorhythm.v1.StateService.Heartbeat:output_type -> pianorhythm.v1.HeartbeatResponse
+	40, // 88: pianorhythm.v1.StateService.RestoreInstance:output_type -> pianorhythm.v1.RestoreInstanceResponse
+	42, // 89: pianorhythm.v1.StateService.ListInstances:output_type -> pianorhythm.v1.ListInstancesResponse
+	58, // 90: pianorhythm.v1.StateService.StoreRefreshToken:output_type -> google.protobuf.Empty
+	45, // 91: pianorhythm.v1.StateService.ConsumeRefreshToken:output_type -> pianorhythm.v1.RefreshTokenRecord
+	58, // 92: pianorhythm.v1.StateService.RevokeTokenFamily:output_type -> google.protobuf.Empty
+	48, // 93: pianorhythm.v1.StateService.Hit:output_type -> pianorhythm.v1.HitResponse
+	62, // [62:94] is the sub-list for method output_type
+	30, // [30:62] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_pianorhythm_v1_state_proto_init() }
@@ -2712,7 +3105,7 @@ func file_pianorhythm_v1_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pianorhythm_v1_state_proto_rawDesc), len(file_pianorhythm_v1_state_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   46,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,7 +33,7 @@ const (
 	StateService_DeleteRoom_FullMethodName           = "/pianorhythm.v1.StateService/DeleteRoom"
 	StateService_ListRooms_FullMethodName            = "/pianorhythm.v1.StateService/ListRooms"
 	StateService_RoomMembers_FullMethodName          = "/pianorhythm.v1.StateService/RoomMembers"
-	StateService_BanFromRoom_FullMethodName          = "/pianorhythm.v1.StateService/BanFromRoom"
+	StateService_KickFromRoom_FullMethodName         = "/pianorhythm.v1.StateService/KickFromRoom"
 	StateService_UnbanFromRoom_FullMethodName        = "/pianorhythm.v1.StateService/UnbanFromRoom"
 	StateService_SaveChatMessage_FullMethodName      = "/pianorhythm.v1.StateService/SaveChatMessage"
 	StateService_ChatHistory_FullMethodName          = "/pianorhythm.v1.StateService/ChatHistory"
@@ -72,19 +72,42 @@ type StateServiceClient interface {
 	GetPresence(ctx context.Context, in *GetPresenceRequest, opts ...grpc.CallOption) (*GetPresenceResponse, error)
 	// Presence entries held by one edge instance (for the GhostTracker).
 	ListInstancePresence(ctx context.Context, in *ListInstancePresenceRequest, opts ...grpc.CallOption) (*GetPresenceResponse, error)
-	// Rooms and membership.
+	// Rooms and membership. The room service is the one writer of rooms:
+	// each write is one atomic step that checks the version the caller
+	// decided on (Room.version; 0 skips the check), applies the change and
+	// publishes the room events it implies, so a change and its event never
+	// come apart and room events have one publisher (besides notes, which
+	// the edges publish themselves). A write on a stale version changes
+	// nothing of the room and answers stale=true with the current room; the
+	// caller decides again. Every room is written through to MongoDB, so a
+	// Redis that comes back empty gets its rooms back.
+	//
+	// AddUserToRoom seats a member: capacity, bans and maintenance are
+	// checked in the same step; a new seat publishes UserJoined. It answers
+	// the members and the recent chat, so a join is one call.
 	AddUserToRoom(ctx context.Context, in *AddUserToRoomRequest, opts ...grpc.CallOption) (*AddUserToRoomResponse, error)
+	// RemoveUserFromRoom frees a seat and publishes UserLeft.
 	RemoveUserFromRoom(ctx context.Context, in *RemoveUserFromRoomRequest, opts ...grpc.CallOption) (*RemoveUserFromRoomResponse, error)
 	GetRoom(ctx context.Context, in *GetRoomRequest, opts ...grpc.CallOption) (*Room, error)
-	SaveRoom(ctx context.Context, in *SaveRoomRequest, opts ...grpc.CallOption) (*Room, error)
+	// SaveRoom creates (create_only) or updates a room; an update publishes
+	// OwnerChanged when the owner changed and RoomUpdated when the settings
+	// or the password did.
+	SaveRoom(ctx context.Context, in *SaveRoomRequest, opts ...grpc.CallOption) (*SaveRoomResponse, error)
+	// DeleteRoom removes a room and publishes RoomDeleted.
 	DeleteRoom(ctx context.Context, in *DeleteRoomRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	ListRooms(ctx context.Context, in *ListRoomsRequest, opts ...grpc.CallOption) (*ListRoomsResponse, error)
 	RoomMembers(ctx context.Context, in *RoomMembersRequest, opts ...grpc.CallOption) (*RoomMembersResponse, error)
-	BanFromRoom(ctx context.Context, in *BanFromRoomRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// KickFromRoom bans (when ban is set) and removes a member, publishing
+	// Kicked, then UserLeft with reason "kicked" when a seat was freed.
+	KickFromRoom(ctx context.Context, in *KickFromRoomRequest, opts ...grpc.CallOption) (*KickFromRoomResponse, error)
 	UnbanFromRoom(ctx context.Context, in *UnbanFromRoomRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
-	// Chat.
-	SaveChatMessage(ctx context.Context, in *SaveChatMessageRequest, opts ...grpc.CallOption) (*ChatMessage, error)
+	// Chat. SaveChatMessage is a whole chat command in one step: the sender
+	// holds a seat, is within the rate limit (and the room's version is the
+	// one its rules were checked on), the message is kept in the recent
+	// chat, published (ChatPosted) and queued for the MongoDB archive.
+	SaveChatMessage(ctx context.Context, in *SaveChatMessageRequest, opts ...grpc.CallOption) (*SaveChatMessageResponse, error)
 	ChatHistory(ctx context.Context, in *ChatHistoryRequest, opts ...grpc.CallOption) (*ChatHistoryResponse, error)
+	// DeleteChatMessage and ClearChat publish ChatDeleted / ChatCleared.
 	DeleteChatMessage(ctx context.Context, in *DeleteChatMessageRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	ClearChat(ctx context.Context, in *ClearChatRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Friends: both sides of a friendship change together.
@@ -212,9 +235,9 @@ func (c *stateServiceClient) GetRoom(ctx context.Context, in *GetRoomRequest, op
 	return out, nil
 }
 
-func (c *stateServiceClient) SaveRoom(ctx context.Context, in *SaveRoomRequest, opts ...grpc.CallOption) (*Room, error) {
+func (c *stateServiceClient) SaveRoom(ctx context.Context, in *SaveRoomRequest, opts ...grpc.CallOption) (*SaveRoomResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Room)
+	out := new(SaveRoomResponse)
 	err := c.cc.Invoke(ctx, StateService_SaveRoom_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -252,10 +275,10 @@ func (c *stateServiceClient) RoomMembers(ctx context.Context, in *RoomMembersReq
 	return out, nil
 }
 
-func (c *stateServiceClient) BanFromRoom(ctx context.Context, in *BanFromRoomRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+func (c *stateServiceClient) KickFromRoom(ctx context.Context, in *KickFromRoomRequest, opts ...grpc.CallOption) (*KickFromRoomResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(emptypb.Empty)
-	err := c.cc.Invoke(ctx, StateService_BanFromRoom_FullMethodName, in, out, cOpts...)
+	out := new(KickFromRoomResponse)
+	err := c.cc.Invoke(ctx, StateService_KickFromRoom_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -272,9 +295,9 @@ func (c *stateServiceClient) UnbanFromRoom(ctx context.Context, in *UnbanFromRoo
 	return out, nil
 }
 
-func (c *stateServiceClient) SaveChatMessage(ctx context.Context, in *SaveChatMessageRequest, opts ...grpc.CallOption) (*ChatMessage, error) {
+func (c *stateServiceClient) SaveChatMessage(ctx context.Context, in *SaveChatMessageRequest, opts ...grpc.CallOption) (*SaveChatMessageResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ChatMessage)
+	out := new(SaveChatMessageResponse)
 	err := c.cc.Invoke(ctx, StateService_SaveChatMessage_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -460,19 +483,42 @@ type StateServiceServer interface {
 	GetPresence(context.Context, *GetPresenceRequest) (*GetPresenceResponse, error)
 	// Presence entries held by one edge instance (for the GhostTracker).
 	ListInstancePresence(context.Context, *ListInstancePresenceRequest) (*GetPresenceResponse, error)
-	// Rooms and membership.
+	// Rooms and membership. The room service is the one writer of rooms:
+	// each write is one atomic step that checks the version the caller
+	// decided on (Room.version; 0 skips the check), applies the change and
+	// publishes the room events it implies, so a change and its event never
+	// come apart and room events have one publisher (besides notes, which
+	// the edges publish themselves). A write on a stale version changes
+	// nothing of the room and answers stale=true with the current room; the
+	// caller decides again. Every room is written through to MongoDB, so a
+	// Redis that comes back empty gets its rooms back.
+	//
+	// AddUserToRoom seats a member: capacity, bans and maintenance are
+	// checked in the same step; a new seat publishes UserJoined. It answers
+	// the members and the recent chat, so a join is one call.
 	AddUserToRoom(context.Context, *AddUserToRoomRequest) (*AddUserToRoomResponse, error)
+	// RemoveUserFromRoom frees a seat and publishes UserLeft.
 	RemoveUserFromRoom(context.Context, *RemoveUserFromRoomRequest) (*RemoveUserFromRoomResponse, error)
 	GetRoom(context.Context, *GetRoomRequest) (*Room, error)
-	SaveRoom(context.Context, *SaveRoomRequest) (*Room, error)
+	// SaveRoom creates (create_only) or updates a room; an update publishes
+	// OwnerChanged when the owner changed and RoomUpdated when the settings
+	// or the password did.
+	SaveRoom(context.Context, *SaveRoomRequest) (*SaveRoomResponse, error)
+	// DeleteRoom removes a room and publishes RoomDeleted.
 	DeleteRoom(context.Context, *DeleteRoomRequest) (*emptypb.Empty, error)
 	ListRooms(context.Context, *ListRoomsRequest) (*ListRoomsResponse, error)
 	RoomMembers(context.Context, *RoomMembersRequest) (*RoomMembersResponse, error)
-	BanFromRoom(context.Context, *BanFromRoomRequest) (*emptypb.Empty, error)
+	// KickFromRoom bans (when ban is set) and removes a member, publishing
+	// Kicked, then UserLeft with reason "kicked" when a seat was freed.
+	KickFromRoom(context.Context, *KickFromRoomRequest) (*KickFromRoomResponse, error)
 	UnbanFromRoom(context.Context, *UnbanFromRoomRequest) (*emptypb.Empty, error)
-	// Chat.
-	SaveChatMessage(context.Context, *SaveChatMessageRequest) (*ChatMessage, error)
+	// Chat. SaveChatMessage is a whole chat command in one step: the sender
+	// holds a seat, is within the rate limit (and the room's version is the
+	// one its rules were checked on), the message is kept in the recent
+	// chat, published (ChatPosted) and queued for the MongoDB archive.
+	SaveChatMessage(context.Context, *SaveChatMessageRequest) (*SaveChatMessageResponse, error)
 	ChatHistory(context.Context, *ChatHistoryRequest) (*ChatHistoryResponse, error)
+	// DeleteChatMessage and ClearChat publish ChatDeleted / ChatCleared.
 	DeleteChatMessage(context.Context, *DeleteChatMessageRequest) (*emptypb.Empty, error)
 	ClearChat(context.Context, *ClearChatRequest) (*emptypb.Empty, error)
 	// Friends: both sides of a friendship change together.
@@ -537,7 +583,7 @@ func (UnimplementedStateServiceServer) RemoveUserFromRoom(context.Context, *Remo
 func (UnimplementedStateServiceServer) GetRoom(context.Context, *GetRoomRequest) (*Room, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRoom not implemented")
 }
-func (UnimplementedStateServiceServer) SaveRoom(context.Context, *SaveRoomRequest) (*Room, error) {
+func (UnimplementedStateServiceServer) SaveRoom(context.Context, *SaveRoomRequest) (*SaveRoomResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SaveRoom not implemented")
 }
 func (UnimplementedStateServiceServer) DeleteRoom(context.Context, *DeleteRoomRequest) (*emptypb.Empty, error) {
@@ -549,13 +595,13 @@ func (UnimplementedStateServiceServer) ListRooms(context.Context, *ListRoomsRequ
 func (UnimplementedStateServiceServer) RoomMembers(context.Context, *RoomMembersRequest) (*RoomMembersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RoomMembers not implemented")
 }
-func (UnimplementedStateServiceServer) BanFromRoom(context.Context, *BanFromRoomRequest) (*emptypb.Empty, error) {
-	return nil, status.Error(codes.Unimplemented, "method BanFromRoom not implemented")
+func (UnimplementedStateServiceServer) KickFromRoom(context.Context, *KickFromRoomRequest) (*KickFromRoomResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method KickFromRoom not implemented")
 }
 func (UnimplementedStateServiceServer) UnbanFromRoom(context.Context, *UnbanFromRoomRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method UnbanFromRoom not implemented")
 }
-func (UnimplementedStateServiceServer) SaveChatMessage(context.Context, *SaveChatMessageRequest) (*ChatMessage, error) {
+func (UnimplementedStateServiceServer) SaveChatMessage(context.Context, *SaveChatMessageRequest) (*SaveChatMessageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SaveChatMessage not implemented")
 }
 func (UnimplementedStateServiceServer) ChatHistory(context.Context, *ChatHistoryRequest) (*ChatHistoryResponse, error) {
@@ -861,20 +907,20 @@ func _StateService_RoomMembers_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
-func _StateService_BanFromRoom_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(BanFromRoomRequest)
+func _StateService_KickFromRoom_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KickFromRoomRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(StateServiceServer).BanFromRoom(ctx, in)
+		return srv.(StateServiceServer).KickFromRoom(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: StateService_BanFromRoom_FullMethodName,
+		FullMethod: StateService_KickFromRoom_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(StateServiceServer).BanFromRoom(ctx, req.(*BanFromRoomRequest))
+		return srv.(StateServiceServer).KickFromRoom(ctx, req.(*KickFromRoomRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1263,8 +1309,8 @@ var StateService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _StateService_RoomMembers_Handler,
 		},
 		{
-			MethodName: "BanFromRoom",
-			Handler:    _StateService_BanFromRoom_Handler,
+			MethodName: "KickFromRoom",
+			Handler:    _StateService_KickFromRoom_Handler,
 		},
 		{
 			MethodName: "UnbanFromRoom",

@@ -1727,7 +1727,7 @@ const file_pianorhythm_v1_user_proto_rawDesc = "" +
 	"\fACTION_ADMIN\x10\x04\x12\x0f\n" +
 	"\vACTION_CHAT\x10\x05\x12\x0f\n" +
 	"\vACTION_PLAY\x10\x06\x12\x1d\n" +
-	"\x19ACTION_BYPASS_MAINTENANCE\x10\a2\x9a\r\n" +
+	"\x19ACTION_BYPASS_MAINTENANCE\x10\a2\xbd\r\n" +
 	"\vUserService\x12O\n" +
 	"\vCreateGuest\x12\".pianorhythm.v1.CreateGuestRequest\x1a\x1c.pianorhythm.v1.AuthResponse\x12I\n" +
 	"\bRegister\x12\x1f.pianorhythm.v1.RegisterRequest\x1a\x1c.pianorhythm.v1.AuthResponse\x12C\n" +
@@ -1736,14 +1736,14 @@ const file_pianorhythm_v1_user_proto_rawDesc = "" +
 	"\x06Logout\x12\x1d.pianorhythm.v1.LogoutRequest\x1a\x16.google.protobuf.Empty\x12S\n" +
 	"\n" +
 	"OAuthStart\x12!.pianorhythm.v1.OAuthStartRequest\x1a\".pianorhythm.v1.OAuthStartResponse\x12S\n" +
-	"\rOAuthCallback\x12$.pianorhythm.v1.OAuthCallbackRequest\x1a\x1c.pianorhythm.v1.AuthResponse\x12A\n" +
-	"\x04Jwks\x12\x1b.pianorhythm.v1.JwksRequest\x1a\x1c.pianorhythm.v1.JwksResponse\x12G\n" +
-	"\vVerifyToken\x12\".pianorhythm.v1.VerifyTokenRequest\x1a\x14.pianorhythm.v1.User\x125\n" +
-	"\x02Me\x12\x19.pianorhythm.v1.MeRequest\x1a\x14.pianorhythm.v1.User\x12F\n" +
-	"\aGetUser\x12%.pianorhythm.v1.GetUserProfileRequest\x1a\x14.pianorhythm.v1.User\x12K\n" +
-	"\rUpdateProfile\x12$.pianorhythm.v1.UpdateProfileRequest\x1a\x14.pianorhythm.v1.User\x12V\n" +
-	"\vSearchUsers\x12\".pianorhythm.v1.SearchUsersRequest\x1a#.pianorhythm.v1.SearchUsersResponse\x12k\n" +
-	"\x12ValidatePermission\x12).pianorhythm.v1.ValidatePermissionRequest\x1a*.pianorhythm.v1.ValidatePermissionResponse\x12C\n" +
+	"\rOAuthCallback\x12$.pianorhythm.v1.OAuthCallbackRequest\x1a\x1c.pianorhythm.v1.AuthResponse\x12F\n" +
+	"\x04Jwks\x12\x1b.pianorhythm.v1.JwksRequest\x1a\x1c.pianorhythm.v1.JwksResponse\"\x03\x90\x02\x01\x12L\n" +
+	"\vVerifyToken\x12\".pianorhythm.v1.VerifyTokenRequest\x1a\x14.pianorhythm.v1.User\"\x03\x90\x02\x01\x12:\n" +
+	"\x02Me\x12\x19.pianorhythm.v1.MeRequest\x1a\x14.pianorhythm.v1.User\"\x03\x90\x02\x01\x12K\n" +
+	"\aGetUser\x12%.pianorhythm.v1.GetUserProfileRequest\x1a\x14.pianorhythm.v1.User\"\x03\x90\x02\x01\x12K\n" +
+	"\rUpdateProfile\x12$.pianorhythm.v1.UpdateProfileRequest\x1a\x14.pianorhythm.v1.User\x12[\n" +
+	"\vSearchUsers\x12\".pianorhythm.v1.SearchUsersRequest\x1a#.pianorhythm.v1.SearchUsersResponse\"\x03\x90\x02\x01\x12p\n" +
+	"\x12ValidatePermission\x12).pianorhythm.v1.ValidatePermissionRequest\x1a*.pianorhythm.v1.ValidatePermissionResponse\"\x03\x90\x02\x01\x12C\n" +
 	"\tGrantRole\x12 .pianorhythm.v1.GrantRoleRequest\x1a\x14.pianorhythm.v1.User\x12E\n" +
 	"\n" +
 	"RevokeRole\x12!.pianorhythm.v1.RevokeRoleRequest\x1a\x14.pianorhythm.v1.User\x12C\n" +
@@ -1751,8 +1751,8 @@ const file_pianorhythm_v1_user_proto_rawDesc = "" +
 	"\n" +
 	"BanAccount\x12!.pianorhythm.v1.BanAccountRequest\x1a\x14.pianorhythm.v1.User\x12I\n" +
 	"\fUnbanAccount\x12#.pianorhythm.v1.UnbanAccountRequest\x1a\x14.pianorhythm.v1.User\x12K\n" +
-	"\fUpdateFriend\x12#.pianorhythm.v1.UpdateFriendRequest\x1a\x16.pianorhythm.v1.Friend\x12V\n" +
-	"\vListFriends\x12\".pianorhythm.v1.ListFriendsRequest\x1a#.pianorhythm.v1.ListFriendsResponse\x12Q\n" +
+	"\fUpdateFriend\x12#.pianorhythm.v1.UpdateFriendRequest\x1a\x16.pianorhythm.v1.Friend\x12[\n" +
+	"\vListFriends\x12\".pianorhythm.v1.ListFriendsRequest\x1a#.pianorhythm.v1.ListFriendsResponse\"\x03\x90\x02\x01\x12Q\n" +
 	"\x0eUpdatePresence\x12%.pianorhythm.v1.UpdatePresenceRequest\x1a\x18.pianorhythm.v1.PresenceBDZBgithub.com/pianorhythm/server/api/gen/pianorhythm/v1;pianorhythmv1b\x06proto3"
 
 var (

@@ -41,12 +41,13 @@ func run(ctx context.Context, p *boot.Program) error {
 	}
 	svc, err := analyticssvc.New(analyticssvc.Config{
 		KeyPrefix: *prefix, Stream: *stream, Group: *group, Consumer: *consumer, BatchSize: *batch, ClaimIdle: *claimIdle,
-	}, analyticssvc.Deps{Redis: rdb.Client, Mongo: mongo.DB, Logger: p.Log, Meter: p.Meter(), OnPanic: p.ActorPanics})
+	}, analyticssvc.Deps{Redis: rdb.Client, Mongo: mongo.DB, Logger: p.Log, Meter: p.Meter(), OnPanic: p.ActorPanics, OnGiveUp: p.ActorGaveUp})
 	if err != nil {
 		return err
 	}
 	// Closed before the stores: the last batch is applied and acknowledged
 	// while Redis is still open.
 	p.Defer(svc.Close)
+	p.ReadyWhen(svc.Ready)
 	return p.Serve(ctx, pb.AnalyticsService_ServiceDesc.ServiceName, svc.Register)
 }

@@ -6,6 +6,6 @@
 //
 // Delivery is at least once (an entry whose apply failed, or whose consumer
 // died before XACK, is claimed again); every tracker is idempotent by event
-// id (a "seen" key set with SET NX and a TTL in the same script as its
-// counter updates), so each event counts once.
+// id through its ledger in MongoDB (package ledger), so each event counts
+// once, also after a restart on an empty Redis.
 package events

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,12 +11,30 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/track"
+	"github.com/pianorhythm/server/services/analytics/internal/ledger"
 )
 
 // Apply asks a tracker actor to apply events idempotently (by event id). The
 // actor responds nil once they are applied, or an error; on error the whole
 // batch is delivered again later.
 type Apply struct{ Events []*pb.Event }
+
+// Sweep asks a tracker actor to finish batches a dead process left
+// unfinished and to forget old seen marks (SweepLedger); it responds nil
+// or the error.
+type Sweep struct{}
+
+// sweepTick is a Sweep told by the Reader, which logs failures instead
+// of answering them.
+type sweepTick struct{}
+
+// SweepLedger is what a tracker does on Sweep with its ledger.
+func SweepLedger(ctx context.Context, l *ledger.Ledger) error {
+	if _, err := l.Recover(ctx); err != nil {
+		return err
+	}
+	return l.Expire(ctx)
+}
 
 // TypeName is the name of t in EventCounts: the enum name in lower case
 // without its prefix ("notes", "room_joined").

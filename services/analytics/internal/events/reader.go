@@ -65,6 +65,9 @@ func (r *Reader) Run(ctx context.Context) error {
 		case time.Since(lastClaim) >= r.cfg.ClaimInterval:
 			if err = r.claim(ctx); err == nil {
 				lastClaim = time.Now()
+				// Unfinished batches in MongoDB are finished on the same
+				// beat as stale entries are claimed.
+				err = r.cfg.Tracker.Tell(ctx, sweepTick{})
 			}
 		default:
 			err = r.readNew(ctx)

@@ -10,6 +10,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
+	"github.com/pianorhythm/server/services/analytics/internal/ledger"
 )
 
 // Entry is a stream entry for the AnalyticsTracker, told by the Reader.
@@ -25,8 +26,8 @@ type TrackerConfig struct {
 	Client redis.UniversalClient
 	// Stream and Group name the consumer group the entries came from.
 	Stream, Group string
-	// Counts counts events per type.
-	Counts *Counts
+	// Counts is the ledger of the events counted per type (CountsPlan).
+	Counts *ledger.Ledger
 	// Sinks are the other trackers, asked with Apply, in order, before the
 	// events are counted and acknowledged.
 	Sinks []*actor.Ref
@@ -58,17 +59,48 @@ func (t *tracker) Receive(c *actor.Context) {
 		t.handle(c.Context(), []redis.XMessage{m.Msg})
 	case Sync:
 		c.Respond(struct{}{})
+	case Sweep:
+		c.Respond(t.sweep(c.Context()))
+	case sweepTick:
+		t.sweepLogged(c.Context())
 	}
+}
+
+// sweep recovers unfinished batches of every tracker (the others first,
+// then the counts), each in its own actor; failures are retried at the
+// next sweep.
+func (t *tracker) sweep(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.OpTimeout)
+	defer cancel()
+	for _, sink := range t.cfg.Sinks {
+		if _, err := sink.Ask(ctx, Sweep{}); err != nil {
+			return fmt.Errorf("sweep %s: %w", sink.Name(), err)
+		}
+	}
+	return SweepLedger(ctx, t.cfg.Counts)
 }
 
 func (t *tracker) ReceiveBatch(c *actor.Context, msgs []any) {
 	batch := make([]redis.XMessage, 0, len(msgs))
+	sweep := false
 	for _, m := range msgs {
-		if e, ok := m.(Entry); ok {
-			batch = append(batch, e.Msg)
+		switch m := m.(type) {
+		case Entry:
+			batch = append(batch, m.Msg)
+		case sweepTick:
+			sweep = true
 		}
 	}
 	t.handle(c.Context(), batch)
+	if sweep {
+		t.sweepLogged(c.Context())
+	}
+}
+
+func (t *tracker) sweepLogged(ctx context.Context) {
+	if err := t.sweep(ctx); err != nil {
+		t.cfg.Logger.Warn("recovering unfinished analytics batches failed; retrying later", "err", err)
+	}
 }
 
 // handle applies a batch and acknowledges it. On failure nothing is
@@ -115,7 +147,7 @@ func (t *tracker) apply(ctx context.Context, batch []redis.XMessage) error {
 			return fmt.Errorf("apply events in %s: %w", sink.Name(), err)
 		}
 	}
-	if _, err := t.cfg.Counts.Add(ctx, evs); err != nil {
+	if _, err := t.cfg.Counts.Apply(ctx, evs); err != nil {
 		return err
 	}
 	if t.cfg.SkipAck {

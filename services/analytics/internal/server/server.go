@@ -68,6 +68,9 @@ func (s *Server) Track(ctx context.Context, req *pb.TrackRequest) (*emptypb.Empt
 		return nil, err
 	}
 	ev.UserId = userID
+	if err := s.requireSong(ctx, ev); err != nil {
+		return nil, err
+	}
 	if ev.GetId() == "" {
 		ev.Id = uuid.NewString()
 	}
@@ -83,6 +86,25 @@ func (s *Server) Track(ctx context.Context, req *pb.TrackRequest) (*emptypb.Empt
 		return nil, toStatus(err)
 	}
 	return &emptypb.Empty{}, nil
+}
+
+// requireSong refuses a song event whose song is not in the catalogue, so a
+// caller cannot inflate songs_completed with made-up songs.
+func (s *Server) requireSong(ctx context.Context, ev *pb.Event) error {
+	t := ev.GetType()
+	if t != pb.EventType_EVENT_TYPE_SONG_PLAYED && t != pb.EventType_EVENT_TYPE_SONG_COMPLETED {
+		return nil
+	}
+	id := songs.SongID(ev)
+	if err := checkSongID(id); err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	if _, err := s.cfg.Catalogue.Get(ctx, id); err != nil {
+		return toStatus(err)
+	}
+	return nil
 }
 
 func (s *Server) add(ctx context.Context, ev *pb.Event) error {
@@ -121,10 +143,15 @@ func (s *Server) GetUserStats(ctx context.Context, req *pb.UserStatsRequest) (*p
 	return st, nil
 }
 
-// Leaderboard returns the top users of a metric.
+// Leaderboard returns the top users of a metric for the day, the week or
+// all time, by the service clock.
 func (s *Server) Leaderboard(ctx context.Context, req *pb.LeaderboardRequest) (*pb.LeaderboardResponse, error) {
 	if !userstats.IsLeaderboard(req.GetMetric()) {
 		return nil, invalid("metric must be one of " + strings.Join(userstats.Leaderboards, ", "))
+	}
+	period, ok := userstats.ParsePeriod(req.GetPeriod())
+	if !ok {
+		return nil, invalid("period must be day, week or all")
 	}
 	n, err := limit(req.GetLimit(), defaultLimit)
 	if err != nil {
@@ -132,11 +159,11 @@ func (s *Server) Leaderboard(ctx context.Context, req *pb.LeaderboardRequest) (*
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	entries, err := s.cfg.Users.Leaderboard(ctx, req.GetMetric(), n)
+	resp, err := s.cfg.Users.Leaderboard(ctx, req.GetMetric(), period, s.cfg.Now(), n)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.LeaderboardResponse{Entries: entries}, nil
+	return resp, nil
 }
 
 // ListSongs pages through the catalogue in id order, optionally by tag.
@@ -206,9 +233,10 @@ func (s *Server) CreateSong(ctx context.Context, req *pb.CreateSongRequest) (*pb
 	return s.askSong(ctx, songs.Create{Song: song})
 }
 
-// RecordSongPlay counts a play now and also writes it to the stream as a
-// SONG_PLAYED event with the same id, so it shows in EventCounts while the
-// play itself is counted once.
+// RecordSongPlay counts a play now (and, with completed, a completion
+// with its accuracy) and also writes it to the stream as SONG_PLAYED (and
+// SONG_COMPLETED) events with the same ids, so that they show in
+// EventCounts and user stats while the song counts them once.
 func (s *Server) RecordSongPlay(ctx context.Context, req *pb.RecordSongPlayRequest) (*pb.Song, error) {
 	if err := checkSongID(req.GetSongId()); err != nil {
 		return nil, err
@@ -218,23 +246,40 @@ func (s *Server) RecordSongPlay(ctx context.Context, req *pb.RecordSongPlayReque
 			return nil, err
 		}
 	}
+	if err := checkAccuracy(req.GetAccuracy()); err != nil {
+		return nil, err
+	}
+	if req.GetAccuracy() != 0 && !req.GetCompleted() {
+		return nil, invalid("accuracy is for a completed play: set completed")
+	}
 	userID, err := actingFor(ctx, req.GetUserId())
 	if err != nil {
 		return nil, err
 	}
-	ev := &pb.Event{
-		Id: uuid.NewString(), Type: pb.EventType_EVENT_TYPE_SONG_PLAYED, UserId: userID,
-		At: timestamppb.New(s.cfg.Now()), Attributes: map[string]string{songs.SongAttribute: req.GetSongId()},
+	now := timestamppb.New(s.cfg.Now())
+	id := uuid.NewString()
+	evs := []*pb.Event{{
+		Id: id, Type: pb.EventType_EVENT_TYPE_SONG_PLAYED, UserId: userID, At: now, SongId: req.GetSongId(),
+		Attributes: map[string]string{songs.SongAttribute: req.GetSongId()},
+	}}
+	if req.GetCompleted() {
+		evs = append(evs, &pb.Event{
+			Id: id + ":completed", Type: pb.EventType_EVENT_TYPE_SONG_COMPLETED, UserId: userID, At: now,
+			SongId: req.GetSongId(), Accuracy: req.GetAccuracy(),
+		})
 	}
-	song, err := s.askSong(ctx, songs.RecordPlay{Event: ev})
+	song, err := s.askSong(ctx, songs.RecordPlay{Events: evs})
 	if err != nil {
 		return nil, err
 	}
 	actx, cancel := s.ctx(ctx)
 	defer cancel()
-	if err := s.add(actx, ev); err != nil {
-		// The play is counted; only its event count is missing.
-		s.cfg.Logger.Warn("song play not written to the event stream", "song", req.GetSongId(), "err", err)
+	for _, ev := range evs {
+		if err := s.add(actx, ev); err != nil {
+			// The play is counted; only its event count and the player's
+			// totals are missing.
+			s.cfg.Logger.Warn("song play not written to the event stream", "song", req.GetSongId(), "err", err)
+		}
 	}
 	return song, nil
 }
@@ -272,6 +317,45 @@ func (s *Server) TopSongs(ctx context.Context, req *pb.TopSongsRequest) (*pb.Lis
 		return nil, toStatus(err)
 	}
 	return &pb.ListSongsResponse{Songs: list}, nil
+}
+
+// GetPlayerSongStats returns a player's plays, completions and accuracy
+// per song, most recently played first.
+func (s *Server) GetPlayerSongStats(ctx context.Context, req *pb.PlayerSongStatsRequest) (*pb.PlayerSongStatsResponse, error) {
+	if err := checkID("user_id", req.GetUserId()); err != nil {
+		return nil, err
+	}
+	if req.GetSongId() != "" {
+		if err := checkSongID(req.GetSongId()); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	list, err := s.cfg.SongStats.Player(ctx, req.GetUserId(), req.GetSongId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.PlayerSongStatsResponse{Stats: list}, nil
+}
+
+// RecommendSongs suggests songs the user has not played, near their level,
+// that similar players played and liked.
+func (s *Server) RecommendSongs(ctx context.Context, req *pb.RecommendSongsRequest) (*pb.RecommendSongsResponse, error) {
+	if err := checkID("user_id", req.GetUserId()); err != nil {
+		return nil, err
+	}
+	n, err := limit(req.GetLimit(), defaultRecommendations)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	resp, err := s.cfg.SongStats.Recommend(ctx, s.cfg.Catalogue, req.GetUserId(), n)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
 }
 
 func (s *Server) askSong(ctx context.Context, msg any) (*pb.Song, error) {

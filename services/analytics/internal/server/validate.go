@@ -20,6 +20,8 @@ const (
 	defaultLimit = 10
 	maxLimit     = 100
 	defaultPage  = 20
+	// defaultRecommendations is RecommendSongs' limit when none is given.
+	defaultRecommendations = 5
 )
 
 // songID is the shape of song ids: they appear in URLs and Redis keys.
@@ -55,6 +57,8 @@ func checkEvent(ev *pb.Event) error {
 		return invalid("unknown event type")
 	case ev.GetCount() < 0:
 		return invalid("count must not be negative")
+	case checkAccuracy(ev.GetAccuracy()) != nil:
+		return checkAccuracy(ev.GetAccuracy())
 	case len(ev.GetId()) > maxIDLen, len(ev.GetUserId()) > maxIDLen, len(ev.GetRoomId()) > maxIDLen:
 		return invalid("ids must be at most 128 bytes")
 	case len(ev.GetAttributes()) > maxAttrs:
@@ -64,6 +68,13 @@ func checkEvent(ev *pb.Event) error {
 		if k == "" || len(k) > maxAttrLen || len(v) > maxAttrLen {
 			return invalid("attribute keys and values must be 1-256 bytes")
 		}
+	}
+	return nil
+}
+
+func checkAccuracy(a float64) error {
+	if a < 0 || a > 1 || a != a {
+		return invalid("accuracy must be between 0 and 1")
 	}
 	return nil
 }
@@ -82,8 +93,8 @@ func checkSong(s *pb.Song) error {
 		return invalid("note_count and duration_ms must not be negative")
 	case s.GetNoteCount() > 0 && s.GetDurationMs() == 0:
 		return invalid("duration_ms is required with note_count")
-	case s.GetPlays() != 0 || s.GetFavorites() != 0:
-		return invalid("plays and favorites are counted, not set")
+	case s.GetPlays() != 0 || s.GetFavorites() != 0 || s.GetCompletions() != 0 || s.GetAverageAccuracy() != 0:
+		return invalid("plays, completions, accuracy and favorites are counted, not set")
 	}
 	if s.GetId() != "" {
 		if err := checkSongID(s.GetId()); err != nil {

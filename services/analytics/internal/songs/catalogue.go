@@ -132,6 +132,18 @@ func (c *Catalogue) List(ctx context.Context, tag, after string, n int) ([]*pb.S
 	return out, false, nil
 }
 
+// catalogueMax bounds All: the catalogue is small by design.
+const catalogueMax = 10000
+
+// All returns the whole catalogue in id order.
+func (c *Catalogue) All(ctx context.Context) ([]*pb.Song, error) {
+	out, err := c.find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(catalogueMax))
+	if err != nil {
+		return nil, fmt.Errorf("read catalogue: %w", err)
+	}
+	return out, nil
+}
+
 // ByIDs returns the songs with ids that exist, in the order of ids.
 func (c *Catalogue) ByIDs(ctx context.Context, ids []string) ([]*pb.Song, error) {
 	if len(ids) == 0 {

@@ -8,24 +8,27 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/services/analytics/internal/events"
+	"github.com/pianorhythm/server/services/analytics/internal/ledger"
 )
 
 // SongAttribute is the event attribute naming the song of a SONG_PLAYED
-// event.
+// or SONG_COMPLETED event, read when its song_id field is empty.
 const SongAttribute = "song_id"
 
-// Messages the SheetMusicStatsTracker answers besides events.Apply.
+// Messages the SheetMusicStatsTracker answers besides events.Apply and
+// events.Sweep.
 type (
 	// Create adds Song (id set, validated) to the catalogue; the answer is
 	// the *pb.Song, or ErrExists.
 	Create struct {
 		Song *pb.Song
 	}
-	// RecordPlay counts a play of Event (a SONG_PLAYED event with the song
-	// attribute) at once; the answer is the *pb.Song with its stats, or
-	// ErrNotFound.
+	// RecordPlay applies Events (a SONG_PLAYED event, and a SONG_COMPLETED
+	// one for a completion, all of one song) at once; the answer is the
+	// *pb.Song with its stats, or ErrNotFound. The same events arriving
+	// later through the stream are not counted again.
 	RecordPlay struct {
-		Event *pb.Event
+		Events []*pb.Event
 	}
 	// Favorite adds (or with Favorite false removes) a favorite; the answer
 	// is the *pb.Song with its stats, or ErrNotFound.
@@ -39,11 +42,15 @@ type (
 type TrackerConfig struct {
 	Catalogue *Catalogue
 	Stats     *Stats
+	// Ledger applies song events (Plan) once per event id.
+	Ledger    *ledger.Ledger
 	OpTimeout time.Duration
 	Now       func() time.Time
 }
 
-// NewTracker returns the factory of the SheetMusicStatsTracker actor.
+// NewTracker returns the factory of the SheetMusicStatsTracker actor: the
+// one writer of the song stats (the embedded FerretDB loses concurrent
+// updates of one document).
 func NewTracker(cfg TrackerConfig) func() actor.Actor {
 	return func() actor.Actor { return &tracker{cfg: cfg, known: map[string]bool{}} }
 }
@@ -65,13 +72,15 @@ func (t *tracker) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case events.Apply:
 		err = t.applyEvents(ctx, m.Events)
+	case events.Sweep:
+		err = events.SweepLedger(ctx, t.cfg.Ledger)
 	case Create:
 		if err = t.cfg.Catalogue.Insert(ctx, m.Song, t.cfg.Now()); err == nil {
 			t.known[m.Song.GetId()] = true
 			v, err = t.song(ctx, m.Song.GetId())
 		}
 	case RecordPlay:
-		v, err = t.recordPlay(ctx, m.Event)
+		v, err = t.recordPlay(ctx, m.Events)
 	case Favorite:
 		v, err = t.favorite(ctx, m)
 	default:
@@ -84,20 +93,19 @@ func (t *tracker) Receive(c *actor.Context) {
 	c.Respond(v)
 }
 
-// applyEvents counts the plays of SONG_PLAYED events whose song exists;
-// plays of unknown songs are ignored, not retried.
+// applyEvents applies the song events whose song exists; events of
+// unknown songs are ignored, not retried.
 func (t *tracker) applyEvents(ctx context.Context, evs []*pb.Event) error {
-	var plays []Play
+	var songEvents []*pb.Event
 	var unknown []string
 	for _, ev := range evs {
-		id := ev.GetAttributes()[SongAttribute]
-		if ev.GetType() != pb.EventType_EVENT_TYPE_SONG_PLAYED || id == "" {
+		if !IsSongEvent(ev) {
 			continue
 		}
-		if !t.known[id] {
-			unknown = append(unknown, id)
+		if !t.known[SongID(ev)] {
+			unknown = append(unknown, SongID(ev))
 		}
-		plays = append(plays, Play{EventID: ev.GetId(), SongID: id})
+		songEvents = append(songEvents, ev)
 	}
 	if len(unknown) > 0 {
 		found, err := t.cfg.Catalogue.ByIDs(ctx, unknown)
@@ -108,22 +116,25 @@ func (t *tracker) applyEvents(ctx context.Context, evs []*pb.Event) error {
 			t.known[s.GetId()] = true
 		}
 	}
-	kept := plays[:0]
-	for _, p := range plays {
-		if t.known[p.SongID] {
-			kept = append(kept, p)
+	kept := songEvents[:0]
+	for _, ev := range songEvents {
+		if t.known[SongID(ev)] {
+			kept = append(kept, ev)
 		}
 	}
-	return t.cfg.Stats.AddPlays(ctx, kept)
+	_, err := t.cfg.Ledger.Apply(ctx, kept)
+	return err
 }
 
-func (t *tracker) recordPlay(ctx context.Context, ev *pb.Event) (*pb.Song, error) {
-	id := ev.GetAttributes()[SongAttribute]
-	s, err := t.song(ctx, id)
+func (t *tracker) recordPlay(ctx context.Context, evs []*pb.Event) (*pb.Song, error) {
+	if len(evs) == 0 {
+		return nil, fmt.Errorf("record play: no event")
+	}
+	s, err := t.song(ctx, SongID(evs[0]))
 	if err != nil {
 		return nil, err
 	}
-	if err := t.cfg.Stats.AddPlays(ctx, []Play{{EventID: ev.GetId(), SongID: id}}); err != nil {
+	if _, err := t.cfg.Ledger.Apply(ctx, evs); err != nil {
 		return nil, err
 	}
 	return s, t.cfg.Stats.Fill(ctx, s)
@@ -134,7 +145,7 @@ func (t *tracker) favorite(ctx context.Context, m Favorite) (*pb.Song, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.cfg.Stats.SetFavorite(ctx, m.SongID, m.UserID, m.Favorite); err != nil {
+	if err := t.cfg.Stats.SetFavorite(ctx, m.SongID, m.UserID, m.Favorite, t.cfg.Now()); err != nil {
 		return nil, err
 	}
 	return s, t.cfg.Stats.Fill(ctx, s)

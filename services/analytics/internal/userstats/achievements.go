@@ -8,8 +8,8 @@ type Achievement struct {
 	Threshold int64
 }
 
-// Achievements is the catalogue, in the order they are listed for a user
-// unlocked at the same time.
+// Achievements is the catalogue, in the order progress is listed and
+// achievements unlocked at the same time are listed.
 var Achievements = []Achievement{
 	{ID: "first_note", Title: "First note", Metric: NotesPlayed, Threshold: 1},
 	{ID: "notes_1000", Title: "A thousand notes", Metric: NotesPlayed, Threshold: 1000},
@@ -19,17 +19,8 @@ var Achievements = []Achievement{
 	{ID: "hour_in_rooms", Title: "An hour in rooms", Metric: SecondsInRooms, Threshold: 3600},
 	{ID: "rooms_10", Title: "Explorer", Metric: RoomsJoined, Threshold: 10},
 	{ID: "first_friend", Title: "First friend", Metric: Friends, Threshold: 1},
-}
-
-// thresholds returns the script arguments (threshold, id, ...) of metric.
-func thresholds(metric string) []any {
-	var out []any
-	for _, a := range Achievements {
-		if a.Metric == metric {
-			out = append(out, a.Threshold, a.ID)
-		}
-	}
-	return out
+	{ID: "first_song", Title: "Encore", Metric: SongsCompleted, Threshold: 1},
+	{ID: "songs_10", Title: "Repertoire", Metric: SongsCompleted, Threshold: 10},
 }
 
 func byID(id string) (Achievement, int, bool) {

@@ -3,127 +3,312 @@ package userstats
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
-	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
-	"github.com/pianorhythm/server/services/analytics/internal/keys"
+	"github.com/pianorhythm/server/pkg/store"
+	"github.com/pianorhythm/server/services/analytics/internal/ledger"
 )
 
-// applyScript adds one event to a user's total unless its id was seen, then
-// (seen or not) brings the leaderboard and achievements up to the total.
-// Doing the second part on every delivery is what makes a crash after the
-// increment harmless: the redelivered event finishes the job.
-//
-// KEYS: seen mark, user hash, achievements hash[, leaderboard].
-// ARGV: mark TTL ms, metric, delta, user id, unlock time ms,
-// then pairs of (threshold, achievement id).
-var applyScript = redis.NewScript(`
-local v
-local applied = 0
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
-  v = redis.call('HINCRBY', KEYS[2], ARGV[2], ARGV[3])
-  applied = 1
-else
-  v = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
-end
-if KEYS[4] then
-  redis.call('ZADD', KEYS[4], v, ARGV[4])
-end
-for i = 6, #ARGV, 2 do
-  if v >= tonumber(ARGV[i]) then
-    redis.call('HSETNX', KEYS[3], ARGV[i+1], ARGV[5])
-  end
-end
-return applied
-`)
+// MongoDB collections of the UserStatsTracker.
+const (
+	// UsersCollection: one document per user, a field per metric.
+	UsersCollection = "analytics_users"
+	// ScoresCollection: one document per (metric, period, period key, user).
+	ScoresCollection = "analytics_scores"
+	// AchievementsCollection: one document per unlocked achievement.
+	AchievementsCollection = "analytics_achievements"
+)
 
-// Store reads and writes user totals in Redis. It is safe for concurrent
-// use; writes should come from the one UserStatsTracker.
+type userDoc struct {
+	NotesPlayed      int64   `bson:"notes_played"`
+	ChatMessages     int64   `bson:"chat_messages"`
+	SecondsInRooms   int64   `bson:"seconds_in_rooms"`
+	RoomsJoined      int64   `bson:"rooms_joined"`
+	Friends          int64   `bson:"friends"`
+	FriendRequests   int64   `bson:"friend_requests_sent"`
+	Logins           int64   `bson:"logins"`
+	SongsPlayed      int64   `bson:"songs_played"`
+	SongsCompleted   int64   `bson:"songs_completed"`
+	SecondsConnected int64   `bson:"seconds_connected"`
+	AccuracySum      float64 `bson:"accuracy_sum"`
+	ID               string  `bson:"_id"`
+}
+
+func (d userDoc) metric(m string) int64 {
+	switch m {
+	case NotesPlayed:
+		return d.NotesPlayed
+	case ChatMessages:
+		return d.ChatMessages
+	case SecondsInRooms:
+		return d.SecondsInRooms
+	case RoomsJoined:
+		return d.RoomsJoined
+	case Friends:
+		return d.Friends
+	case FriendRequests:
+		return d.FriendRequests
+	case Logins:
+		return d.Logins
+	case SongsPlayed:
+		return d.SongsPlayed
+	case SongsCompleted:
+		return d.SongsCompleted
+	case SecondsConnected:
+		return d.SecondsConnected
+	}
+	return 0
+}
+
+type scoreDoc struct {
+	ID     string `bson:"_id"`
+	Metric string `bson:"m"`
+	Period string `bson:"p"`
+	Key    string `bson:"k"`
+	User   string `bson:"u"`
+	Score  int64  `bson:"s"`
+}
+
+func scoreID(metric string, p Period, key, user string) string {
+	return metric + "|" + string(p) + "|" + key + "|" + user
+}
+
+type achievementDoc struct {
+	ID          string    `bson:"_id"`
+	User        string    `bson:"u"`
+	Achievement string    `bson:"a"`
+	At          time.Time `bson:"at"`
+}
+
+// Publisher sends a user an event (the user's Redis channel).
+type Publisher func(ctx context.Context, ev *pb.UserEvent)
+
+// Store keeps user totals, leaderboard scores and achievements in MongoDB
+// and the leaderboards' Redis cache. Plan and After are the
+// UserStatsTracker's ledger hooks; reads are safe for concurrent use.
 type Store struct {
-	client  redis.UniversalClient
-	keys    keys.Keys
-	seenTTL time.Duration
-	now     func() time.Time
+	users, scores, achievements *mongo.Collection
+	boards                      *Boards
+	publish                     Publisher
+	log                         *slog.Logger
 }
 
-// NewStore returns a Store under k; seen marks live for seenTTL.
-func NewStore(client redis.UniversalClient, k keys.Keys, seenTTL time.Duration, now func() time.Time) *Store {
-	return &Store{client: client, keys: k, seenTTL: seenTTL, now: now}
+// NewStore returns the store in db; publish may be nil (no notifications).
+func NewStore(db *mongo.Database, boards *Boards, publish Publisher, log *slog.Logger) *Store {
+	return &Store{
+		users: db.Collection(UsersCollection), scores: db.Collection(ScoresCollection),
+		achievements: db.Collection(AchievementsCollection), boards: boards, publish: publish, log: log,
+	}
 }
 
-// Apply adds evs to their users' totals, each once per event id, in one
-// round trip. Events that change no total are skipped.
-func (s *Store) Apply(ctx context.Context, evs []*pb.Event) error {
-	ttl := strconv.FormatInt(s.seenTTL.Milliseconds(), 10)
-	pipe := s.client.Pipeline()
-	n := 0
-	for _, ev := range evs {
-		metric, delta, ok := effect(ev)
-		if !ok {
-			continue
-		}
-		uid := ev.GetUserId()
-		ks := []string{s.keys.Seen("users", ev.GetId()), s.keys.User(uid), s.keys.Achievements(uid)}
-		if IsLeaderboard(metric) {
-			ks = append(ks, s.keys.Leaderboard(metric))
-		}
-		at := s.now()
-		if ev.GetAt() != nil {
-			at = ev.GetAt().AsTime()
-		}
-		args := append([]any{ttl, metric, delta, uid, at.UnixMilli()}, thresholds(metric)...)
-		applyScript.Eval(ctx, pipe, ks, args...)
-		n++
+// EnsureIndexes creates the indexes leaderboards and achievements are read
+// by.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	err := store.EnsureIndexes(ctx, s.scores, mongo.IndexModel{Keys: bson.D{
+		{Key: "m", Value: 1}, {Key: "p", Value: 1}, {Key: "k", Value: 1}, {Key: "s", Value: -1},
+	}})
+	if err == nil {
+		err = store.EnsureIndexes(ctx, s.achievements, mongo.IndexModel{Keys: bson.D{{Key: "u", Value: 1}}})
 	}
-	if n == 0 {
-		return nil
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("apply user stats: %w", err)
+	if err != nil {
+		return fmt.Errorf("user stats indexes: %w", err)
 	}
 	return nil
 }
 
-// Stats returns a user's totals and achievements; a user with no activity
-// has zero totals (not an error).
+// Plan is the ledger plan: each event's effects on its user's totals and,
+// for ranked metrics, on the user's scores of the day, week and all time
+// holding at.
+func (s *Store) Plan(evs []*pb.Event, at time.Time) []ledger.Op {
+	var ops []ledger.Op
+	for _, ev := range evs {
+		effs := effects(ev)
+		if len(effs) == 0 {
+			continue
+		}
+		uid := ev.GetUserId()
+		inc := bson.M{}
+		for _, e := range effs {
+			inc[e.metric] = e.delta
+		}
+		if ev.GetType() == pb.EventType_EVENT_TYPE_SONG_COMPLETED {
+			inc[accuracySum] = Accuracy(ev)
+		}
+		ops = append(ops, ledger.Op{Coll: UsersCollection, ID: uid, Inc: inc})
+		for _, e := range effs {
+			if !IsLeaderboard(e.metric) {
+				continue
+			}
+			for _, p := range Periods {
+				k := p.Key(at)
+				ops = append(ops, ledger.Op{
+					Coll: ScoresCollection, ID: scoreID(e.metric, p, k, uid), Inc: bson.M{"s": e.delta},
+					Insert: bson.M{"m": e.metric, "p": string(p), "k": k, "u": uid},
+				})
+			}
+		}
+	}
+	return ops
+}
+
+// After unlocks the achievements the batch's totals reached (telling each
+// user of a new one) and brings the leaderboards' Redis cache up to the
+// stored scores. Both steps repeat harmlessly.
+func (s *Store) After(ctx context.Context, evs []*pb.Event, at time.Time) error {
+	byUser := map[string][]*pb.Event{}
+	var scoreIDs []string
+	for _, ev := range evs {
+		effs := effects(ev)
+		if len(effs) == 0 {
+			continue
+		}
+		byUser[ev.GetUserId()] = append(byUser[ev.GetUserId()], ev)
+		for _, e := range effs {
+			if IsLeaderboard(e.metric) {
+				for _, p := range Periods {
+					scoreIDs = append(scoreIDs, scoreID(e.metric, p, p.Key(at), ev.GetUserId()))
+				}
+			}
+		}
+	}
+	if len(byUser) == 0 {
+		return nil
+	}
+	if err := s.unlock(ctx, byUser, at); err != nil {
+		return err
+	}
+	if len(scoreIDs) == 0 {
+		return nil // no leaderboard moved (and $in of nothing is null to FerretDB)
+	}
+	var scores []scoreDoc
+	if err := findAll(ctx, s.scores, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: dedupe(scoreIDs)}}}}, &scores); err != nil {
+		return fmt.Errorf("read scores: %w", err)
+	}
+	return s.boards.Update(ctx, scores)
+}
+
+// unlock inserts the achievements reached and not yet unlocked, each dated
+// by the event that reached its threshold.
+func (s *Store) unlock(ctx context.Context, byUser map[string][]*pb.Event, at time.Time) error {
+	uids := make([]string, 0, len(byUser))
+	for u := range byUser {
+		uids = append(uids, u)
+	}
+	var docs []userDoc
+	if err := findAll(ctx, s.users, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: uids}}}}, &docs); err != nil {
+		return fmt.Errorf("read user totals: %w", err)
+	}
+	var have []achievementDoc
+	if err := findAll(ctx, s.achievements, bson.D{{Key: "u", Value: bson.D{{Key: "$in", Value: uids}}}}, &have); err != nil {
+		return fmt.Errorf("read achievements: %w", err)
+	}
+	unlocked := map[string]bool{}
+	for _, a := range have {
+		unlocked[a.ID] = true
+	}
+	for _, d := range docs {
+		for _, a := range Achievements {
+			id := d.ID + "|" + a.ID
+			total := d.metric(a.Metric)
+			if unlocked[id] || total < a.Threshold {
+				continue
+			}
+			when := crossing(byUser[d.ID], a, total, at)
+			_, err := s.achievements.InsertOne(ctx, achievementDoc{ID: id, User: d.ID, Achievement: a.ID, At: when.UTC()})
+			if mongo.IsDuplicateKeyError(err) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("unlock %s for %s: %w", a.ID, d.ID, err)
+			}
+			if s.publish != nil {
+				s.publish(ctx, &pb.UserEvent{UserId: d.ID, At: timestamppb.New(when), Event: &pb.UserEvent_Achievement{
+					Achievement: &pb.AchievementUnlocked{AchievementId: a.ID, Title: a.Title, Metric: a.Metric, Threshold: a.Threshold, UnlockedAt: timestamppb.New(when)},
+				}})
+			}
+		}
+	}
+	return nil
+}
+
+// crossing is the time of the event of evs (one user's batch, in order)
+// that took the metric to the threshold, given the total after the batch;
+// at when no event of the batch did (a repeated After).
+func crossing(evs []*pb.Event, a Achievement, total int64, at time.Time) time.Time {
+	var batch int64
+	for _, ev := range evs {
+		for _, e := range effects(ev) {
+			if e.metric == a.Metric {
+				batch += e.delta
+			}
+		}
+	}
+	running := total - batch
+	if running >= a.Threshold {
+		return at
+	}
+	for _, ev := range evs {
+		for _, e := range effects(ev) {
+			if e.metric != a.Metric {
+				continue
+			}
+			running += e.delta
+			if running >= a.Threshold {
+				if ev.GetAt() != nil {
+					return ev.GetAt().AsTime()
+				}
+				return at
+			}
+		}
+	}
+	return at
+}
+
+// Stats returns a user's totals, achievements and progress; a user with no
+// activity has zero totals (not an error).
 func (s *Store) Stats(ctx context.Context, uid string) (*pb.UserStats, error) {
-	pipe := s.client.Pipeline()
-	totals := pipe.HGetAll(ctx, s.keys.User(uid))
-	unlocked := pipe.HGetAll(ctx, s.keys.Achievements(uid))
-	if _, err := pipe.Exec(ctx); err != nil {
+	var d userDoc
+	err := s.users.FindOne(ctx, bson.D{{Key: "_id", Value: uid}}).Decode(&d)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, fmt.Errorf("read stats of %s: %w", uid, err)
 	}
-	t := totals.Val()
-	num := func(f string) int64 {
-		n, _ := strconv.ParseInt(t[f], 10, 64)
-		return n
+	var have []achievementDoc
+	if err := findAll(ctx, s.achievements, bson.D{{Key: "u", Value: uid}}, &have); err != nil {
+		return nil, fmt.Errorf("read achievements of %s: %w", uid, err)
 	}
 	out := &pb.UserStats{
-		UserId:         uid,
-		NotesPlayed:    num(NotesPlayed),
-		ChatMessages:   num(ChatMessages),
-		SecondsInRooms: num(SecondsInRooms),
-		RoomsJoined:    num(RoomsJoined),
-		Friends:        num(Friends),
+		UserId: uid, NotesPlayed: d.NotesPlayed, ChatMessages: d.ChatMessages, SecondsInRooms: d.SecondsInRooms,
+		RoomsJoined: d.RoomsJoined, Friends: d.Friends, Logins: d.Logins, SongsPlayed: d.SongsPlayed,
+		SongsCompleted: d.SongsCompleted, SecondsConnected: d.SecondsConnected, FriendRequestsSent: d.FriendRequests,
 	}
+	if d.SongsCompleted > 0 {
+		out.AverageAccuracy = d.AccuracySum / float64(d.SongsCompleted)
+	}
+	when := map[string]time.Time{}
 	type got struct {
 		a     *pb.Achievement
 		order int
 	}
 	var list []got
-	for id, v := range unlocked.Val() {
-		ms, _ := strconv.ParseInt(v, 10, 64)
-		a, order, ok := byID(id)
+	for _, h := range have {
+		when[h.Achievement] = h.At
+		a, order, ok := byID(h.Achievement)
 		if !ok { // retired from the catalogue: still shown, by its id
-			a, order = Achievement{ID: id, Title: id}, len(Achievements)
+			a, order = Achievement{ID: h.Achievement, Title: h.Achievement}, len(Achievements)
 		}
-		list = append(list, got{&pb.Achievement{Id: id, Title: a.Title, UnlockedAt: timestamppb.New(time.UnixMilli(ms))}, order})
+		list = append(list, got{&pb.Achievement{
+			Id: a.ID, Title: a.Title, UnlockedAt: timestamppb.New(h.At), Metric: a.Metric,
+			Current: d.metric(a.Metric), Threshold: a.Threshold, Unlocked: true,
+		}, order})
 	}
 	slices.SortFunc(list, func(x, y got) int {
 		if c := x.a.GetUnlockedAt().AsTime().Compare(y.a.GetUnlockedAt().AsTime()); c != 0 {
@@ -134,19 +319,40 @@ func (s *Store) Stats(ctx context.Context, uid string) (*pb.UserStats, error) {
 	for _, g := range list {
 		out.Achievements = append(out.Achievements, g.a)
 	}
+	for _, a := range Achievements {
+		p := &pb.Achievement{Id: a.ID, Title: a.Title, Metric: a.Metric, Current: d.metric(a.Metric), Threshold: a.Threshold}
+		if t, ok := when[a.ID]; ok {
+			p.Unlocked, p.UnlockedAt = true, timestamppb.New(t)
+		}
+		out.Progress = append(out.Progress, p)
+	}
 	return out, nil
 }
 
-// Leaderboard returns the top limit users of metric, highest first.
-func (s *Store) Leaderboard(ctx context.Context, metric string, limit int) ([]*pb.LeaderboardEntry, error) {
-	zs, err := s.client.ZRevRangeWithScores(ctx, s.keys.Leaderboard(metric), 0, int64(limit-1)).Result()
+// Leaderboard returns the top limit users of metric in the period holding
+// now, highest first.
+func (s *Store) Leaderboard(ctx context.Context, metric string, p Period, now time.Time, limit int) (*pb.LeaderboardResponse, error) {
+	key := p.Key(now)
+	entries, err := s.boards.Top(ctx, metric, p, key, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read leaderboard %s: %w", metric, err)
+		return nil, err
 	}
-	out := make([]*pb.LeaderboardEntry, len(zs))
-	for i, z := range zs {
-		uid, _ := z.Member.(string)
-		out[i] = &pb.LeaderboardEntry{UserId: uid, Score: int64(z.Score), Rank: int32(i + 1)}
+	resp := &pb.LeaderboardResponse{Entries: entries, Period: string(p), PeriodKey: key}
+	if end := p.End(now); !end.IsZero() {
+		resp.ResetsAt = timestamppb.New(end)
 	}
-	return out, nil
+	return resp, nil
+}
+
+func findAll(ctx context.Context, c *mongo.Collection, filter bson.D, out any) error {
+	cur, err := c.Find(ctx, filter)
+	if err != nil {
+		return err
+	}
+	return cur.All(ctx, out)
+}
+
+func dedupe(ids []string) []string {
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }

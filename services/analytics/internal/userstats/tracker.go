@@ -6,27 +6,41 @@ import (
 
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/services/analytics/internal/events"
+	"github.com/pianorhythm/server/services/analytics/internal/ledger"
 )
 
-// NewTracker returns the factory of the UserStatsTracker actor. It answers
-// events.Apply with nil once the events are in Redis, or the error.
-func NewTracker(store *Store, opTimeout time.Duration) func() actor.Actor {
-	return func() actor.Actor { return &tracker{store: store, opTimeout: opTimeout} }
+// NewTracker returns the factory of the UserStatsTracker actor. It
+// answers events.Apply with nil once the events are applied (in MongoDB,
+// once per event id), and events.Sweep once unfinished batches are
+// recovered and old seen marks expired; or with the error. Being the one
+// writer of its documents matters on the embedded FerretDB, which loses
+// concurrent updates of one document.
+func NewTracker(l *ledger.Ledger, opTimeout time.Duration) func() actor.Actor {
+	return func() actor.Actor { return &tracker{ledger: l, opTimeout: opTimeout} }
 }
 
 type tracker struct {
-	store     *Store
+	ledger    *ledger.Ledger
 	opTimeout time.Duration
 }
 
 func (t *tracker) Receive(c *actor.Context) {
-	if m, ok := c.Message().(events.Apply); ok {
+	var err error
+	switch m := c.Message().(type) {
+	case events.Apply:
 		ctx, cancel := context.WithTimeout(c.Context(), t.opTimeout)
 		defer cancel()
-		if err := t.store.Apply(ctx, m.Events); err != nil {
-			c.Respond(err)
-			return
-		}
-		c.Respond(nil)
+		_, err = t.ledger.Apply(ctx, m.Events)
+	case events.Sweep:
+		ctx, cancel := context.WithTimeout(c.Context(), t.opTimeout)
+		defer cancel()
+		err = events.SweepLedger(ctx, t.ledger)
+	default:
+		return
 	}
+	if err != nil {
+		c.Respond(err)
+		return
+	}
+	c.Respond(nil)
 }

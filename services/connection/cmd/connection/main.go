@@ -1,15 +1,15 @@
-// Command connection runs the edge (ConnectionManager) alone: WebSocket,
-// the REST gateway to every service, the web client and the admin gRPC
-// service. Every flag has an environment variable (-help lists them); the
+// Command connection runs the edge (ConnectionManager) alone: WebSocket
+// (/ws, and /mpp for Multiplayer Piano clients), the REST gateway to every
+// service, the web client and the admin gRPC service. Every flag has an environment variable (-help lists them); the
 // configuration is printed at start with secrets masked. Any number of
 // instances may share one Redis.
 package main
 
 import (
 	"context"
+	"strings"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
-	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/boot"
 	"github.com/pianorhythm/server/services/connection/connsvc"
 	"github.com/pianorhythm/server/services/connection/internal/web"
@@ -30,6 +30,10 @@ func run(ctx context.Context, p *boot.Program) error {
 	}
 	instance := fs.String("instance-id", "PR_INSTANCE_ID", "", "edge instance id (empty: generated)")
 	prefix := fs.String("key-prefix", "PR_KEY_PREFIX", "pr:", "Redis key and channel prefix")
+	proxies := fs.String("trusted-proxies", "PR_TRUSTED_PROXIES", "",
+		"comma-separated CIDRs or IPs of the proxies whose X-Forwarded-For names the client (empty: none, the socket's peer is the client)")
+	stream := fs.String("analytics-stream", "PR_ANALYTICS_STREAM", "pr:analytics:events", "analytics Redis stream (notes, connections opened and closed)")
+	motd := fs.String("mpp-motd", "PR_MPP_MOTD", "", "message of the day of /mpp (Multiplayer Piano clients; empty: a welcome naming the server)")
 	if err := p.Parse(ctx); err != nil {
 		return err
 	}
@@ -53,17 +57,32 @@ func run(ctx context.Context, p *boot.Program) error {
 			return err
 		}
 	}
-	verifier, err := p.Verifier(conns["user"])
+	// Without the state and user services no connection can be admitted
+	// (sessions, guests, heartbeats); the room, analytics and monitor may
+	// come later, and /readyz says until they do.
+	if err := p.WaitServing(ctx, conns["state"], pb.StateService_ServiceDesc.ServiceName); err != nil {
+		return err
+	}
+	if err := p.WaitServing(ctx, conns["user"], pb.UserService_ServiceDesc.ServiceName); err != nil {
+		return err
+	}
+	verifier, err := p.Tokens()
 	if err != nil {
 		return err
 	}
-	svc, err := connsvc.New(connsvc.Config{InstanceID: *instance, KeyPrefix: *prefix}, connsvc.Deps{
-		Redis: rdb.Client, Room: pb.NewRoomServiceClient(conns["room"]), User: pb.NewUserServiceClient(conns["user"]),
+	// Closed after the service (closers run in reverse): the last counts
+	// of the connections closed at shutdown are flushed.
+	events := p.Events(rdb, *stream)
+	cfg := connsvc.Config{InstanceID: *instance, KeyPrefix: *prefix, TrustedProxies: splitList(*proxies), MPPMOTD: *motd}
+	svc, err := connsvc.New(cfg, connsvc.Deps{
+		Events: events,
+		Redis:  rdb.Client, Room: pb.NewRoomServiceClient(conns["room"]), User: pb.NewUserServiceClient(conns["user"]),
 		State: pb.NewStateServiceClient(conns["state"]), Verifier: verifier,
 		Gateway: connsvc.Gateway{User: conns["user"], Room: conns["room"], State: conns["state"],
 			Analytics: conns["analytics"], Monitor: conns["monitor"], Connection: conns["connection"]},
 		Web: web.Handler(), Metrics: p.Telemetry.MetricsHandler(), Logger: p.Log,
 		Meter: p.Meter(), TracerProvider: p.Telemetry.TracerProvider(),
+		OnPanic: p.ActorPanics, OnGiveUp: p.ActorGaveUp,
 	})
 	if err != nil {
 		return err
@@ -74,5 +93,17 @@ func run(ctx context.Context, p *boot.Program) error {
 	// Closed before the HTTP server (closers run in reverse): sockets get
 	// 4000 first, so clients reconnect to another instance.
 	p.Defer(svc.Close)
-	return p.Serve(ctx, pb.ConnectionService_ServiceDesc.ServiceName, svc.Register, auth.UnaryServerInterceptor(verifier))
+	p.ReadyWhen(svc.Ready)
+	return p.Serve(ctx, pb.ConnectionService_ServiceDesc.ServiceName, svc.Register)
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

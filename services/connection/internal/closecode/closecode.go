@@ -59,6 +59,9 @@ var (
 	// Internal: the connection's actor failed (a bug); its state cannot be
 	// trusted, so the client reconnects (1011).
 	Internal = Error{websocket.StatusInternalError, "internal error"}
+	// Unavailable: a service the connection needs to start (signing in)
+	// does not answer; try again later (1013).
+	Unavailable = Error{websocket.StatusTryAgainLater, "try again later"}
 )
 
 // From returns the close code carried by err: the Error in its chain, else
@@ -78,7 +81,7 @@ func From(err error) Error {
 // Of returns the catalogue entry for code, or an Error with a generic reason
 // for codes outside it (an admin may close with any 4xxx code).
 func Of(code int) Error {
-	for _, e := range []Error{Normal, TooBig, ServerClosing, Protocol, Quota, Slow, Timeout, Replaced, Banned, Internal} {
+	for _, e := range []Error{Normal, TooBig, ServerClosing, Protocol, Quota, Slow, Timeout, Replaced, Banned, Internal, Unavailable} {
 		if int(e.Code) == code {
 			return e
 		}

@@ -1,11 +1,13 @@
 package codec
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/coder/websocket"
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/services/connection/internal/mpp"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -13,10 +15,14 @@ import (
 // Format is a wire format of the client protocol.
 type Format uint8
 
-// The two formats; the zero value is Proto.
+// The formats; the zero value is Proto. MPP is the Multiplayer Piano
+// protocol of /mpp (package mpp): its frames are encoded here only in the
+// part that is the same for every recipient (mpp.Encode); the rest, and
+// decoding, is the connection's mpp.Session.
 const (
 	Proto Format = iota
 	JSON
+	MPP
 	numFormats
 )
 
@@ -41,20 +47,27 @@ func FromSubprotocol(name string) (f Format, ok bool) {
 	return 0, false
 }
 
+// NameMPP names the MPP format where a subprotocol name is shown (the
+// admin listing of connections); /mpp negotiates no subprotocol.
+const NameMPP = "mpp"
+
 // String is the subprotocol name.
 func (f Format) String() string {
-	if f == JSON {
+	switch f {
+	case JSON:
 		return SubprotocolJSON
+	case MPP:
+		return NameMPP
 	}
 	return SubprotocolProto
 }
 
 // MessageType is the WebSocket frame type of the format.
 func (f Format) MessageType() websocket.MessageType {
-	if f == JSON {
-		return websocket.MessageText
+	if f == Proto {
+		return websocket.MessageBinary
 	}
-	return websocket.MessageBinary
+	return websocket.MessageText
 }
 
 var (
@@ -69,9 +82,12 @@ func (f Format) DecodeClient(typ websocket.MessageType, data []byte, m *pb.Clien
 		return fmt.Errorf("decode client message: %v frame on %s", typ, f)
 	}
 	var err error
-	if f == JSON {
+	switch f {
+	case JSON:
 		err = jsonIn.Unmarshal(data, m)
-	} else {
+	case MPP:
+		return errors.New("decode client message: MPP frames are decoded by the connection's mpp.Session")
+	default:
 		m.Reset()
 		err = proto.Unmarshal(data, m)
 	}
@@ -81,15 +97,24 @@ func (f Format) DecodeClient(typ websocket.MessageType, data []byte, m *pb.Clien
 	return nil
 }
 
-// Encode returns the frame payload of m in format f.
+// Encode returns the frame payload of m in format f. For MPP it is the
+// part of m's MPP form shared by every recipient, nil when there is none
+// (see mpp.Encode); m must then be a *pb.ServerMessage.
 func (f Format) Encode(m proto.Message) ([]byte, error) {
 	var (
 		b   []byte
 		err error
 	)
-	if f == JSON {
+	switch f {
+	case JSON:
 		b, err = jsonOut.Marshal(m)
-	} else {
+	case MPP:
+		sm, ok := m.(*pb.ServerMessage)
+		if !ok {
+			return nil, fmt.Errorf("encode %s: %T is not a server message", f, m)
+		}
+		b, err = mpp.Encode(sm)
+	default:
 		b, err = proto.Marshal(m)
 	}
 	if err != nil {
@@ -114,7 +139,8 @@ func NewFrame(m *pb.ServerMessage) *Frame { return &Frame{msg: m} }
 // Message is the wrapped message (read-only).
 func (fr *Frame) Message() *pb.ServerMessage { return fr.msg }
 
-// Bytes returns the payload in format f, encoding it on first use.
+// Bytes returns the payload in format f, encoding it on first use. For
+// MPP, nil without an error means the message has no shared MPP form.
 func (fr *Frame) Bytes(f Format) ([]byte, error) {
 	fr.once[f].Do(func() { fr.data[f], fr.err[f] = f.Encode(fr.msg) })
 	return fr.data[f], fr.err[f]

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/services/connection/internal/mpp/mpptest"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
@@ -114,5 +115,39 @@ func TestFromSubprotocol(t *testing.T) {
 	}
 	if _, ok := FromSubprotocol(""); ok {
 		t.Fatal("empty subprotocol accepted")
+	}
+}
+
+// TestFrameMPP: the MPP form of a frame is encoded once, readable by the
+// independent MPP client, and nil for a message whose MPP form depends on
+// the recipient.
+func TestFrameMPP(t *testing.T) {
+	fr := NewFrame(&pb.ServerMessage{Payload: &pb.ServerMessage_Notes{Notes: &pb.NoteBatch{UserId: "u1", Time: 5,
+		Events: []*pb.NoteEvent{{Kind: pb.NoteKind_NOTE_ON, Note: 60, Velocity: 127}}}}})
+	a, err := fr.Bytes(MPP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := fr.Bytes(MPP)
+	if len(a) == 0 || &a[0] != &b[0] {
+		t.Fatal("MPP form empty or encoded twice")
+	}
+	msgs, err := mpptest.Parse(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n mpptest.NotesFrom
+	if len(msgs) != 1 || msgs[0].M != "n" || msgs[0].Decode(&n) != nil || n.P != "u1" || len(n.N) != 1 || n.N[0].N != "c3" {
+		t.Fatalf("MPP notes %s", a)
+	}
+	welcome := NewFrame(&pb.ServerMessage{Payload: &pb.ServerMessage_Welcome{Welcome: &pb.Welcome{User: &pb.User{Id: "u1"}}}})
+	if b, err := welcome.Bytes(MPP); b != nil || err != nil {
+		t.Fatalf("welcome has a shared MPP form: %s %v", b, err)
+	}
+	if MPP.MessageType() != websocket.MessageText || MPP.String() != NameMPP {
+		t.Fatalf("MPP is %v %q", MPP.MessageType(), MPP.String())
+	}
+	if err := MPP.DecodeClient(websocket.MessageText, []byte(`[{"m":"hi"}]`), &pb.ClientMessage{}); err == nil {
+		t.Fatal("codec decoded an MPP frame: that is the session's")
 	}
 }

@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -16,6 +19,7 @@ import (
 	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/store/storetest"
+	"github.com/pianorhythm/server/pkg/track"
 	"github.com/pianorhythm/server/services/connection/connsvc"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
 	"github.com/pianorhythm/server/services/room/roomsvc"
@@ -33,6 +37,9 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(storetest.Wrap(m).Run()) }
+
+// serviceKeys sign and check every call between the test's services.
+var serviceKeys = auth.NewServiceKeys()
 
 // quiet discards logs; E2E_LOG=1 shows them.
 var quiet = func() *slog.Logger {
@@ -52,65 +59,127 @@ type world struct {
 	user   *grpc.ClientConn
 	room   *grpc.ClientConn
 	users  *usersvc.Service
+	// userSrv is the user service's gRPC server, which a test may stop
+	// and start again on the same address.
+	userSrv *restartable
+	// mongo is the services' MongoDB database.
+	mongo *mongo.Database
 }
 
-func newWorld(t testing.TB) *world {
+// worldOpts are the optional parts of a world.
+type worldOpts struct {
+	// rdb is the Redis of every service; nil means storetest.Redis.
+	rdb *redis.Client
+	// user configures the user service.
+	user usersvc.Config
+	// stateIcpt and roomIcpt run in the state and room services' gRPC
+	// servers, after their own interceptors (to delay or watch calls).
+	stateIcpt, roomIcpt grpc.UnaryServerInterceptor
+}
+
+func newWorld(t testing.TB) *world { return newWorldWith(t, worldOpts{}) }
+
+func newWorldWith(t testing.TB, o worldOpts) *world {
 	t.Helper()
-	w := &world{t: t, rdb: storetest.Redis(t), prefix: storetest.Prefix(t)}
-	mongo := storetest.Mongo(t)
+	if o.rdb == nil {
+		o.rdb = storetest.Redis(t)
+	}
+	w := &world{t: t, rdb: o.rdb, prefix: storetest.Prefix(t), mongo: storetest.Mongo(t)}
+	mongo := w.mongo
 
 	st, err := statesvc.New(statesvc.Config{KeyPrefix: w.prefix}, statesvc.Deps{Redis: w.rdb, Mongo: mongo, Logger: quiet})
 	if err != nil {
 		t.Fatalf("state: %v", err)
 	}
-	w.state = w.serve("state", st.Register, nil, st.Close)
+	w.state = w.serve("state", st.Register, st.Close, nil, o.stateIcpt)
 
-	us, err := usersvc.New(usersvc.Config{}, usersvc.Deps{State: pb.NewStateServiceClient(w.state), Mongo: mongo, Logger: quiet})
+	us, err := usersvc.New(o.user, usersvc.Deps{State: pb.NewStateServiceClient(w.state), Mongo: mongo, Logger: quiet})
 	if err != nil {
 		t.Fatalf("user: %v", err)
 	}
 	w.users = us
-	w.user = w.serve("user", us.Register, us.UnaryInterceptor(), us.Close)
+	w.userSrv = w.serveRestartable("user", us.Register, us.Close, us.Verifier())
+	w.user = w.userSrv.conn
 
 	rs, err := roomsvc.New(roomsvc.Config{}, roomsvc.Deps{State: pb.NewStateServiceClient(w.state), Verifier: us.Verifier(), Logger: quiet})
 	if err != nil {
 		t.Fatalf("room: %v", err)
 	}
-	w.room = w.serve("room", rs.Register, rs.UnaryInterceptor(), rs.Close)
+	w.room = w.serve("room", rs.Register, rs.Close, us.Verifier(), o.roomIcpt)
 	return w
 }
 
 // serve runs a service on a loopback gRPC server until the test ends and
 // returns a client connection to it.
-func (w *world) serve(name string, register func(*grpc.Server), icpt grpc.UnaryServerInterceptor, closeSvc func(context.Context) error) *grpc.ClientConn {
+// Its server refuses calls without the test's service credential and
+// verifies bearer tokens with tokens, as in production.
+func (w *world) serve(name string, register func(*grpc.Server), closeSvc func(context.Context) error, tokens auth.TokenVerifier, icpts ...grpc.UnaryServerInterceptor) *grpc.ClientConn {
+	return w.serveRestartable(name, register, closeSvc, tokens, icpts...).conn
+}
+
+// restartable is a service's gRPC server that can be stopped (its
+// listener closed, like a killed process) and started again on the same
+// address; the service behind it keeps running.
+type restartable struct {
+	t        testing.TB
+	name     string
+	addr     string
+	register func(*grpc.Server)
+	tokens   auth.TokenVerifier
+	icpts    []grpc.UnaryServerInterceptor
+	conn     *grpc.ClientConn
+	cancel   context.CancelFunc
+	served   chan error
+}
+
+func (w *world) serveRestartable(name string, register func(*grpc.Server), closeSvc func(context.Context) error, tokens auth.TokenVerifier, icpts ...grpc.UnaryServerInterceptor) *restartable {
 	t := w.t
-	var icpts []grpc.UnaryServerInterceptor
-	if icpt != nil {
-		icpts = append(icpts, icpt)
+	r := &restartable{t: t, name: name, addr: "127.0.0.1:0", register: register, tokens: tokens}
+	for _, i := range icpts {
+		if i != nil {
+			r.icpts = append(r.icpts, i)
+		}
 	}
-	srv, err := rpc.NewServer(rpc.ServerConfig{Name: name, Addr: "127.0.0.1:0", Logger: quiet, UnaryInterceptors: icpts})
-	if err != nil {
-		t.Fatalf("%s server: %v", name, err)
-	}
-	register(srv.GRPC())
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx) }()
-	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	r.start()
+	conn, err := grpc.NewClient(r.addr, append(rpc.WithServiceCredentials(serviceKeys, "test"), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		t.Fatalf("dial %s: %v", name, err)
 	}
+	r.conn = conn
 	t.Cleanup(func() {
 		conn.Close()
-		cancel()
-		<-served
+		r.stop()
 		ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 		defer stop()
 		if err := closeSvc(ctx); err != nil {
 			t.Errorf("close %s: %v", name, err)
 		}
 	})
-	return conn
+	return r
+}
+
+// start serves on r.addr (a free port the first time, the same one after).
+func (r *restartable) start() {
+	r.t.Helper()
+	srv, err := rpc.NewServer(rpc.ServerConfig{Name: r.name, Addr: r.addr, Logger: quiet, ServiceKeys: serviceKeys, Tokens: r.tokens, UnaryInterceptors: r.icpts})
+	if err != nil {
+		r.t.Fatalf("%s server: %v", r.name, err)
+	}
+	r.addr = srv.Addr()
+	r.register(srv.GRPC())
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.served = cancel, make(chan error, 1)
+	go func() { r.served <- srv.Serve(ctx) }()
+}
+
+// stop stops the server and waits; a no-op when it is stopped.
+func (r *restartable) stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	<-r.served
+	r.cancel = nil
 }
 
 // edge is one edge instance serving HTTP on loopback.
@@ -130,6 +199,11 @@ type edgeOpts struct {
 	tracer trace.TracerProvider
 	// room wraps the edge's room service client (to hook calls).
 	room func(pb.RoomServiceClient) pb.RoomServiceClient
+	// events receives the edge's analytics events.
+	events track.Sink
+	// gateway adds the analytics and monitor services behind /v1 and
+	// /readyz.
+	analytics, monitor *grpc.ClientConn
 }
 
 func (w *world) edge(cfg connsvc.Config) *edge { return w.edgeWith(cfg, edgeOpts{}) }
@@ -148,7 +222,7 @@ func (w *world) edgeWith(cfg connsvc.Config, opts edgeOpts) *edge {
 		return invoker(ctx, method, req, reply, cc, opts...)
 	})
 	dial := func(cc *grpc.ClientConn) *grpc.ClientConn {
-		c, err := grpc.NewClient(cc.Target(), grpc.WithTransportCredentials(insecure.NewCredentials()), cut)
+		c, err := grpc.NewClient(cc.Target(), append(rpc.WithServiceCredentials(serviceKeys, "edge"), grpc.WithTransportCredentials(insecure.NewCredentials()), cut)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,8 +237,8 @@ func (w *world) edgeWith(cfg connsvc.Config, opts edgeOpts) *edge {
 	svc, err := connsvc.New(cfg, connsvc.Deps{
 		Redis: w.rdb, Room: roomClient, User: pb.NewUserServiceClient(user),
 		State: pb.NewStateServiceClient(state), Verifier: w.users.Verifier(),
-		Gateway: connsvc.Gateway{User: user, Room: room, State: state},
-		Logger:  quiet, Meter: opts.meter, TracerProvider: opts.tracer,
+		Gateway: connsvc.Gateway{User: user, Room: room, State: state, Analytics: opts.analytics, Monitor: opts.monitor},
+		Logger:  quiet, Meter: opts.meter, TracerProvider: opts.tracer, Events: opts.events,
 	})
 	if err != nil {
 		t.Fatalf("connsvc.New: %v", err)
@@ -172,9 +246,9 @@ func (w *world) edgeWith(cfg connsvc.Config, opts edgeOpts) *edge {
 	hs := httptest.NewServer(svc.Handler())
 	e := &edge{svc: svc, http: hs, down: down}
 	t.Cleanup(func() { e.stop() })
-	// The admin RPCs, behind the same auth interceptor as in production.
+	// The admin RPCs, behind the same server bootstrap as in production.
 	e.admin = pb.NewConnectionServiceClient(w.serve("connection", svc.Register,
-		auth.UnaryServerInterceptor(w.users.Verifier()), func(context.Context) error { return nil }))
+		func(context.Context) error { return nil }, w.users.Verifier()))
 	return e
 }
 
@@ -199,14 +273,28 @@ type client struct {
 	ws      *websocket.Conn
 	format  codec.Format
 	welcome *pb.Welcome
-	// skipped holds messages read while waiting for another kind.
-	seq int
+	seq     int
+	// inbox, after listen, receives every message from a reader
+	// goroutine, so that a read may time out without closing the socket
+	// (the library closes it when a read's context ends).
+	inbox chan inboxed
+}
+
+type inboxed struct {
+	m   *pb.ServerMessage
+	err error
 }
 
 // dial connects as a guest (token "") or with a token, and reads welcome.
 func (e *edge) dial(t testing.TB, format codec.Format, token string) *client {
 	t.Helper()
-	opts := &websocket.DialOptions{Subprotocols: []string{format.String()}}
+	return e.dialWith(t, format, token, nil)
+}
+
+// dialWith is dial with extra request headers.
+func (e *edge) dialWith(t testing.TB, format codec.Format, token string, header http.Header) *client {
+	t.Helper()
+	opts := &websocket.DialOptions{Subprotocols: []string{format.String()}, HTTPHeader: header}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	query := ""
@@ -269,9 +357,42 @@ func (c *client) read(timeout time.Duration) *pb.ServerMessage {
 	return m
 }
 
+// listen switches c to a reader goroutine (ended by the socket's close at
+// cleanup): reads that time out leave the connection open.
+func (c *client) listen() {
+	c.inbox = make(chan inboxed, 4096)
+	go func() {
+		for {
+			m, err := c.readNow(context.Background())
+			c.inbox <- inboxed{m, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// errNoMessage is tryRead's timeout after listen.
+var errNoMessage = errors.New("no message in time")
+
 func (c *client) tryRead(timeout time.Duration) (*pb.ServerMessage, error) {
+	if c.inbox != nil {
+		select {
+		case in := <-c.inbox:
+			if in.err != nil {
+				c.inbox <- in // the socket stays failed
+			}
+			return in.m, in.err
+		case <-time.After(timeout):
+			return nil, errNoMessage
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	return c.readNow(ctx)
+}
+
+func (c *client) readNow(ctx context.Context) (*pb.ServerMessage, error) {
 	_, b, err := c.ws.Read(ctx)
 	if err != nil {
 		return nil, err

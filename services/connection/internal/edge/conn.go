@@ -3,39 +3,70 @@ package edge
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/track"
 	"github.com/pianorhythm/server/services/connection/internal/closecode"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
 	"github.com/pianorhythm/server/services/connection/internal/fanout"
-	"github.com/pianorhythm/server/services/connection/internal/pubsub"
+	"github.com/pianorhythm/server/services/connection/internal/mpp"
 	"github.com/pianorhythm/server/services/connection/internal/quota"
 	"github.com/pianorhythm/server/services/connection/internal/sendq"
-	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/grpc/metadata"
 )
 
-// conn is one WebSocket connection. Its state (below the line) is owned by
-// its actor (connActor, Kind "connection") while the actor runs, and by the
-// HTTP handler's goroutine (run) once the actor has stopped. Three more
-// goroutines serve it: the reader (decodes frames and Tells the actor
-// MessageReceived), the writer (drains the send queue, coalescing what is
-// queued into one pass) and the keepalive (pings). run starts them and
-// waits for all of them.
+// conn is one WebSocket connection: what never changes, the socket and its
+// send queue. Its state is the session (session.go), owned by the
+// connection's actor (connActor, Kind "connection"). Five goroutines serve
+// it, all started and waited for by run, the HTTP handler's goroutine:
+//
+//   - the reader decodes frames and Tells the actor MessageReceived (on
+//     /mpp, frames before the client's hi go nowhere: run admits the
+//     connection first, see handshake);
+//   - the actor (the kernel's goroutine) handles client messages, events
+//     from RoomFanouts and the manager, and the results of calls;
+//   - the worker runs the connection's blocking calls (gRPC, Redis
+//     subscriptions) one at a time, so notes, pings and room events keep
+//     flowing while one is pending (calls.go);
+//   - the writer drains the send queue, coalescing what is queued;
+//   - the keepalive pings.
 type conn struct {
-	srv       *Server
-	id        string
-	ws        *websocket.Conn
-	format    codec.Format
-	remote    string
+	srv      *Server
+	id       string
+	ws       *websocket.Conn
+	format   codec.Format
+	remote   string // the client's address (clientip), for the admin listing
+	clientIP string // the client's IP, forwarded on calls for per-IP limits
+	q        *sendq.Queue
+	// mpp is the Multiplayer Piano side of an /mpp connection (nil on
+	// /ws): everything sent to the client goes through it (sendFrame,
+	// sendMsg), and it decodes what the client sends.
+	mpp *mpp.Session
+
+	// Set once by admit, before the actor starts and the reader passes
+	// admitted; never changed after.
+	userID    string
 	connected time.Time
-	q         *sendq.Queue
 	ref       *actor.Ref
+	s         *session
+	notes     *track.NoteCounter
+	// admitted is closed once the connection has its session, actor and
+	// registration: the reader hands the actor nothing before.
+	admitted chan struct{}
+	// hello hands run the hi of an /mpp client (the reader's first).
+	hello chan string
+	// queryToken is the ?token= of an /mpp upgrade, the fallback of a hi
+	// without one.
+	queryToken string
+
+	// work hands the worker the call in flight (one at a time).
+	work chan *job
 	// inflight bounds the client messages queued in the actor's mailbox:
 	// the reader takes a token per message, the actor returns it. A
 	// client that sends faster than it is served is slowed down by TCP,
@@ -46,46 +77,52 @@ type conn struct {
 	cancel    context.CancelFunc
 	closeOnce sync.Once
 	reason    closecode.Error // set once by fail, read after ctx is done
-
-	// roomNow and nameNow mirror roomID and ident.DisplayName for readers
-	// outside the actor (admin listing).
-	roomNow atomic.Pointer[string]
-	nameNow atomic.Pointer[string]
-
-	// Owned by the actor (ident.UserID never changes: anyone may read it).
-	ident      auth.Identity
-	user       *pb.User
-	guestToken string
-	roomID     string
-	room       *pb.Room
-	quota      *quota.Quota
-	joins      []time.Time
-	started    bool
 }
 
 var _ fanout.Member = (*conn)(nil)
 
 // Mailbox sizes of a connection actor: events (room state changes, user
-// events, admin messages) plus the client messages in flight.
+// events, admin messages, call results) plus the client messages in
+// flight.
 const (
 	connEvents   = 256
 	connInflight = 16
 )
 
-func newConn(s *Server, ws *websocket.Conn, format codec.Format, sess session, remote string) *conn {
+// peer is where a connection comes from, as the edge trusts it.
+type peer struct{ addr, ip string }
+
+// newConn is a connection not admitted yet: on /mpp, the session comes
+// with the client's hi.
+func newConn(s *Server, ws *websocket.Conn, format codec.Format, from peer) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
-		srv: s, id: newID(), ws: ws, format: format, ident: sess.id, remote: remote,
+		srv: s, id: newID(), ws: ws, format: format,
+		remote: from.addr, clientIP: from.ip,
 		connected: time.Now(), ctx: ctx, cancel: cancel,
+		admitted: make(chan struct{}),
+		hello:    make(chan string, 1),
 		inflight: make(chan struct{}, connInflight),
-		user:     sess.user, guestToken: sess.guestToken,
+		work:     make(chan *job, 1),
 	}
 	c.q = sendq.New(s.cfg.SendQueueBytes, s.cfg.SlowTimeout, func() { c.fail(closecode.Slow) })
-	c.quota = quota.New(quota.Lobby, s.cfg.QuotaRefill, time.Now())
-	empty, name := "", c.ident.DisplayName
-	c.roomNow.Store(&empty)
-	c.nameNow.Store(&name)
+	if format == codec.MPP {
+		c.mpp = mpp.NewSession(mpp.Config{
+			MOTD: s.cfg.MPPMOTD, CursorRate: s.cfg.CursorsPerSecond, CursorBurst: s.cfg.CursorBurst,
+			MaxFrameBytes: s.cfg.MaxFrameBytes,
+		}, c.q.Push)
+		c.mpp.Open()
+	}
 	return c
+}
+
+// admit gives the connection its session (who it is).
+func (c *conn) admit(sess session) {
+	sess.quota = quota.New(quota.Lobby, c.srv.cfg.QuotaRefill, time.Now())
+	sess.cursors = bucket{tokens: float64(c.srv.cfg.CursorBurst), last: time.Now()}
+	c.s = &sess
+	c.userID = sess.ident.UserID
+	c.connected = time.Now()
 }
 
 // spawn starts the connection's actor under the server's "connections"
@@ -98,7 +135,7 @@ func newConn(s *Server, ws *websocket.Conn, format codec.Format, sess session, r
 func (c *conn) spawn() error {
 	ref, err := c.srv.conns.Spawn(actor.Props{
 		Kind: "connection", Name: "connection:" + c.id,
-		New:         func() actor.Actor { return &connActor{c: c} },
+		New:         func() actor.Actor { return &connActor{c: c, s: c.s} },
 		MailboxSize: connEvents + connInflight, Overflow: actor.FailFast,
 		MaxRetries: -1,
 	})
@@ -112,12 +149,24 @@ func (c *conn) spawn() error {
 // ConnID implements fanout.Member.
 func (c *conn) ConnID() string { return c.id }
 
-// Format implements fanout.Member.
-func (c *conn) Format() codec.Format { return c.format }
-
 // Send implements fanout.Member: frames skip the actor and go straight to
 // the send queue, the hot path of fan-out.
-func (c *conn) Send(frame []byte) bool { return c.q.Push(frame) }
+func (c *conn) Send(frame *codec.Frame) bool { return c.sendFrame(frame) }
+
+// sendFrame queues fr in the connection's format, encoded once for every
+// recipient of that format; an MPP connection's session reads the message
+// too. Safe from any goroutine.
+func (c *conn) sendFrame(fr *codec.Frame) bool {
+	b, err := fr.Bytes(c.format)
+	if err != nil {
+		c.srv.log.Error("encode server message", "format", c.format.String(), "err", err)
+		return false
+	}
+	if c.mpp != nil {
+		return c.mpp.Deliver(fr.Message(), b)
+	}
+	return c.q.Push(b)
+}
 
 // Event implements fanout.Member: a Tell to the connection's actor.
 func (c *conn) Event(ev any) { c.tell(ev) }
@@ -140,33 +189,43 @@ func (c *conn) fail(reason closecode.Error) {
 	})
 }
 
-// run serves the connection until it closes; the actor is already
-// spawned and registered.
+// run serves the connection until it closes: it admits it (on /mpp once
+// the client has said hi), starts its actor and registers it, then waits
+// for the end and tears it down.
 func (c *conn) run() {
-	log := c.srv.log.With("conn", c.id, "user", c.ident.UserID)
-	c.srv.metrics.open.Add(context.Background(), 1)
+	srv := c.srv
+	srv.metrics.open.Add(context.Background(), 1)
 
 	var wg sync.WaitGroup
 	writerDone := make(chan struct{})
 	wg.Go(c.readLoop)
 	wg.Go(func() { defer close(writerDone); c.writeLoop() })
 	wg.Go(c.keepalive)
-	select {
-	case <-c.ctx.Done():
-	case <-c.ref.Done(): // its supervisor gave up on it
-		c.fail(closecode.Internal)
+	registered := false
+	if (c.s != nil || c.handshake()) && c.start() {
+		registered = true
+		close(c.admitted)
+		wg.Go(c.workLoop)
+		srv.events.Emit(context.Background(), &pb.Event{Type: pb.EventType_EVENT_TYPE_CONNECTION_OPENED,
+			UserId: c.userID, ConnectionId: c.id, Attributes: map[string]string{"protocol": c.format.String()}})
+		select {
+		case <-c.ctx.Done():
+		case <-c.ref.Done(): // its supervisor gave up on it
+			c.fail(closecode.Internal)
+		}
+		// Stop the actor after the message it is handling; the session is
+		// this goroutine's from then on.
+		c.ref.Stop(context.Background())
 	}
-	// Stop the actor after the message it is handling; its state is this
-	// goroutine's from then on.
-	c.ref.Stop(context.Background())
+	log := srv.log.With("conn", c.id, "user", c.userID)
 
-	// Teardown: leave the local room at once, let the writer flush what is
-	// queued (the noteQuota or error that explains the close; not for a
-	// slow client, whose writer may be stuck), close the socket with the
-	// reason (a handshake bounded by the library), then tell the services.
-	if c.roomID != "" {
-		c.srv.hub.Leave(c.roomID, c.id)
-	}
+	// Teardown: let the writer flush what is queued (the noteQuota or
+	// error that explains the close; not for a slow client, whose writer
+	// may be stuck), close the socket with the reason (a handshake bounded
+	// by the library), wait for the other goroutines (the worker finishes
+	// the call in flight), then apply what the actor did not and tell the
+	// services.
+	<-c.ctx.Done()
 	reason := c.reason
 	if reason.Code != closecode.Slow.Code {
 		select {
@@ -179,12 +238,64 @@ func (c *conn) run() {
 		log.Debug("close websocket", "err", err)
 	}
 	wg.Wait()
-	c.offline()
-	c.srv.metrics.closed(int(reason.Code))
+	if registered {
+		a := &connActor{c: c, s: c.s}
+		a.abandonCalls()
+		a.offline()
+		srv.rooms.Unwatch(c.id)
+		c.notes.Close()
+		srv.mgr.Tell(context.Background(), ConnectionClosed{ConnectionID: c.id})
+		srv.events.Emit(context.Background(), &pb.Event{Type: pb.EventType_EVENT_TYPE_CONNECTION_CLOSED,
+			UserId: c.userID, ConnectionId: c.id, Count: int64(time.Since(c.connected).Round(time.Second) / time.Second),
+			Attributes: map[string]string{"protocol": c.format.String(), "close_code": strconv.Itoa(int(reason.Code))}})
+	}
+	srv.metrics.closed(int(reason.Code))
 	log.Debug("connection closed", "code", int(reason.Code), "reason", reason.Reason)
 }
 
+// start makes an admitted connection live: a banned account is closed
+// (4008); otherwise its actor is spawned and the ConnectionManager
+// registers it. False: the connection is closing.
+func (c *conn) start() bool {
+	if until := c.s.user.GetBannedUntil(); until != nil && until.AsTime().After(time.Now()) {
+		if c.mpp != nil {
+			c.mpp.Notify("Banned", "This account is banned until "+until.AsTime().UTC().Format(time.RFC1123)+".")
+		}
+		c.fail(closecode.Banned)
+		return false
+	}
+	c.notes = c.srv.notes.Counter(c.userID, "", c.id)
+	if err := c.spawn(); err != nil {
+		c.notes.Close()
+		c.fail(closecode.ServerClosing)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.srv.cfg.CallTimeout)
+	defer cancel()
+	if _, err := c.srv.ask(ctx, NewConnection{Conn: c}); err != nil {
+		c.notes.Close()
+		c.fail(closecode.ServerClosing)
+		// Registered or not, the manager forgets it (ConnectionClosed of
+		// an unknown id does nothing).
+		c.ref.Stop(context.Background())
+		c.srv.mgr.Tell(context.Background(), ConnectionClosed{ConnectionID: c.id})
+		return false
+	}
+	return true
+}
+
+// readLoop is the reader: frames become client messages for the actor,
+// once the connection is admitted.
 func (c *conn) readLoop() {
+	if c.mpp != nil {
+		c.readMPP()
+		return
+	}
+	select {
+	case <-c.admitted:
+	case <-c.ctx.Done():
+		return
+	}
 	for {
 		// Not c.ctx: the library cuts the socket when a read's context
 		// ends, which would lose the close frame.
@@ -196,19 +307,29 @@ func (c *conn) readLoop() {
 		c.srv.metrics.framesIn.Add(context.Background(), 1)
 		m := new(pb.ClientMessage)
 		if err := c.format.DecodeClient(typ, data, m); err != nil {
-			c.sendError("", "INVALID_ARGUMENT", err.Error())
+			c.srv.metrics.refusedFrames.Add(context.Background(), 1)
+			c.sendError("", pb.ErrorReason_INVALID_ARGUMENT.String(), err.Error())
 			continue
 		}
-		select {
-		case c.inflight <- struct{}{}:
-		case <-c.ctx.Done():
+		if !c.received(m) {
 			return
 		}
-		if err := c.ref.Tell(context.Background(), MessageReceived{Message: m}); err != nil {
-			c.refused(err)
-			return // stopped or full: the connection is closing
-		}
 	}
+}
+
+// received hands a decoded client message to the actor; false means the
+// connection is closing.
+func (c *conn) received(m *pb.ClientMessage) bool {
+	select {
+	case c.inflight <- struct{}{}:
+	case <-c.ctx.Done():
+		return false
+	}
+	if err := c.ref.Tell(context.Background(), MessageReceived{Message: m}); err != nil {
+		c.refused(err)
+		return false // stopped or full: the connection is closing
+	}
+	return true
 }
 
 func readError(err error) closecode.Error {
@@ -288,9 +409,14 @@ func (c *conn) keepalive() {
 	}
 }
 
-// sendMsg encodes m for this connection and queues it, echoing id.
+// sendMsg encodes m for this connection and queues it, echoing id; safe
+// from any goroutine. An MPP client gets it through its session.
 func (c *conn) sendMsg(id string, m *pb.ServerMessage) {
 	m.Id = id
+	if c.mpp != nil {
+		c.mpp.Deliver(m, nil)
+		return
+	}
 	b, err := c.format.Encode(m)
 	if err != nil {
 		c.srv.log.Error("encode server message", "err", err)
@@ -303,52 +429,28 @@ func (c *conn) sendError(id, code, message string) {
 	c.sendMsg(id, &pb.ServerMessage{Payload: &pb.ServerMessage_Error{Error: &pb.Error{Code: code, Message: message}}})
 }
 
-// info describes the connection from its immutable fields and roomNow;
-// safe from any goroutine.
-func (c *conn) info() *pb.Connection {
-	return &pb.Connection{
-		ConnectionId: c.id, UserId: c.ident.UserID, DisplayName: *c.nameNow.Load(),
-		RoomId: *c.roomNow.Load(), InstanceId: c.srv.cfg.InstanceID, Subprotocol: c.format.String(),
-		ConnectedAt: timestamppb.New(c.connected), RemoteAddr: c.remote,
-	}
-}
-
 // callCtx is the context of a call on the user's behalf: ctx's trace, a
-// deadline, and the user's identity.
-func (c *conn) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+// deadline, the user's identity and the client's address (the per-IP
+// limits of the services count the client, not the edge).
+func (c *conn) callCtx(ctx context.Context, id auth.Identity) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(ctx, c.srv.cfg.CallTimeout)
-	return auth.OutgoingContext(ctx, c.ident), cancel
+	ctx = auth.OutgoingContext(ctx, id)
+	if c.clientIP != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "x-forwarded-for", c.clientIP)
+	}
+	return ctx, cancel
 }
 
-// online subscribes to the user's channel and reports the presence.
-func (c *conn) online() {
-	if err := c.srv.sub.Subscribe(context.Background(), pubsub.UserChannel(c.srv.cfg.KeyPrefix, c.ident.UserID)); err != nil {
-		c.srv.log.Warn("subscribe user channel", "err", err)
-	}
-	c.presence(context.Background(), true)
-}
-
-// offline is the disconnect cleanup: leave the room, go offline (friends
-// are told by the user service), drop the user's channel.
-func (c *conn) offline() {
-	ctx := context.Background()
-	if c.roomID != "" {
-		c.leaveRoom(ctx, "disconnected")
-	}
-	c.presence(ctx, false)
-	if err := c.srv.sub.Unsubscribe(ctx, pubsub.UserChannel(c.srv.cfg.KeyPrefix, c.ident.UserID)); err != nil {
-		c.srv.log.Warn("unsubscribe user channel", "err", err)
-	}
-}
-
-func (c *conn) presence(ctx context.Context, online bool) {
-	ctx, cancel := c.callCtx(ctx)
+// presence reports the user online (in roomID) or offline through this
+// connection; failures are logged (the ghost tracker mends presence).
+func (c *conn) presence(ctx context.Context, id auth.Identity, roomID string, online bool) {
+	ctx, cancel := c.callCtx(ctx, id)
 	defer cancel()
 	_, err := c.srv.deps.User.UpdatePresence(ctx, &pb.UpdatePresenceRequest{
-		UserId: c.ident.UserID, Online: online, RoomId: c.roomID,
+		UserId: c.userID, Online: online, RoomId: roomID,
 		InstanceId: c.srv.cfg.InstanceID, ConnectionId: c.id,
 	})
 	if err != nil {
-		c.srv.log.Warn("update presence", "user", c.ident.UserID, "online", online, "err", err)
+		c.srv.log.Warn("update presence", "user", c.userID, "online", online, "err", err)
 	}
 }

@@ -10,18 +10,34 @@ import (
 	"github.com/pianorhythm/server/services/connection/internal/fanout"
 	"github.com/pianorhythm/server/services/connection/internal/pubsub"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 )
 
-// seatMoved tells a connection that another connection of the same user
-// took its seat in roomID.
-type seatMoved struct{ roomID string }
+// Events a connection's actor gets from the edge itself.
+type (
+	// seatMoved tells a connection that another connection of the same
+	// user took its seat in roomID.
+	seatMoved struct{ roomID string }
+	// roomLost tells the members of a room that Redis lost and the state
+	// service could not restore (RestoreInstance's lost_room_ids).
+	roomLost struct{ roomID string }
+)
+
+// roomLostReason is the Kicked.reason of a member of a lost room.
+const roomLostReason = "room lost"
+
+// Attributes of edge.fanout.dropped, made once.
+var (
+	droppedNotes  = metric.WithAttributes(attribute.String("kind", "notes"))
+	droppedEvents = metric.WithAttributes(attribute.String("kind", "event"))
+)
 
 // onRedis turns one Redis message into deliveries for the local
-// connections it concerns. It runs on the subscriber's goroutine and never
-// blocks for long: room events are Tells to a RoomFanout, user events a
-// Tell to the ConnectionManager.
+// connections it concerns. It runs on the subscriber's goroutine, the one
+// dispatcher of every room, and never waits: room events go to a
+// RoomFanout (Deliver never blocks), user events to the ConnectionManager.
 func (s *Server) onRedis(channel string, payload []byte) {
 	kind, id := pubsub.Parse(s.cfg.KeyPrefix, channel)
 	switch kind {
@@ -31,14 +47,15 @@ func (s *Server) onRedis(channel string, payload []byte) {
 			s.log.Warn("bad room event", "channel", channel, "err", err)
 			return
 		}
-		if ev.GetNotes() != nil && ev.GetOriginInstance() == s.cfg.InstanceID {
+		relayed := ev.GetNotes() != nil || ev.GetCursor() != nil
+		if relayed && ev.GetOriginInstance() == s.cfg.InstanceID {
 			return // already delivered locally
 		}
 		msg, event := roomMessage(ev)
 		if msg == nil && event == nil {
 			return
 		}
-		d := &fanout.Delivery{Event: event}
+		d := &fanout.Delivery{Event: event, Lossy: relayed}
 		if msg != nil {
 			d.Frame = codec.NewFrame(msg)
 		}
@@ -52,9 +69,7 @@ func (s *Server) onRedis(channel string, payload []byte) {
 				span.SetAttributes(attribute.String("pr.room_id", id), attribute.String("pr.instance_id", s.cfg.InstanceID))
 			}
 		}
-		if s.hub.Deliver(id, d) && ev.GetNotes() != nil {
-			s.metrics.notesOut.Add(context.Background(), int64(len(ev.GetNotes().GetEvents())))
-		}
+		s.delivered(id, d, len(ev.GetNotes().GetEvents()))
 		if span != nil {
 			span.End()
 		}
@@ -68,6 +83,25 @@ func (s *Server) onRedis(channel string, payload []byte) {
 	}
 }
 
+// delivered hands d to roomID's fan-out and counts what became of it;
+// notes is the number of note events d carries.
+func (s *Server) delivered(roomID string, d *fanout.Delivery, notes int) {
+	ctx := context.Background()
+	switch s.hub.Deliver(roomID, d) {
+	case fanout.Delivered:
+		if notes > 0 {
+			s.metrics.notesOut.Add(ctx, int64(notes))
+		}
+	case fanout.Dropped:
+		if d.Lossy {
+			s.metrics.fanoutDropped.Add(ctx, int64(notes), droppedNotes)
+		} else {
+			s.metrics.fanoutDropped.Add(ctx, 1, droppedEvents)
+			s.log.Error("room fan-out full: state event dropped, its members will resync", "room", roomID)
+		}
+	}
+}
+
 // roomMessage maps a room event to the frame every member gets and the
 // event (if any) that changes connection state.
 func roomMessage(ev *pb.RoomEvent) (*pb.ServerMessage, any) {
@@ -75,6 +109,9 @@ func roomMessage(ev *pb.RoomEvent) (*pb.ServerMessage, any) {
 	switch e := ev.GetEvent().(type) {
 	case *pb.RoomEvent_Notes:
 		m.Payload = &pb.ServerMessage_Notes{Notes: e.Notes}
+		return m, nil
+	case *pb.RoomEvent_Cursor:
+		m.Payload = &pb.ServerMessage_Cursor{Cursor: e.Cursor}
 		return m, nil
 	case *pb.RoomEvent_Chat:
 		m.Payload = &pb.ServerMessage_Chat{Chat: e.Chat}
@@ -123,6 +160,8 @@ func (s *Server) userEvent(userID string, ev *pb.UserEvent) {
 		event = e.Profile
 	case *pb.UserEvent_Disconnect:
 		event = e.Disconnect
+	case *pb.UserEvent_Achievement:
+		msg = &pb.ServerMessage{Payload: &pb.ServerMessage_Achievement{Achievement: e.Achievement}}
 	default:
 		return
 	}
@@ -133,41 +172,56 @@ func (s *Server) userEvent(userID string, ev *pb.UserEvent) {
 	s.mgr.Tell(context.Background(), send)
 }
 
-// handleEvent applies an event to the connection's state (actor).
-func (c *conn) handleEvent(ctx context.Context, ev any) {
+// handleEvent applies an event to the session; what must wait (a presence
+// update, a join) becomes one of the connection's own calls.
+func (a *connActor) handleEvent(ev any) {
+	c, s := a.c, a.s
 	switch e := ev.(type) {
 	case *pb.Kicked:
-		if e.GetUserId() == c.ident.UserID && e.GetRoomId() == c.roomID {
-			c.dropRoom()
-			c.presence(ctx, true)
+		if e.GetUserId() == c.userID && e.GetRoomId() == s.roomID {
+			a.dropRoom()
+			if c.mpp != nil {
+				a.toLobby() // MPP clients expect to be in a channel
+			} else {
+				a.own(a.presenceNow)
+			}
 		}
 	case *pb.OwnerChanged:
-		if e.GetRoomId() == c.roomID && c.room != nil {
-			c.room = proto.CloneOf(c.room)
-			c.room.OwnerId = e.GetOwnerId()
-			c.updateQuota(false)
+		if e.GetRoomId() == s.roomID && s.room != nil {
+			s.room = proto.CloneOf(s.room)
+			s.room.OwnerId = e.GetOwnerId()
+			a.updateQuota(false)
 		}
 	case *pb.RoomUpdated:
-		if e.GetRoom().GetId() == c.roomID {
-			c.room = e.GetRoom()
-			c.updateQuota(false)
-		}
+		a.roomChanged(e.GetRoom(), false)
 	case *pb.RoomDeleted:
-		if e.GetRoomId() == c.roomID {
-			c.dropRoom()
-			if err := c.handleJoin(ctx, "", &pb.Join{Room: lobbyID}); err != nil {
-				c.presence(ctx, true)
+		if e.GetRoomId() == s.roomID {
+			a.dropRoom()
+			a.toLobby()
+		}
+	case roomLost:
+		if e.roomID == s.roomID {
+			a.dropRoom()
+			c.sendMsg("", &pb.ServerMessage{Payload: &pb.ServerMessage_Kicked{Kicked: &pb.Kicked{
+				RoomId: e.roomID, UserId: c.userID, Reason: roomLostReason}}})
+			if c.mpp != nil {
+				a.toLobby()
+			} else {
+				a.own(a.presenceNow)
 			}
 		}
 	case seatMoved:
-		if e.roomID == c.roomID {
-			c.dropRoom()
+		if e.roomID == s.roomID {
+			a.dropRoom()
 			c.sendMsg("", &pb.ServerMessage{Payload: &pb.ServerMessage_UserLeft{UserLeft: &pb.UserLeft{
-				RoomId: e.roomID, UserId: c.ident.UserID, Reason: "moved"}}})
+				RoomId: e.roomID, UserId: c.userID, Reason: "moved"}}})
+		}
+	case fanout.Resync:
+		if e.RoomID == s.roomID || e.RoomID == s.pending {
+			c.fail(closecode.Slow.WithReason("room events lost"))
 		}
 	case *pb.User:
-		c.setUser(e)
-		c.memberUpdated(e)
+		a.setUser(e)
 	case *pb.Disconnect:
 		code := closecode.Of(int(e.GetCode()))
 		if e.GetCode() == 0 {
@@ -180,25 +234,28 @@ func (c *conn) handleEvent(ctx context.Context, ev any) {
 	}
 }
 
-func (c *conn) setUser(u *pb.User) {
-	c.user = u
-	name := u.GetDisplayName()
-	c.ident.DisplayName = name
-	c.nameNow.Store(&name)
+// toLobby sends the connection to the lobby as one of its own calls; when
+// the lobby refuses, it is in no room and the presence says so. An MPP
+// client is told why (its notification names the failed "ch").
+func (a *connActor) toLobby() {
+	id := ""
+	if a.c.mpp != nil {
+		id = "ch"
+	}
+	a.enqueue(&call{id: id, tell: a.c.mpp != nil, ctx: context.Background(), prepare: func() (work, error) {
+		w, err := a.join(id, &pb.Join{Room: lobbyID})
+		if err != nil {
+			return a.presenceNow(), nil
+		}
+		return w, nil
+	}})
 }
 
-// memberUpdated tells the connection's room about the user's new profile.
-// The user service publishes a profile change on the user's channel only
-// (UserEvent.profile); the connection that holds the user's seat in a room
-// is the one owner of the room's memberUpdated, so it is published once per
-// room whichever way the profile changed (WebSocket, REST, admin). A seat
-// is unique per room and user, so there is no duplicate.
-func (c *conn) memberUpdated(u *pb.User) {
-	if c.roomID == "" {
-		return
+// presenceNow is the work of reporting the presence as the session is now.
+func (a *connActor) presenceNow() work {
+	c, ident, roomID := a.c, a.s.ident, a.s.roomID
+	return func(ctx context.Context) (func(), error) {
+		c.presence(ctx, ident, roomID, true)
+		return nil, nil
 	}
-	c.srv.pub.roomEvent(c.srv.cfg.KeyPrefix, &pb.RoomEvent{
-		RoomId: c.roomID, EventId: newID(), At: now(), OriginInstance: c.srv.cfg.InstanceID,
-		Event: &pb.RoomEvent_MemberUpdated{MemberUpdated: &pb.MemberUpdated{RoomId: c.roomID, User: u}},
-	})
 }

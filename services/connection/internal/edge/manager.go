@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/services/connection/internal/closecode"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
@@ -32,9 +31,10 @@ type (
 		Frame  *codec.Frame
 		Event  any
 	}
-	// ListConnections answers an Ask with the []*pb.Connection open here,
-	// optionally only those in RoomID and/or of UserID.
-	ListConnections struct{ RoomID, UserID string }
+	// ListConnections answers an Ask with the connections open here
+	// ([]*conn), optionally only those of UserID; what each is doing its
+	// own actor says.
+	ListConnections struct{ UserID string }
 	// CloseConnections closes ConnectionID, or every connection of UserID,
 	// with Reason; Ask, answered with how many (int).
 	CloseConnections struct {
@@ -78,10 +78,10 @@ func (m *manager) Receive(ac *actor.Context) {
 		}
 		c := msg.Conn
 		r.conns[c.id] = c
-		if r.byUser[c.ident.UserID] == nil {
-			r.byUser[c.ident.UserID] = make(map[string]*conn)
+		if r.byUser[c.userID] == nil {
+			r.byUser[c.userID] = make(map[string]*conn)
 		}
-		r.byUser[c.ident.UserID][c.id] = c
+		r.byUser[c.userID][c.id] = c
 		ac.Respond(nil)
 	case ConnectionClosed:
 		c := r.conns[msg.ConnectionID]
@@ -89,10 +89,10 @@ func (m *manager) Receive(ac *actor.Context) {
 			return
 		}
 		delete(r.conns, c.id)
-		if byID := r.byUser[c.ident.UserID]; byID != nil {
+		if byID := r.byUser[c.userID]; byID != nil {
 			delete(byID, c.id)
 			if len(byID) == 0 {
-				delete(r.byUser, c.ident.UserID)
+				delete(r.byUser, c.userID)
 			}
 		}
 	case SendMessage:
@@ -112,14 +112,14 @@ func (m *manager) Receive(ac *actor.Context) {
 			c.tell(SendMessage{ConnectionID: c.id, Frame: msg.Frame, Event: msg.Event})
 		}
 	case ListConnections:
-		var out []*pb.Connection
-		for _, c := range r.conns {
-			if c.ctx.Err() != nil {
-				continue // closing
-			}
-			info := c.info()
-			if (msg.RoomID == "" || info.GetRoomId() == msg.RoomID) && (msg.UserID == "" || info.GetUserId() == msg.UserID) {
-				out = append(out, info)
+		from := r.conns
+		if msg.UserID != "" {
+			from = r.byUser[msg.UserID]
+		}
+		out := make([]*conn, 0, len(from))
+		for _, c := range from {
+			if c.ctx.Err() == nil { // not closing
+				out = append(out, c)
 			}
 		}
 		ac.Respond(out)

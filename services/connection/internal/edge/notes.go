@@ -19,45 +19,60 @@ const (
 	maxDelayMs    = 1000
 )
 
-// handleNotes is the hot path: notes never travel through gRPC. The batch
-// is checked, charged against the quota, fanned out to the local members at
-// once and published for the other instances.
-func (c *conn) handleNotes(ctx context.Context, nb *pb.NoteBatch) error {
-	if c.roomID == "" {
-		return errNotInRoom
+// handleNotes is the hot path, inline on the actor: notes never travel
+// through gRPC and never wait for Redis. The batch is checked, charged
+// against the quota, fanned out to the local members at once and handed
+// to the publisher for the other instances (dropped and counted when
+// Redis is down or behind).
+func (a *connActor) handleNotes(ctx context.Context, _ string, m *pb.ClientMessage) (work, error) {
+	c, s := a.c, a.s
+	nb := m.GetNotes()
+	if s.roomID == "" {
+		return nil, errNotInRoom
 	}
-	if !c.maySpeak(c.room.GetSettings().GetOnlyOwnerCanPlay()) {
-		return rpc.Refuse(pb.ErrorReason_PERMISSION_DENIED, "only the owner may play in this room")
+	if !a.maySpeak(s.room.GetSettings().GetOnlyOwnerCanPlay()) {
+		return nil, rpc.Refuse(pb.ErrorReason_PERMISSION_DENIED, "only the owner may play in this room")
 	}
 	if err := validateNotes(nb); err != nil {
-		return err
+		return nil, err
 	}
 	if len(nb.GetEvents()) == 0 {
-		return nil
+		return nil, nil
 	}
 	now := time.Now()
-	switch c.quota.Spend(len(nb.GetEvents()), now) {
+	switch s.quota.Spend(len(nb.GetEvents()), now) {
 	case quota.Dropped:
 		c.srv.metrics.notesDropped.Add(ctx, int64(len(nb.GetEvents())))
-		c.sendQuota(now)
-		return nil
+		a.sendQuota(now)
+		return nil, nil
 	case quota.Flood:
 		c.fail(closecode.Quota)
-		return nil
+		return nil, nil
 	}
-	nb.UserId = c.ident.UserID
+	c.notes.Add(notesPlayed(nb.GetEvents()))
+	nb.UserId = c.userID
 	// One frame for every local member, encoded once per format.
 	frame := codec.NewFrame(&pb.ServerMessage{Payload: &pb.ServerMessage_Notes{Notes: nb}})
-	if c.srv.hub.Deliver(c.roomID, &fanout.Delivery{Frame: frame, Skip: c.id}) {
-		c.srv.metrics.notesOut.Add(ctx, int64(len(nb.GetEvents())))
-	}
+	c.srv.delivered(s.roomID, &fanout.Delivery{Frame: frame, Skip: c.id, Lossy: true}, len(nb.GetEvents()))
 	// The trace context rides along, so the other instances' fan-out
 	// joins this message's trace.
 	c.srv.pub.roomEvent(c.srv.cfg.KeyPrefix, &pb.RoomEvent{
-		RoomId: c.roomID, OriginInstance: c.srv.cfg.InstanceID, Trace: traceOf(ctx),
+		RoomId: s.roomID, OriginInstance: c.srv.cfg.InstanceID, Trace: traceOf(ctx),
 		Event: &pb.RoomEvent_Notes{Notes: nb},
 	})
-	return nil
+	return nil, nil
+}
+
+// notesPlayed is what a batch adds to its player's notes: the keys struck
+// (NOTE_ON), not the releases or the pedal.
+func notesPlayed(evs []*pb.NoteEvent) int {
+	n := 0
+	for _, e := range evs {
+		if e.GetKind() == pb.NoteKind_NOTE_ON {
+			n++
+		}
+	}
+	return n
 }
 
 func validateNotes(nb *pb.NoteBatch) error {
@@ -79,18 +94,19 @@ func validateNotes(nb *pb.NoteBatch) error {
 }
 
 // maySpeak reports whether the rule "only the owner" lets this user act.
-func (c *conn) maySpeak(onlyOwner bool) bool {
-	return !onlyOwner || c.room.GetOwnerId() == c.ident.UserID || c.ident.Staff()
+func (a *connActor) maySpeak(onlyOwner bool) bool {
+	return !onlyOwner || a.s.room.GetOwnerId() == a.c.userID || a.s.ident.Staff()
 }
 
 // limit is the note quota this connection is entitled to now.
-func (c *conn) limit() quota.Limit {
+func (a *connActor) limit() quota.Limit {
+	s := a.s
 	switch {
-	case c.ident.Has(pb.Role_ADMIN):
+	case s.ident.Has(pb.Role_ADMIN):
 		return quota.Unlimited
-	case c.room.GetOwnerId() == c.ident.UserID && c.roomID != "":
+	case s.room.GetOwnerId() == a.c.userID && s.roomID != "":
 		return quota.Owner
-	case c.room.GetLobby() || c.roomID == "":
+	case s.room.GetLobby() || s.roomID == "":
 		return quota.Lobby
 	default:
 		return quota.Room
@@ -99,17 +115,17 @@ func (c *conn) limit() quota.Limit {
 
 // updateQuota applies a changed entitlement and tells the client; force
 // tells it even when nothing changed (after a join).
-func (c *conn) updateQuota(force bool) {
+func (a *connActor) updateQuota(force bool) {
 	now := time.Now()
-	if l := c.limit(); l != c.quota.Limit() {
-		c.quota.SetLimit(l, now)
+	if l := a.limit(); l != a.s.quota.Limit() {
+		a.s.quota.SetLimit(l, now)
 	} else if !force {
 		return
 	}
-	c.sendQuota(now)
+	a.sendQuota(now)
 }
 
-func (c *conn) sendQuota(now time.Time) {
-	allowance, maximum := c.quota.Allowance(now)
-	c.sendMsg("", &pb.ServerMessage{Payload: &pb.ServerMessage_NoteQuota{NoteQuota: &pb.NoteQuota{Allowance: allowance, Max: maximum}}})
+func (a *connActor) sendQuota(now time.Time) {
+	allowance, maximum := a.s.quota.Allowance(now)
+	a.c.sendMsg("", &pb.ServerMessage{Payload: &pb.ServerMessage_NoteQuota{NoteQuota: &pb.NoteQuota{Allowance: allowance, Max: maximum}}})
 }

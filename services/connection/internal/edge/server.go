@@ -16,14 +16,18 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/track"
+	"github.com/pianorhythm/server/services/connection/internal/clientip"
 	"github.com/pianorhythm/server/services/connection/internal/closecode"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
 	"github.com/pianorhythm/server/services/connection/internal/fanout"
 	"github.com/pianorhythm/server/services/connection/internal/pubsub"
+	"github.com/pianorhythm/server/services/connection/internal/roomwatch"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -43,6 +47,24 @@ type Config struct {
 	// OriginPatterns are the cross-origin hosts allowed to open /ws (see
 	// websocket.AcceptOptions); same-origin is always allowed.
 	OriginPatterns []string
+	// ClientIP finds a connection's client address (trusted proxies).
+	ClientIP clientip.Resolver
+	// HeartbeatTTL is the TTL of the instance heartbeat, refreshed every
+	// third of it.
+	HeartbeatTTL time.Duration
+	// RedisCheckInterval is how often Redis is pinged to know whether it
+	// answers.
+	RedisCheckInterval time.Duration
+	// CursorsPerSecond and CursorBurst limit the cursor positions one
+	// connection relays; over them positions are dropped silently.
+	CursorsPerSecond float64
+	CursorBurst      int
+	// RoomListInterval is how often the room list is polled while a
+	// connection watches it (watchRooms, MPP's +ls).
+	RoomListInterval time.Duration
+	// MPPMOTD is the message of the day of /mpp's hi; empty means
+	// mpp.DefaultMOTD.
+	MPPMOTD string
 }
 
 // Deps are the edge's collaborators.
@@ -53,6 +75,7 @@ type Deps struct {
 	Redis    redis.UniversalClient
 	Room     pb.RoomServiceClient
 	User     pb.UserServiceClient
+	State    pb.StateServiceClient
 	Verifier auth.TokenVerifier
 	Logger   *slog.Logger
 	// Meter records the edge metrics; nil means a no-op meter.
@@ -60,11 +83,17 @@ type Deps struct {
 	// TracerProvider starts the edge's spans; nil means the otel global
 	// provider (as installed by telemetry.Install).
 	TracerProvider trace.TracerProvider
+	// Events receives the edge's analytics events (notes counted per
+	// connection, connections opened and closed); nil drops them. The
+	// caller closes it after Close.
+	Events track.Sink
 }
 
 // Server is the edge of one instance: the ConnectionManager actor, a
-// supervisor of connection actors and the RoomFanout hub. It is safe for
-// concurrent use; Close ends every connection and waits.
+// supervisor of connection actors, the RoomFanout hub, the Redis
+// subscription, publisher and watcher, and the instance's registration
+// (instance.go). It is safe for concurrent use; Close ends every connection
+// and waits.
 type Server struct {
 	cfg     Config
 	deps    Deps
@@ -72,21 +101,31 @@ type Server struct {
 	hub     *fanout.Hub
 	sub     *pubsub.Subscriber
 	pub     *publisher
+	redis   *pubsub.Watcher
 	mgr     *actor.Ref
 	conns   *actor.Supervisor
 	metrics *metrics
 	tracer  trace.Tracer
+	events  track.Sink
+	notes   *track.Notes
+	rooms   *roomwatch.Watcher
+	// beatNow asks the instance loop for a heartbeat at once.
+	beatNow chan struct{}
 
 	mu      sync.Mutex
 	closing bool
 	wg      sync.WaitGroup
+
+	cancel context.CancelFunc
+	bg     sync.WaitGroup // the instance loop
 }
 
 // New starts the edge's actors (ConnectionManager, the "connections"
-// supervisor, the RoomFanout hub), its Redis subscription and publisher.
+// supervisor, the RoomFanout hub), its Redis subscription, publisher and
+// watcher, and the instance heartbeat.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.System == nil {
-		return nil, errors.New("edge: System is required")
+	if deps.System == nil || deps.State == nil {
+		return nil, errors.New("edge: System and State are required")
 	}
 	tp := deps.TracerProvider
 	if tp == nil {
@@ -94,12 +133,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, deps: deps, log: deps.Logger,
-		pub:     newPublisher(deps.Redis, deps.Logger),
 		metrics: newMetrics(deps.Meter),
 		tracer:  tp.Tracer(tracerName),
+		beatNow: make(chan struct{}, 1),
+		events:  deps.Events,
+	}
+	if s.events == nil {
+		s.events = discard{}
 	}
 	var err error
-	if s.hub, err = fanout.NewHub(deps.System, fanout.Config{}); err != nil {
+	if s.hub, err = fanout.NewHub(deps.System, fanout.Config{Logger: deps.Logger}); err != nil {
 		return nil, err
 	}
 	// A connection actor that panics is restarted only to close its
@@ -114,13 +157,43 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.mgr, err = spawnManager(deps.System, newRegistry()); err != nil {
 		return nil, fmt.Errorf("start connection manager: %w", err)
 	}
-	s.sub = pubsub.NewSubscriber(context.Background(), deps.Redis, s.onRedis)
+	s.notes = track.NewNotes(s.events, track.NotesConfig{})
+	s.rooms = roomwatch.New(roomwatch.Config{Interval: cfg.RoomListInterval, Logger: deps.Logger}, s.listRooms)
+	s.redis = pubsub.NewWatcher(deps.Redis, pubsub.WatcherConfig{Interval: cfg.RedisCheckInterval, OnChange: s.redisChanged})
+	s.pub = newPublisher(deps.Redis, s.redis.Up, deps.Logger, s.metrics.publishFailed)
+	s.sub = pubsub.NewSubscriber(context.Background(), deps.Redis, s.onRedis, pubsub.SubscriberConfig{Healthy: s.redis.Up})
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.bg.Go(func() { s.serveInstance(ctx) })
 	return s, nil
 }
 
-// ServeHTTP accepts a WebSocket connection on /ws and serves it until it
-// ends.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// redisChanged runs on the watcher's goroutine when Redis stops or starts
+// answering. Local play does not depend on it; what needs Redis is
+// refused meanwhile (joins answer UNAVAILABLE). When it is back, perhaps
+// empty, the subscriptions are sent again and the instance beats at once,
+// so a state service that lost the instance hears from it now.
+func (s *Server) redisChanged(up bool) {
+	if !up {
+		s.log.Warn("redis does not answer: joins refused, notes stay local until it is back")
+		return
+	}
+	s.log.Info("redis answers again: restoring subscriptions and the instance's registration")
+	s.sub.Resubscribe()
+	select {
+	case s.beatNow <- struct{}{}:
+	default:
+	}
+}
+
+// discard is the sink of an edge without analytics.
+type discard struct{}
+
+func (discard) Emit(context.Context, *pb.Event) {}
+
+// enter counts a request in (Close waits for it); false: the server is
+// closing and the request was answered 503.
+func (s *Server) enter(w http.ResponseWriter) bool {
 	s.mu.Lock()
 	closing := s.closing
 	if !closing {
@@ -129,6 +202,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if closing {
 		http.Error(w, "server closing", http.StatusServiceUnavailable)
+	}
+	return !closing
+}
+
+// peerOf is where a request comes from, as the edge trusts it.
+func (s *Server) peerOf(r *http.Request) peer {
+	from := peer{addr: r.RemoteAddr}
+	if ip, forwarded := s.cfg.ClientIP.Of(r); ip.IsValid() {
+		from.ip = ip.String()
+		if forwarded {
+			from.addr = from.ip
+		}
+	}
+	return from
+}
+
+// ServeHTTP accepts a WebSocket connection on /ws and serves it until it
+// ends.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.enter(w) {
 		return
 	}
 	defer s.wg.Done()
@@ -137,8 +230,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if token == "" {
 		token = r.URL.Query().Get("token")
 	}
+	from := s.peerOf(r)
 	// Authenticate before the upgrade so a bad token is a plain 401.
-	sess, err := s.authenticate(r.Context(), token)
+	sess, err := s.authenticate(r.Context(), token, from.ip)
 	if err != nil {
 		status := http.StatusServiceUnavailable
 		if errors.Is(err, errBadToken) {
@@ -160,33 +254,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		format = codec.JSON
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
-	if until := sess.user.GetBannedUntil(); until != nil && until.AsTime().After(time.Now()) {
-		ws.Close(closecode.Banned.Code, closecode.Banned.Reason)
-		return
-	}
-	c := newConn(s, ws, format, sess, r.RemoteAddr)
-	if err := c.spawn(); err != nil {
-		ws.Close(closecode.ServerClosing.Code, closecode.ServerClosing.Reason)
-		return
-	}
-	if _, err := s.ask(r.Context(), NewConnection{Conn: c}); err != nil {
-		c.fail(closecode.ServerClosing) // run still greets, cleans up and closes
-	}
-	defer s.mgr.Tell(context.Background(), ConnectionClosed{ConnectionID: c.id})
+	c := newConn(s, ws, format, from)
+	c.admit(sess)
 	c.run()
-}
-
-type session struct {
-	id         auth.Identity
-	user       *pb.User
-	guestToken string
 }
 
 var errBadToken = errors.New("invalid token")
 
-func (s *Server) authenticate(ctx context.Context, token string) (session, error) {
+// authenticate makes the session of a new connection: a guest without a
+// token, else the token's user with the profile of the user service.
+func (s *Server) authenticate(ctx context.Context, token, clientIP string) (session, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
+	if clientIP != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "x-forwarded-for", clientIP)
+	}
 	if token == "" {
 		res, err := s.deps.User.CreateGuest(ctx, &pb.CreateGuestRequest{})
 		if err != nil {
@@ -194,7 +276,7 @@ func (s *Server) authenticate(ctx context.Context, token string) (session, error
 		}
 		u := res.GetUser()
 		id := auth.Identity{UserID: u.GetId(), DisplayName: u.GetDisplayName(), Roles: u.GetRoles(), Guest: true}
-		return session{id: id, user: u, guestToken: res.GetAccessToken()}, nil
+		return session{ident: id, user: u, guestToken: res.GetAccessToken()}, nil
 	}
 	id, err := s.deps.Verifier.Verify(ctx, token)
 	if err != nil {
@@ -213,18 +295,46 @@ func (s *Server) authenticate(ctx context.Context, token string) (session, error
 	if len(u.GetRoles()) > 0 {
 		id.Roles = u.GetRoles()
 	}
-	return session{id: id, user: u}, nil
+	return session{ident: id, user: u}, nil
 }
 
 // Connections lists the local connections, optionally only those in roomID
-// or of userID.
+// or of userID. Each connection's actor describes itself; one that does
+// not answer in time (it is closing) is left out.
 func (s *Server) Connections(ctx context.Context, roomID, userID string) ([]*pb.Connection, error) {
-	v, err := s.ask(ctx, ListConnections{RoomID: roomID, UserID: userID})
+	conns, err := s.list(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list connections: %w", err)
 	}
-	out, _ := v.([]*pb.Connection)
+	var out []*pb.Connection
+	for _, c := range conns {
+		info, err := askConn[*pb.Connection](ctx, s, c, infoQuery{})
+		if err == nil && (roomID == "" || info.GetRoomId() == roomID) {
+			out = append(out, info)
+		}
+	}
 	return out, nil
+}
+
+// list returns the open connections, optionally only those of userID.
+func (s *Server) list(ctx context.Context, userID string) ([]*conn, error) {
+	v, err := s.ask(ctx, ListConnections{UserID: userID})
+	if err != nil {
+		return nil, err
+	}
+	out, _ := v.([]*conn)
+	return out, nil
+}
+
+// askConn asks c's actor a question about its session, bounded by the
+// call timeout when ctx has no deadline.
+func askConn[T any](ctx context.Context, s *Server, c *conn, q any) (T, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)
+		defer cancel()
+	}
+	return actor.Ask[T](ctx, c.ref, q)
 }
 
 // CloseConnections closes the connection connID, or every connection of
@@ -247,6 +357,14 @@ func (s *Server) Send(ctx context.Context, connID string, m *pb.ServerMessage) (
 	}
 	ok, _ := v.(bool)
 	return ok, nil
+}
+
+// listRooms is one page of the public room list (roomwatch's poll), asked
+// as the edge.
+func (s *Server) listRooms(ctx context.Context, pageToken string) (*pb.ListRoomsResponse, error) {
+	ctx, cancel := context.WithTimeout(auth.OutgoingContext(ctx, Identity), s.cfg.CallTimeout)
+	defer cancel()
+	return s.deps.Room.ListRooms(ctx, &pb.ListRoomsRequest{PageSize: roomwatch.PageSize, PageToken: pageToken})
 }
 
 // Rooms returns the rooms with members on this instance.
@@ -279,10 +397,17 @@ func (s *Server) Close(ctx context.Context) error {
 		<-done
 		err = errors.Join(err, fmt.Errorf("close connections: %w", ctx.Err()))
 	}
+	s.cancel()
+	s.bg.Wait()
+	s.rooms.Close()
+	// Every connection's last count is out (their teardown closed their
+	// counters); the caller closes the sink after this.
+	err = errors.Join(err, s.notes.Close(ctx))
 	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	err = errors.Join(err, s.hub.Close(stop))
 	s.pub.close()
+	s.redis.Close()
 	err = errors.Join(err, s.sub.Close(), s.conns.Stop(stop), s.mgr.Stop(stop))
 	return err
 }

@@ -23,9 +23,18 @@ type fakeMember struct {
 	events []any
 }
 
-func (f *fakeMember) ConnID() string       { return f.id }
-func (f *fakeMember) Format() codec.Format { return f.format }
-func (f *fakeMember) Send(b []byte) bool {
+func (f *fakeMember) ConnID() string { return f.id }
+
+// Send encodes as a connection does: the frame's bytes in its format.
+func (f *fakeMember) Send(fr *codec.Frame) bool {
+	b, err := fr.Bytes(f.format)
+	if err != nil {
+		return false
+	}
+	return f.push(b)
+}
+
+func (f *fakeMember) push(b []byte) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.frames = append(f.frames, b)
@@ -73,8 +82,20 @@ func flush(t *testing.T, h *Hub, roomID string) {
 	t.Helper()
 	done := make(chan struct{})
 	var once sync.Once
-	if !h.Deliver(roomID, &Delivery{Skip: "-", Event: func() { once.Do(func() { close(done) }) }}) {
-		return
+	// On the user lane, behind every note delivered before; a full lane
+	// is retried.
+	probe := &Delivery{Skip: "-", Lossy: true, Event: func() { once.Do(func() { close(done) }) }}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		r := h.Deliver(roomID, probe)
+		if r == NoRoom {
+			return
+		}
+		if r == Delivered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("room's mailbox stayed full")
+		}
 	}
 	// The probe event runs in each member's Event; rooms in these tests
 	// always have one.
@@ -93,20 +114,19 @@ func TestDeliver(t *testing.T) {
 	other := &fakeMember{id: "o"}
 	h.Join("r1", a)
 	h.Join("r1", b)
-	h.Join("r1", a) // twice: still one membership
 	h.Join("r1", c)
 	h.Join("r2", other)
 
 	fr := notesFrame("a")
-	if !h.Deliver("r1", &Delivery{Frame: fr, Skip: "a"}) {
-		t.Fatal("room r1 not found")
+	if r := h.Deliver("r1", &Delivery{Frame: fr, Skip: "a", Lossy: true}); r != Delivered {
+		t.Fatalf("deliver to r1: %v", r)
 	}
 	h.Deliver("r1", &Delivery{Event: "kicked"})
+	flush(t, h, "r1")
 	h.Leave("r1", "c")
-	h.Leave("r1", "zz") // not a member: nothing
-	h.Deliver("r1", &Delivery{Frame: fr})
-	if h.Deliver("r3", &Delivery{Frame: fr}) {
-		t.Fatal("delivered to a room with no local member")
+	h.Deliver("r1", &Delivery{Frame: fr, Lossy: true})
+	if r := h.Deliver("r3", &Delivery{Frame: fr}); r != NoRoom {
+		t.Fatalf("deliver to a room with no local member: %v", r)
 	}
 	flush(t, h, "r1")
 
@@ -142,16 +162,16 @@ func TestPendingMemberMissesNothing(t *testing.T) {
 	h.JoinPending("r", joiner)
 	h.JoinPending("r", quitter)
 	f1, f2, f3 := notesFrame("1"), notesFrame("2"), notesFrame("3")
-	h.Deliver("r", &Delivery{Frame: f1})
-	h.Deliver("r", &Delivery{Frame: f2})
+	h.Deliver("r", &Delivery{Frame: f1, Lossy: true})
+	h.Deliver("r", &Delivery{Frame: f2, Lossy: true})
 	flush(t, h, "r")
 	if n, _ := joiner.got(); n != 0 {
 		t.Fatalf("pending member got %d frames before Activate", n)
 	}
-	joiner.Send([]byte("welcome")) // what the connection sends itself, before Activate
+	joiner.push([]byte("welcome")) // what the connection sends itself, before Activate
 	h.Activate("r", "j")
 	h.Leave("r", "q")
-	h.Deliver("r", &Delivery{Frame: f3})
+	h.Deliver("r", &Delivery{Frame: f3, Lossy: true})
 	flush(t, h, "r")
 	var want [][]byte
 	for _, f := range []*codec.Frame{f1, f2, f3} {
@@ -190,7 +210,6 @@ func TestRoomActorStopsWithLastMember(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("RoomFanout still running after its last member left")
 	}
-	h.Leave("r", "b") // unknown: no effect
 }
 
 // panicMember panics in Send once, to crash its RoomFanout.
@@ -199,9 +218,9 @@ type panicMember struct {
 	once sync.Once
 }
 
-func (p *panicMember) Send(b []byte) bool {
+func (p *panicMember) Send(fr *codec.Frame) bool {
 	p.once.Do(func() { panic("boom") })
-	return p.fakeMember.Send(b)
+	return p.fakeMember.Send(fr)
 }
 
 func TestRestartedRoomReloadsMembers(t *testing.T) {
@@ -229,10 +248,92 @@ func TestConcurrentJoinLeaveDeliver(t *testing.T) {
 			m := &fakeMember{id: string(rune('a' + i))}
 			for range 200 {
 				h.Join("r", m)
-				h.Deliver("r", &Delivery{Frame: notesFrame("x")})
+				h.Deliver("r", &Delivery{Frame: notesFrame("x"), Lossy: true})
+				h.Deliver("r", &Delivery{Event: "ev"})
 				h.Leave("r", m.id)
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// stuckMember blocks its room's actor in Send until release is closed,
+// like a RoomFanout starved of CPU.
+type stuckMember struct {
+	fakeMember
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stuckMember) Send(fr *codec.Frame) bool {
+	s.once.Do(func() { close(s.entered) })
+	<-s.release
+	return s.fakeMember.Send(fr)
+}
+
+// TestFullRoomDoesNotStallOthers: one room's fan-out stuck and full; the
+// caller (the Redis dispatcher, a note sender) is never held, the other
+// room keeps receiving, notes for the full room are dropped and counted,
+// and a state event that cannot be queued makes every member of the full
+// room resync.
+func TestFullRoomDoesNotStallOthers(t *testing.T) {
+	const lane = 4
+	h, _ := newHub(t, Config{MailboxSize: lane})
+	stuck := &stuckMember{fakeMember: fakeMember{id: "stuck"}, entered: make(chan struct{}), release: make(chan struct{})}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(stuck.release) }) }
+	t.Cleanup(release) // before the hub's cleanup: it runs first
+	bystander := &fakeMember{id: "bystander"}
+	h.Join("full", stuck)
+	h.Join("full", bystander)
+	other := &fakeMember{id: "other"}
+	h.Join("fine", other)
+
+	h.Deliver("full", &Delivery{Frame: notesFrame("x"), Lossy: true})
+	<-stuck.entered // the actor is inside Send now, its mailbox filling
+	dropped := 0
+	for range 3 * lane {
+		if h.Deliver("full", &Delivery{Frame: notesFrame("x"), Lossy: true}) == Dropped {
+			dropped++
+		}
+	}
+	if dropped < 2*lane {
+		t.Fatalf("%d of %d notes dropped by a full fan-out with lanes of %d", dropped, 3*lane, lane)
+	}
+	// The priority lane holds state events until it is full too.
+	eventsDropped := 0
+	for range 2 * lane {
+		if h.Deliver("full", &Delivery{Event: "roomUpdated"}) == Dropped {
+			eventsDropped++
+		}
+	}
+	if eventsDropped != lane {
+		t.Fatalf("%d state events dropped, want %d (the lane holds %d)", eventsDropped, lane, lane)
+	}
+
+	// Meanwhile the other room is served.
+	for i := range 10 {
+		if r := h.Deliver("fine", &Delivery{Frame: notesFrame("y"), Lossy: true}); r != Delivered {
+			t.Fatalf("deliver to the other room: %v", r)
+		}
+		flush(t, h, "fine")
+		if n, _ := other.got(); n != i+1 {
+			t.Fatalf("other room got %d of %d frames while a room was full", n, i+1)
+		}
+	}
+
+	release()
+	flush(t, h, "full")
+	bystander.mu.Lock()
+	defer bystander.mu.Unlock()
+	resyncs := 0
+	for _, ev := range bystander.events {
+		if r, ok := ev.(Resync); ok && r.RoomID == "full" {
+			resyncs++
+		}
+	}
+	if resyncs != 1 {
+		t.Fatalf("bystander got %d Resync events (events %v), want 1 after a lost state event", resyncs, bystander.events)
+	}
 }

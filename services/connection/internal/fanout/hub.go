@@ -1,11 +1,12 @@
 package fanout
 
 import (
-	"cmp"
 	"context"
+	"errors"
 	"fmt"
-	"slices"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pianorhythm/server/pkg/actor"
@@ -13,12 +14,16 @@ import (
 
 // Config configures a Hub.
 type Config struct {
-	// MailboxSize is each RoomFanout's mailbox; zero value means 1024.
+	// MailboxSize bounds each lane of a RoomFanout's mailbox; zero value
+	// means 1024.
 	MailboxSize int
 	// MaxRestarts RoomFanout restarts Within a period are tolerated before
 	// the supervisor escalates; zero values mean 20 within 10s.
 	MaxRestarts int
 	Within      time.Duration
+	// Logger reports membership changes that could not be queued; nil
+	// means discard.
+	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -31,16 +36,23 @@ func (c Config) withDefaults() Config {
 	if c.Within <= 0 {
 		c.Within = 10 * time.Second
 	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 	return c
 }
 
-// Hub owns the RoomFanout actors of one instance, under one supervisor
-// ("room-fanouts", one-for-one). It is safe for concurrent use; Close stops
-// every actor and waits for them.
+// Hub is the directory of the RoomFanout actors of one instance, under one
+// supervisor ("room-fanouts", one-for-one). Who is a member of a room is
+// known to the room's actor only; the Hub counts the members its callers
+// have joined (joins minus leaves) to know when to stop it. It is safe for
+// concurrent use; Close stops every actor and waits for them.
 //
-// Calls for one member (Join, Activate, Leave) must come from one goroutine
-// (its connection actor): each is a Tell, and Tells from one sender arrive in
-// order.
+// Callers keep their own memberships: Join or JoinPending a room the
+// connection is not a member of, Activate a pending membership, Leave one
+// it has, each once. Calls for one member must come from one goroutine (its
+// connection's actor, or its teardown once that actor has stopped): each
+// is a message, and messages from one sender arrive in order.
 type Hub struct {
 	cfg Config
 	sup *actor.Supervisor
@@ -48,20 +60,20 @@ type Hub struct {
 	mu     sync.RWMutex
 	rooms  map[string]*entry
 	closed bool
-	seq    uint64
 }
 
-// entry is the Hub's record of a local room: its actor and the membership
-// a restarted actor reloads. members is guarded by Hub.mu.
+// entry is the Hub's record of a local room: its actor, how many members
+// the callers have joined there, and the room's state, which lives outside
+// the actor instance so that a restarted instance (after a panic) still has
+// its members. Only the actor touches state.
 type entry struct {
+	id      string
 	ref     *actor.Ref
-	members map[string]*membership
-}
-
-type membership struct {
-	member  Member
-	pending bool
-	seq     uint64 // join order, kept by a reloaded actor
+	members int // guarded by Hub.mu
+	// desync is set when a state event could not be queued; the actor
+	// clears it and tells every member (Resync).
+	desync atomic.Bool
+	state  roomState
 }
 
 // NewHub starts the hub's supervisor in sys.
@@ -77,7 +89,6 @@ func NewHub(sys *actor.System, cfg Config) (*Hub, error) {
 }
 
 // Join adds m to the local room roomID, starting its RoomFanout if needed.
-// Joining a room m is already in does nothing.
 func (h *Hub) Join(roomID string, m Member) { h.join(roomID, m, false) }
 
 // JoinPending adds m to roomID before its join is confirmed: frames for it
@@ -86,7 +97,6 @@ func (h *Hub) Join(roomID string, m Member) { h.join(roomID, m, false) }
 func (h *Hub) JoinPending(roomID string, m Member) { h.join(roomID, m, true) }
 
 func (h *Hub) join(roomID string, m Member, pending bool) {
-	id := m.ConnID()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -94,11 +104,11 @@ func (h *Hub) join(roomID string, m Member, pending bool) {
 	}
 	e := h.rooms[roomID]
 	if e == nil {
-		e = &entry{members: make(map[string]*membership)}
+		e = &entry{id: roomID}
 		ref, err := h.sup.Spawn(actor.Props{
 			Kind: "room-fanout", Name: "room-fanout:" + roomID,
-			New:         func() actor.Actor { return &roomActor{hub: h, e: e} },
-			MailboxSize: h.cfg.MailboxSize, Overflow: actor.Block,
+			New:         func() actor.Actor { return &roomActor{e: e} },
+			MailboxSize: h.cfg.MailboxSize, Overflow: actor.FailFast, PriorityLane: true,
 			// A delivery that panicked is not retried: members before the
 			// failing one would hear it twice.
 			MaxRetries: -1,
@@ -110,61 +120,90 @@ func (h *Hub) join(roomID string, m Member, pending bool) {
 		e.ref = ref
 		h.rooms[roomID] = e
 	}
-	if _, ok := e.members[id]; ok {
-		h.mu.Unlock()
-		return
-	}
-	h.seq++
-	e.members[id] = &membership{member: m, pending: pending, seq: h.seq}
-	ref := e.ref
+	e.members++
 	h.mu.Unlock()
-	ref.Tell(context.Background(), join{member: m, pending: pending})
+	h.control(roomID, e.ref, join{member: m, pending: pending})
 }
 
-// Activate confirms a pending member: what was held for it is pushed, in
-// order, and later deliveries go straight through.
+// Activate confirms a pending membership: what was held for it is pushed,
+// in order, and later deliveries go straight through.
 func (h *Hub) Activate(roomID, connID string) {
-	h.mu.Lock()
-	e := h.rooms[roomID]
-	if e == nil || e.members[connID] == nil || !e.members[connID].pending {
-		h.mu.Unlock()
-		return
+	if e := h.entry(roomID); e != nil {
+		h.control(roomID, e.ref, activate{connID: connID})
 	}
-	e.members[connID].pending = false
-	ref := e.ref
-	h.mu.Unlock()
-	ref.Tell(context.Background(), activate{connID: connID})
 }
 
 // Leave removes the connection from the local room; the room's actor stops
-// with its last member. Leaving a room one is not in does nothing.
+// with its last member.
 func (h *Hub) Leave(roomID, connID string) {
 	h.mu.Lock()
 	e := h.rooms[roomID]
-	if e == nil || e.members[connID] == nil {
+	if e == nil {
 		h.mu.Unlock()
 		return
 	}
-	delete(e.members, connID)
-	last := len(e.members) == 0
+	e.members--
+	last := e.members <= 0
 	if last {
 		delete(h.rooms, roomID)
 	}
 	h.mu.Unlock()
-	e.ref.Tell(context.Background(), leave{connID: connID, last: last})
+	h.control(roomID, e.ref, leave{connID: connID, last: last})
 }
 
-// Deliver hands d to every local member of roomID. It reports false when
-// no member of the room is here. It waits only while the room's mailbox is
-// full.
-func (h *Hub) Deliver(roomID string, d *Delivery) bool {
-	h.mu.RLock()
-	e := h.rooms[roomID]
-	h.mu.RUnlock()
-	if e == nil {
-		return false
+// controlWait bounds how long a membership change waits for room on a
+// room's priority lane. The lane holds only membership changes and state
+// events, drained in microseconds each, so waiting there at all means the
+// actor is stuck.
+const controlWait = time.Second
+
+// control queues a membership change on the priority lane; it must not be
+// lost, so it waits (briefly, see controlWait) when the lane is full.
+func (h *Hub) control(roomID string, ref *actor.Ref, msg any) {
+	deadline := time.Now().Add(controlWait)
+	for {
+		err := ref.TellPriority(context.Background(), msg)
+		if err == nil || errors.Is(err, actor.ErrStopped) {
+			return // stopped: the room (or the hub) is gone
+		}
+		if time.Now().After(deadline) {
+			h.cfg.Logger.Error("room fan-out: membership change lost", "room", roomID, "err", err)
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return e.ref.Tell(context.Background(), d) == nil
+}
+
+func (h *Hub) entry(roomID string) *entry {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.rooms[roomID]
+}
+
+// Deliver hands d to every local member of roomID and never waits: it is
+// called by note senders and by the Redis dispatcher of every room. See the
+// package doc for what a full fan-out does with d.
+func (h *Hub) Deliver(roomID string, d *Delivery) Result {
+	e := h.entry(roomID)
+	if e == nil {
+		return NoRoom
+	}
+	var err error
+	if d.Lossy {
+		err = e.ref.Tell(context.Background(), d)
+	} else {
+		err = e.ref.TellPriority(context.Background(), d)
+	}
+	switch {
+	case err == nil:
+		return Delivered
+	case errors.Is(err, actor.ErrMailboxFull):
+		if !d.Lossy {
+			e.desync.Store(true)
+		}
+		return Dropped
+	}
+	return NoRoom // stopped with its last member meanwhile
 }
 
 // Rooms returns the ids of the rooms with local members.
@@ -176,18 +215,6 @@ func (h *Hub) Rooms() []string {
 		ids = append(ids, id)
 	}
 	return ids
-}
-
-// snapshot is the membership a (re)started RoomFanout begins with.
-func (h *Hub) snapshot(e *entry) []membership {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	out := make([]membership, 0, len(e.members))
-	for _, m := range e.members {
-		out = append(out, *m)
-	}
-	slices.SortFunc(out, func(a, b membership) int { return cmp.Compare(a.seq, b.seq) })
-	return out
 }
 
 // Close stops every RoomFanout (what they still hold is dropped: Close

@@ -22,115 +22,118 @@ type (
 	activate struct{ connID string }
 )
 
-// slot is one member as the actor sees it; id and format are cached so the
-// delivery loop makes no interface calls for them.
+// slot is one member as the actor sees it; id is cached so the delivery
+// loop makes no interface call for it.
 type slot struct {
-	m      Member
-	id     string
-	format codec.Format
+	m  Member
+	id string
 	// pending: the member's join is not confirmed yet; frames are held
 	// (in order) until activate, so nothing published between the room
 	// service's reply and the member's local welcome is lost.
 	pending bool
-	held    [][]byte
+	held    []*codec.Frame
 }
 
-// roomActor is the RoomFanout of one local room. Its state is the member
-// list, which the Hub mirrors: a restarted instance reloads it in Started.
-type roomActor struct {
-	hub   *Hub
-	e     *entry
+// roomState is a RoomFanout's state: the room's local members, in join
+// order. It is the one record of them.
+type roomState struct {
 	slots []slot
 }
 
-var (
-	_ actor.Actor   = (*roomActor)(nil)
-	_ actor.Starter = (*roomActor)(nil)
-)
-
-// Started loads the membership the Hub records (empty, or the members of
-// the instance that crashed); messages still queued then apply on top of
-// it, and every change is idempotent per connection id.
-func (r *roomActor) Started(*actor.Context) error {
-	for _, m := range r.hub.snapshot(r.e) {
-		r.add(m.member, m.pending)
-	}
-	return nil
+// roomActor is the RoomFanout of one local room. Its state lives in the
+// Hub's entry, outside the instance: a socket cannot be reloaded from
+// storage, so an instance rebuilt after a panic carries on with the same
+// members (a panic inside Send leaves the slice intact).
+type roomActor struct {
+	e *entry
 }
 
+var _ actor.Actor = (*roomActor)(nil)
+
 func (r *roomActor) Receive(c *actor.Context) {
+	st := &r.e.state
+	if r.e.desync.Load() && r.e.desync.Swap(false) {
+		st.resync(r.e.id)
+	}
 	switch m := c.Message().(type) {
 	case *Delivery:
-		r.deliver(m)
+		st.deliver(m)
 	case join:
-		r.add(m.member, m.pending)
+		st.add(m.member, m.pending)
 	case activate:
-		r.activate(m.connID)
+		st.activate(m.connID)
 	case leave:
-		r.remove(m.connID)
+		st.remove(m.connID)
 		if m.last {
 			c.Stop()
 		}
 	}
 }
 
-func (r *roomActor) index(id string) int {
-	for i := range r.slots {
-		if r.slots[i].id == id {
+func (st *roomState) index(id string) int {
+	for i := range st.slots {
+		if st.slots[i].id == id {
 			return i
 		}
 	}
 	return -1
 }
 
-func (r *roomActor) add(m Member, pending bool) {
-	if r.index(m.ConnID()) >= 0 {
+// add is idempotent per connection id: a join queued again after a
+// restart changes nothing.
+func (st *roomState) add(m Member, pending bool) {
+	if st.index(m.ConnID()) >= 0 {
 		return
 	}
-	r.slots = append(r.slots, slot{m: m, id: m.ConnID(), format: m.Format(), pending: pending})
+	st.slots = append(st.slots, slot{m: m, id: m.ConnID(), pending: pending})
 }
 
-func (r *roomActor) remove(id string) {
-	if i := r.index(id); i >= 0 {
-		r.slots[i] = slot{}
-		r.slots = append(r.slots[:i], r.slots[i+1:]...)
+func (st *roomState) remove(id string) {
+	if i := st.index(id); i >= 0 {
+		st.slots[i] = slot{}
+		st.slots = append(st.slots[:i], st.slots[i+1:]...)
 	}
 }
 
 // activate hands a pending member what was held for it, then lets later
 // deliveries through; both from this goroutine, so order is kept.
-func (r *roomActor) activate(id string) {
-	i := r.index(id)
-	if i < 0 || !r.slots[i].pending {
+func (st *roomState) activate(id string) {
+	i := st.index(id)
+	if i < 0 || !st.slots[i].pending {
 		return
 	}
-	s := &r.slots[i]
-	for _, b := range s.held {
-		s.m.Send(b)
+	s := &st.slots[i]
+	for _, fr := range s.held {
+		s.m.Send(fr)
 	}
 	s.pending, s.held = false, nil
 }
 
 // deliver never blocks: Send pushes to a bounded queue and Event is a
 // fail-fast Tell (the member closes itself as slow when it cannot keep up).
-func (r *roomActor) deliver(d *Delivery) {
-	for i := range r.slots {
-		s := &r.slots[i]
+func (st *roomState) deliver(d *Delivery) {
+	for i := range st.slots {
+		s := &st.slots[i]
 		if d.Skip != "" && s.id == d.Skip {
 			continue
 		}
 		if d.Frame != nil {
-			if b, err := d.Frame.Bytes(s.format); err == nil {
-				switch {
-				case !s.pending:
-					s.m.Send(b)
-				case len(s.held) < maxHeld:
-					s.held = append(s.held, b)
-				}
+			switch {
+			case !s.pending:
+				s.m.Send(d.Frame)
+			case len(s.held) < maxHeld:
+				s.held = append(s.held, d.Frame)
 			}
 		}
 		if d.Event != nil {
 			s.m.Event(d.Event)
 		}
+	}
+}
+
+// resync tells every member that a state event of the room was lost.
+func (st *roomState) resync(roomID string) {
+	for i := range st.slots {
+		st.slots[i].m.Event(Resync{RoomID: roomID})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/pianorhythm/server/pkg/auth"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
@@ -56,12 +57,28 @@ func HeaderMatcher(key string) (string, bool) {
 type Check struct {
 	Name  string
 	Check func(ctx context.Context) error
+	// Optional checks are reported when they fail, under "degraded", but
+	// do not fail readiness: what the edge serves works without them.
+	Optional bool
 }
 
-// HealthCheck probes conn's gRPC health service for the whole server.
+// HealthCheck probes conn's gRPC health service for the whole server, on
+// every call (nothing is cached). A channel that is waiting out its
+// reconnect backoff after a failure would answer "unavailable" until the
+// backoff ends, seconds after the peer is back: the probe makes it connect
+// now (ResetConnectBackoff, Connect) and asks once it has tried, so
+// readiness follows the peer within a probe, however long it was away.
 func HealthCheck(conn *grpc.ClientConn) func(ctx context.Context) error {
 	client := healthpb.NewHealthClient(conn)
 	return func(ctx context.Context) error {
+		switch st := conn.GetState(); st {
+		case connectivity.TransientFailure:
+			conn.ResetConnectBackoff()
+			conn.WaitForStateChange(ctx, st)
+		case connectivity.Idle:
+			conn.Connect()
+			conn.WaitForStateChange(ctx, st)
+		}
 		res, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
 		if err != nil {
 			return err
@@ -73,29 +90,41 @@ func HealthCheck(conn *grpc.ClientConn) func(ctx context.Context) error {
 	}
 }
 
-// Ready answers 200 when every check passes within timeout, else 503 with
-// {"ready":false,"notReady":{"name":"why",...}}.
+// Ready answers 200 when every check that is not Optional passes within
+// timeout, else 503 with {"ready":false,"notReady":{"name":"why",...}};
+// failing optional checks are listed under "degraded" either way. The
+// checks run, in parallel, on every request: the answer is never older
+// than the request.
 func Ready(checks []Check, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		var (
-			mu       sync.Mutex
-			wg       sync.WaitGroup
-			notReady = map[string]string{}
+			mu                 sync.Mutex
+			wg                 sync.WaitGroup
+			notReady, degraded = map[string]string{}, map[string]string{}
 		)
 		for _, c := range checks {
 			wg.Go(func() {
-				if err := c.Check(ctx); err != nil {
-					mu.Lock()
+				err := c.Check(ctx)
+				if err == nil {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if c.Optional {
+					degraded[c.Name] = err.Error()
+				} else {
 					notReady[c.Name] = err.Error()
-					mu.Unlock()
 				}
 			})
 		}
 		wg.Wait()
-		w.Header().Set("Content-Type", "application/json")
 		body := map[string]any{"ready": len(notReady) == 0}
+		if len(degraded) > 0 {
+			body["degraded"] = degraded
+		}
+		w.Header().Set("Content-Type", "application/json")
 		if len(notReady) > 0 {
 			body["notReady"] = notReady
 			w.WriteHeader(http.StatusServiceUnavailable)

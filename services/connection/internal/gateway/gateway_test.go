@@ -35,8 +35,9 @@ func TestHeaderMatcher(t *testing.T) {
 }
 
 func TestReady(t *testing.T) {
-	ok := Check{"room", func(context.Context) error { return nil }}
-	down := Check{"user", func(context.Context) error { return errors.New("status NOT_SERVING") }}
+	ok := Check{Name: "room", Check: func(context.Context) error { return nil }}
+	down := Check{Name: "user", Check: func(context.Context) error { return errors.New("status NOT_SERVING") }}
+	optionalDown := Check{Name: "analytics", Optional: true, Check: func(context.Context) error { return errors.New("status NOT_SERVING") }}
 	tests := []struct {
 		name   string
 		checks []Check
@@ -44,7 +45,9 @@ func TestReady(t *testing.T) {
 		body   string
 	}{
 		{"all serving", []Check{ok}, 200, `"ready":true`},
-		{"one down", []Check{ok, down}, 503, `"user":"status NOT_SERVING"`},
+		{"one down", []Check{ok, down}, 503, `"notReady":{"user":"status NOT_SERVING"}`},
+		{"an optional one down", []Check{ok, optionalDown}, 200, `"degraded":{"analytics":"status NOT_SERVING"},"ready":true`},
+		{"both", []Check{down, optionalDown}, 503, `"degraded":{"analytics":"status NOT_SERVING"},"notReady":{"user":"status NOT_SERVING"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

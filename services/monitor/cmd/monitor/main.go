@@ -43,18 +43,23 @@ func run(ctx context.Context, p *boot.Program) error {
 	webhook := fs.Secret("webhook-url", "PR_MONITOR_WEBHOOK_URL", "", "URL POSTed a JSON alert when an error group spikes (empty: log only)")
 	spike := fs.Int("spike-threshold", "PR_MONITOR_SPIKE_THRESHOLD", 10, "reports of one error group per minute above which it alerts")
 	recentLogs := fs.Int("recent-logs", "PR_MONITOR_RECENT_LOGS", 500, "recent WARN and ERROR log entries kept")
+	thresholds := fs.String("thresholds", "PR_MONITOR_THRESHOLDS", "", "degraded past these, per component: default:latency=250ms,cpu=85,memory=2GiB,goroutines=10000,connections=500,errors=10;state:latency=100ms (empty: the defaults)")
 	if err := p.Parse(ctx); err != nil {
 		return err
 	}
+	th, err := monitorsvc.ParseThresholds(*thresholds)
+	if err != nil {
+		return fmt.Errorf("PR_MONITOR_THRESHOLDS: %w", err)
+	}
 	cfg := monitorsvc.Config{
 		CheckInterval: *interval, History: *history, WebhookURL: *webhook,
-		SpikeThreshold: *spike, RecentLogs: *recentLogs,
+		SpikeThreshold: *spike, RecentLogs: *recentLogs, Thresholds: th,
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
-	deps := monitorsvc.Deps{Logger: p.Log, Meter: p.Meter()}
+	deps := monitorsvc.Deps{Logger: p.Log, Meter: p.Meter(), LogLevel: p.Telemetry.Level()}
 	for _, t := range targets {
 		if *t.addr == "" {
 			continue
@@ -100,5 +105,6 @@ func run(ctx context.Context, p *boot.Program) error {
 	if err := p.ServeHTTP(*httpAddr, mux); err != nil {
 		return err
 	}
+	p.ReadyWhen(svc.Ready)
 	return p.Serve(ctx, pb.MonitorService_ServiceDesc.ServiceName, svc.Register)
 }

@@ -80,7 +80,7 @@ func Spawn(sys *actor.System, cfg Config) (*Tracker, error) {
 		}
 	}
 	// Groups outlive restarts of the actor, like the status history.
-	st := &groups{cfg: cfg, byFP: map[string]*group{}}
+	st := &groups{cfg: cfg, byFP: map[string]*group{}, rates: map[string]*rate{}}
 	ref, err := sys.Spawn(actor.Props{
 		Kind: "error-tracker", Name: "error-tracker",
 		New: func() actor.Actor { return &trackerActor{st: st} },
@@ -122,7 +122,20 @@ func (t *Tracker) Flush(ctx context.Context) error {
 	return nil
 }
 
-type listQuery struct{}
+// Rates returns the error reports per minute of every service (only
+// service, when set), over the last hour.
+func (t *Tracker) Rates(ctx context.Context, service string) ([]*pb.ServiceErrorRate, error) {
+	rs, err := actor.Ask[[]*pb.ServiceErrorRate](ctx, t.ref, ratesQuery{service: service})
+	if err != nil {
+		return nil, fmt.Errorf("error rates: %w", err)
+	}
+	return rs, nil
+}
+
+type (
+	listQuery  struct{}
+	ratesQuery struct{ service string }
+)
 
 type trackerActor struct{ st *groups }
 
@@ -132,6 +145,8 @@ func (a *trackerActor) Receive(c *actor.Context) {
 		a.st.add(c.Context(), m)
 	case listQuery:
 		c.Respond(a.st.list())
+	case ratesQuery:
+		c.Respond(a.st.rateList(m.service))
 	}
 }
 
@@ -141,14 +156,20 @@ type group struct {
 	count                int64
 	first, last          time.Time
 	traceID              string
-	recent               []time.Time // the last SpikeThreshold+1 arrivals, oldest first
+	userID, roomID       string          // of the latest report that named one
+	users                map[string]bool // distinct users, up to maxUsers
+	recent               []time.Time     // the last SpikeThreshold+1 arrivals, oldest first
 	alertedUntil         time.Time
 }
 
+// maxUsers bounds the distinct users counted per group.
+const maxUsers = 1000
+
 // groups is the tracker actor's state.
 type groups struct {
-	cfg  Config
-	byFP map[string]*group
+	cfg   Config
+	byFP  map[string]*group
+	rates map[string]*rate // per service
 }
 
 func (s *groups) add(ctx context.Context, r *pb.ErrorReport) {
@@ -164,10 +185,21 @@ func (s *groups) add(ctx context.Context, r *pb.ErrorReport) {
 	g := s.byFP[fp]
 	if g == nil {
 		s.evict()
-		g = &group{fp: fp, service: r.GetService(), first: at, last: at}
+		g = &group{fp: fp, service: r.GetService(), first: at, last: at, users: map[string]bool{}}
 		s.byFP[fp] = g
 	}
 	g.count++
+	s.rate(r.GetService()).add(now)
+	user, room := r.GetUserId(), r.GetRoomId()
+	if user == "" {
+		user = r.GetAttributes()["user_id"]
+	}
+	if room == "" {
+		room = r.GetAttributes()["room_id"]
+	}
+	if user != "" && len(g.users) < maxUsers {
+		g.users[user] = true
+	}
 	if at.Before(g.first) {
 		g.first = at
 	}
@@ -177,6 +209,12 @@ func (s *groups) add(ctx context.Context, r *pb.ErrorReport) {
 		g.message = r.GetMessage()
 		if r.GetTraceId() != "" {
 			g.traceID = r.GetTraceId()
+		}
+		if user != "" {
+			g.userID = user
+		}
+		if room != "" {
+			g.roomID = room
 		}
 	}
 	s.spike(ctx, g, now)
@@ -227,6 +265,7 @@ func (s *groups) list() []*pb.ErrorGroup {
 		out = append(out, &pb.ErrorGroup{
 			Fingerprint: g.fp, Service: g.service, Message: g.message, Count: g.count,
 			FirstSeen: timestamppb.New(g.first), LastSeen: timestamppb.New(g.last), LastTraceId: g.traceID,
+			LastUserId: g.userID, LastRoomId: g.roomID, UsersAffected: int64(len(g.users)),
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {

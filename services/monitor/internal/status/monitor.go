@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -23,6 +24,16 @@ type Config struct {
 	History int
 	// Now tells the time of checks; nil means time.Now.
 	Now func() time.Time
+	// Thresholds per component name; the entry "default" applies to every
+	// component (over DefaultThresholds), a component's own entry overrides
+	// the fields it sets. Nil means DefaultThresholds for all.
+	Thresholds map[string]Thresholds
+	// Sparkline is how many recent latencies each component reports (the
+	// page draws them); zero means 60.
+	Sparkline int
+	// ErrorRates, when set, returns the error reports per minute of each
+	// service (by component name) for the report and its thresholds.
+	ErrorRates func(ctx context.Context) map[string]float64
 }
 
 func (c Config) withDefaults() Config {
@@ -35,7 +46,19 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Sparkline == 0 {
+		c.Sparkline = 60
+	}
 	return c
+}
+
+// thresholds are those of the component called name.
+func (c Config) thresholds(name string) Thresholds {
+	t := c.Thresholds["default"].over(DefaultThresholds)
+	if own, ok := c.Thresholds[name]; ok {
+		t = own.over(t)
+	}
+	return t
 }
 
 // Validate reports a configuration Spawn cannot use.
@@ -50,8 +73,8 @@ func (c Config) Validate() error {
 		}
 		seen[comp.Name] = true
 	}
-	if c.Timeout < 0 || c.History < 0 {
-		return errors.New("status: negative timeout or history")
+	if c.Timeout < 0 || c.History < 0 || c.Sparkline < 0 {
+		return errors.New("status: negative timeout, history or sparkline")
 	}
 	return nil
 }
@@ -71,7 +94,7 @@ func Spawn(sys *actor.System, cfg Config) (*Monitor, error) {
 	}
 	// The history outlives actor restarts: it is the actor's state, but a
 	// restart caused by a bug should not erase the status page.
-	h := newHistory(cfg.Components, cfg.History)
+	h := newHistory(cfg.Components, cfg.History, cfg.Sparkline)
 	ref, err := sys.Spawn(actor.Props{
 		Kind: "status-monitor", Name: "status-monitor",
 		New: func() actor.Actor { return &monitorActor{h: h} },
@@ -124,15 +147,41 @@ func (m *Monitor) probe(ctx context.Context, comp Component) result {
 	r := result{name: comp.Name, up: err == nil, latency: time.Since(start)}
 	if err != nil {
 		r.err = err.Error()
+		return r
+	}
+	if comp.Diagnose != nil {
+		// A service that does not report (an older build) is still up.
+		r.diag, _ = comp.Diagnose(ctx)
 	}
 	return r
 }
 
-// Report returns the current status of every component.
+// Report returns the current status of every component: up, degraded (a
+// figure past its threshold) or down.
 func (m *Monitor) Report(ctx context.Context) (*pb.StatusReport, error) {
 	rep, err := actor.Ask[*pb.StatusReport](ctx, m.ref, reportQuery{at: m.cfg.Now()})
 	if err != nil {
 		return nil, fmt.Errorf("status report: %w", err)
+	}
+	var rates map[string]float64
+	if m.cfg.ErrorRates != nil {
+		rates = m.cfg.ErrorRates(ctx)
+	}
+	rep.Healthy, rep.Degraded = true, false
+	for _, cs := range rep.GetComponents() {
+		cs.ErrorsPerMinute = rates[cs.GetName()]
+		switch {
+		case !cs.GetUp():
+			cs.State = "down"
+			rep.Healthy = false
+		default:
+			cs.DegradedReasons = m.cfg.thresholds(cs.GetName()).exceeded(cs)
+			cs.State = "up"
+			if len(cs.DegradedReasons) > 0 {
+				cs.State = "degraded"
+				rep.Degraded = true
+			}
+		}
 	}
 	return rep, nil
 }
@@ -164,6 +213,7 @@ type result struct {
 	up      bool
 	latency time.Duration
 	err     string
+	diag    *pb.Diagnostics // nil when not reported
 }
 
 type sample struct {
@@ -200,15 +250,57 @@ func (r *ring) last() (sample, bool) {
 	return r.buf[(r.next-1+len(r.buf))%len(r.buf)], true
 }
 
+// at is the i-th sample counting back from the newest (0 is the newest).
+func (r *ring) at(i int) sample {
+	return r.buf[(r.next-1-i+2*len(r.buf))%len(r.buf)]
+}
+
+// latencies are the last n latencies in ms, oldest first.
+func (r *ring) latencies(n int) []float64 {
+	n = min(n, r.len())
+	out := make([]float64, n)
+	for i := range n {
+		out[n-1-i] = float64(r.at(i).latency.Microseconds()) / 1000
+	}
+	return out
+}
+
+// resources are the newest sample's figures, with the CPU share since the
+// previous sample of the same process that reported.
+func (r *ring) resources() *pb.ResourceUsage {
+	last := r.at(0).diag
+	if last == nil {
+		return nil
+	}
+	u := &pb.ResourceUsage{
+		MemoryBytes: last.GetMemoryBytes(), HeapBytes: last.GetHeapBytes(), Goroutines: last.GetGoroutines(),
+		GrpcConnections: last.GetGrpcConnections(), OpenSockets: last.GetOpenSockets(), OpenFds: last.GetOpenFds(),
+		Gauges: last.GetGauges(), LogLevel: last.GetLogLevel(), Pid: last.GetPid(),
+	}
+	for i := 1; i < r.len(); i++ {
+		prev := r.at(i).diag
+		if prev == nil {
+			continue
+		}
+		wall := last.GetAt().AsTime().Sub(prev.GetAt().AsTime()).Seconds()
+		if prev.GetPid() == last.GetPid() && wall > 0 && last.GetCpuSeconds() >= prev.GetCpuSeconds() {
+			u.CpuPercent = math.Round(1000*(last.GetCpuSeconds()-prev.GetCpuSeconds())/wall) / 10
+		}
+		break
+	}
+	return u
+}
+
 // history is the monitor actor's state: one ring per component, in the
 // configured order.
 type history struct {
-	names []string
-	rings map[string]*ring
+	names     []string
+	rings     map[string]*ring
+	sparkline int
 }
 
-func newHistory(comps []Component, size int) *history {
-	h := &history{rings: make(map[string]*ring, len(comps))}
+func newHistory(comps []Component, size, sparkline int) *history {
+	h := &history{rings: make(map[string]*ring, len(comps)), sparkline: sparkline}
 	for _, c := range comps {
 		h.names = append(h.names, c.Name)
 		h.rings[c.Name] = &ring{buf: make([]sample, size)}
@@ -244,6 +336,10 @@ func (h *history) report(at time.Time) *pb.StatusReport {
 			cs.Uptime = float64(ups) / float64(rg.len())
 			cs.CheckedAt = timestamppb.New(last.at)
 			cs.Error = last.err
+			cs.LatencyHistoryMs = rg.latencies(h.sparkline)
+			if last.up {
+				cs.Resources = rg.resources()
+			}
 		}
 		rep.Healthy = rep.Healthy && cs.Up
 		rep.Components = append(rep.Components, cs)

@@ -55,28 +55,70 @@ func wantsJSON(r *http.Request) bool {
 }
 
 type row struct {
-	Name, Latency, Uptime, Checked, Error string
-	Up                                    bool
+	Name, State, Latency, Uptime, Checked, Error string
+	CPU, Memory, Goroutines, Conns, Errors       string
+	Reasons                                      []string
+	Spark                                        template.HTML
 }
 
 type view struct {
-	Healthy   bool
-	Generated string
-	Rows      []row
+	Healthy, Degraded bool
+	Generated         string
+	Rows              []row
 }
 
 func pageData(rep *pb.StatusReport) view {
-	v := view{Healthy: rep.GetHealthy(), Generated: rep.GetGeneratedAt().AsTime().UTC().Format(time.RFC3339)}
+	v := view{Healthy: rep.GetHealthy(), Degraded: rep.GetDegraded(), Generated: rep.GetGeneratedAt().AsTime().UTC().Format(time.RFC3339)}
 	for _, c := range rep.GetComponents() {
-		r := row{Name: c.GetName(), Up: c.GetUp(), Error: c.GetError(), Checked: "never"}
+		r := row{Name: c.GetName(), State: c.GetState(), Error: c.GetError(), Checked: "never", Reasons: c.GetDegradedReasons()}
+		if r.State == "" {
+			r.State = "down"
+		}
 		if c.GetCheckedAt() != nil {
 			r.Checked = c.GetCheckedAt().AsTime().UTC().Format(time.RFC3339)
 			r.Latency = fmt.Sprintf("%.1f ms", c.GetLatencyMs())
 			r.Uptime = fmt.Sprintf("%.2f%%", 100*c.GetUptime())
+			r.Spark = sparkline(c.GetLatencyHistoryMs())
 		}
+		if u := c.GetResources(); u != nil {
+			r.CPU = fmt.Sprintf("%.1f%%", u.GetCpuPercent())
+			r.Memory = Bytes(u.GetMemoryBytes())
+			r.Goroutines = fmt.Sprint(u.GetGoroutines())
+			r.Conns = fmt.Sprint(u.GetGrpcConnections())
+			if ws, ok := u.GetGauges()["websocket_connections"]; ok {
+				r.Conns += fmt.Sprintf(" (+%d ws)", int(ws))
+			}
+		}
+		r.Errors = fmt.Sprintf("%.1f", c.GetErrorsPerMinute())
 		v.Rows = append(v.Rows, r)
 	}
 	return v
+}
+
+// sparkline draws latencies (oldest first) as an inline SVG polyline, the
+// highest point at the top; numbers only, so it is safe HTML.
+func sparkline(ms []float64) template.HTML {
+	const w, h = 120.0, 24.0
+	if len(ms) == 0 {
+		return ""
+	}
+	top := 0.0
+	for _, v := range ms {
+		top = max(top, v)
+	}
+	if top == 0 {
+		top = 1
+	}
+	var pts strings.Builder
+	for i, v := range ms {
+		x := w
+		if len(ms) > 1 {
+			x = w * float64(i) / float64(len(ms)-1)
+		}
+		fmt.Fprintf(&pts, "%.1f,%.1f ", x, h-1-(h-2)*v/top)
+	}
+	return template.HTML(fmt.Sprintf(`<svg class="spark" width="%g" height="%g" viewBox="0 0 %g %g" role="img" aria-label="latency of the last %d checks, up to %.1f ms"><polyline fill="none" stroke="#1565c0" stroke-width="1.5" points="%s"/></svg>`,
+		w, h, w, h, len(ms), top, strings.TrimSpace(pts.String())))
 }
 
 var page = template.Must(template.New("status").Parse(`<!doctype html>
@@ -85,22 +127,22 @@ var page = template.Must(template.New("status").Parse(`<!doctype html>
 <meta http-equiv="refresh" content="30">
 <title>PianoRhythm status</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:48rem;padding:0 1rem;color:#222}
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}
 .banner{padding:.6rem 1rem;border-radius:6px;color:#fff;font-weight:600}
-.ok{background:#2e7d32}.bad{background:#c62828}
+.ok{background:#2e7d32}.warn{background:#ef6c00}.bad{background:#c62828}
 table{border-collapse:collapse;width:100%;margin-top:1rem}
-th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #ddd}
-td.up{color:#2e7d32;font-weight:600}td.down{color:#c62828;font-weight:600}
-small{color:#666}
+th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
+td.up{color:#2e7d32;font-weight:600}td.degraded{color:#ef6c00;font-weight:600}td.down{color:#c62828;font-weight:600}
+small{color:#666}ul{margin:.2rem 0 0 1rem;padding:0}
 </style></head><body>
 <h1>PianoRhythm status</h1>
-<div class="banner {{if .Healthy}}ok{{else}}bad{{end}}">{{if .Healthy}}All systems operational{{else}}Some systems are down{{end}}</div>
+<div class="banner {{if not .Healthy}}bad{{else if .Degraded}}warn{{else}}ok{{end}}">{{if not .Healthy}}Some systems are down{{else if .Degraded}}Some systems are degraded{{else}}All systems operational{{end}}</div>
 <table>
-<thead><tr><th>Component</th><th>Status</th><th>Latency</th><th>Uptime</th><th>Last check</th></tr></thead>
+<thead><tr><th>Component</th><th>Status</th><th>Latency</th><th>Recent latency</th><th>Uptime</th><th>CPU</th><th>Memory</th><th>Goroutines</th><th>Connections</th><th>Errors/min</th><th>Last check</th></tr></thead>
 <tbody>
-{{range .Rows}}<tr><td>{{.Name}}</td>{{if .Up}}<td class="up">up</td>{{else}}<td class="down" title="{{.Error}}">down</td>{{end}}<td>{{.Latency}}</td><td>{{.Uptime}}</td><td><small>{{.Checked}}</small></td></tr>
+{{range .Rows}}<tr><td>{{.Name}}</td><td class="{{.State}}" title="{{.Error}}">{{.State}}{{if .Reasons}}<ul>{{range .Reasons}}<li><small>{{.}}</small></li>{{end}}</ul>{{end}}{{if .Error}}<br><small>{{.Error}}</small>{{end}}</td><td>{{.Latency}}</td><td>{{.Spark}}</td><td>{{.Uptime}}</td><td>{{.CPU}}</td><td>{{.Memory}}</td><td>{{.Goroutines}}</td><td>{{.Conns}}</td><td>{{.Errors}}</td><td><small>{{.Checked}}</small></td></tr>
 {{end}}</tbody></table>
-<p><small>Generated {{.Generated}} &middot; <a href="?format=json">JSON</a></small></p>
+<p><small>Generated {{.Generated}} &middot; <a href="?format=json">JSON</a> &middot; CPU, memory and goroutines are per process: services of one program show the same.</small></p>
 </body></html>
 `))

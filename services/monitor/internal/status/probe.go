@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -12,10 +14,25 @@ import (
 )
 
 // Component is one thing the monitor checks. Check returns nil when the
-// component is up; it must honour ctx's deadline.
+// component is up; it must honour ctx's deadline. Diagnose, when set, asks
+// the component for its own figures after a check that found it up.
 type Component struct {
-	Name  string
-	Check func(ctx context.Context) error
+	Name     string
+	Check    func(ctx context.Context) error
+	Diagnose func(ctx context.Context) (*pb.Diagnostics, error)
+}
+
+// GRPCDiagnostics asks a server's DiagnosticsService (pkg/rpc registers it
+// on every server) for its figures, as the monitor's internal identity.
+func GRPCDiagnostics(conn grpc.ClientConnInterface) func(context.Context) (*pb.Diagnostics, error) {
+	client := pb.NewDiagnosticsServiceClient(conn)
+	return func(ctx context.Context) (*pb.Diagnostics, error) {
+		d, err := client.GetDiagnostics(auth.OutgoingContext(ctx, auth.System("monitor")), &pb.GetDiagnosticsRequest{})
+		if err != nil {
+			return nil, fmt.Errorf("diagnostics: %w", err)
+		}
+		return d, nil
+	}
 }
 
 // GRPCHealth checks a server's overall health ("" service) with the

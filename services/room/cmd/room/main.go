@@ -9,7 +9,6 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/boot"
-	"github.com/pianorhythm/server/pkg/track"
 	"github.com/pianorhythm/server/services/room/roomsvc"
 )
 
@@ -18,7 +17,6 @@ func main() { boot.Main("room", "127.0.0.1:9103", run) }
 func run(ctx context.Context, p *boot.Program) error {
 	fs := p.Flags
 	stateAddr := p.Peer("state", "127.0.0.1:9101")
-	userAddr := p.Peer("user", "127.0.0.1:9102")
 	redisURL := fs.Secret("redis-url", "REDIS_URL", "", "Redis URL for analytics events (empty: events are dropped)")
 	stream := fs.String("analytics-stream", "PR_ANALYTICS_STREAM", "pr:analytics:events", "analytics Redis stream")
 	grace := fs.Duration("empty-room-grace", "PR_EMPTY_ROOM_GRACE", 30*time.Second, "how long an empty room lives")
@@ -30,31 +28,30 @@ func run(ctx context.Context, p *boot.Program) error {
 	if err != nil {
 		return err
 	}
-	userConn, err := p.Dial("user", *userAddr)
-	if err != nil {
+	// The lobby is created through the state service at start.
+	if err := p.WaitServing(ctx, stateConn, pb.StateService_ServiceDesc.ServiceName); err != nil {
 		return err
 	}
-	verifier, err := p.Verifier(userConn)
+	verifier, err := p.Tokens()
 	if err != nil {
 		return err
 	}
 	deps := roomsvc.Deps{
 		State: pb.NewStateServiceClient(stateConn), Verifier: verifier, Logger: p.Log,
-		Meter: p.Meter(), OnPanic: p.ActorPanics,
+		Meter: p.Meter(), OnPanic: p.ActorPanics, OnGiveUp: p.ActorGaveUp,
 	}
 	if *redisURL != "" {
 		rdb, err := p.Redis(ctx, *redisURL)
 		if err != nil {
 			return err
 		}
-		events := track.NewEmitter(rdb.Client, track.Config{Stream: *stream, Logger: p.Log})
-		p.Defer(events.Close)
-		deps.Events = events
+		deps.Events = p.Events(rdb, *stream)
 	}
 	svc, err := roomsvc.New(roomsvc.Config{EmptyRoomGrace: *grace, OwnerSeatHold: *hold}, deps)
 	if err != nil {
 		return err
 	}
 	p.Defer(svc.Close)
-	return p.Serve(ctx, pb.RoomService_ServiceDesc.ServiceName, svc.Register, svc.UnaryInterceptor())
+	p.ReadyWhen(svc.Ready)
+	return p.Serve(ctx, pb.RoomService_ServiceDesc.ServiceName, svc.Register)
 }

@@ -5,71 +5,54 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/services/room/internal/clock"
 )
 
-// Messages a Room actor handles (JoinRoom, LeaveRoom and UpdateRoomSettings
-// are the RoomManager messages of the original design; CreateRoom is
-// Manager.Create). Each command carries the caller's identity; permission
-// checks that need the room happen inside the actor, against the room as
-// stored.
-type (
-	touchCmd struct{}
-	joinRoom struct {
-		caller auth.Identity
-		req    *pb.JoinRoomRequest
-		// verifiedHash is the password hash the handler already checked the
-		// password against, outside the actor (argon2id is slow on purpose).
-		verifiedHash string
-	}
-	leaveRoom struct {
-		userID, connectionID, reason string
-	}
-	updateRoomSettings struct {
-		caller   auth.Identity
-		settings *pb.RoomSettings
-	}
-	deleteCmd struct{ caller auth.Identity }
-	kickCmd   struct {
-		caller auth.Identity
-		req    *pb.KickRequest
-	}
-	transferCmd struct {
-		caller auth.Identity
-		userID string
-	}
-	claimCmd struct{ caller auth.Identity }
-	chatCmd  struct {
-		caller auth.Identity
-		text   string
-	}
-	chatDeleteCmd struct {
-		caller    auth.Identity
-		messageID string
-	}
-	chatClearCmd struct{ caller auth.Identity }
+// command is a message a Room actor handles: each command is a type with
+// its own run, in the file of its operation (JoinRoom, LeaveRoom and
+// UpdateRoomSettings are the RoomManager messages of the original design;
+// CreateRoom is Manager.Create). Commands carry the caller's identity; every
+// decision is taken on the room as the actor holds it. Adding an operation
+// is a command type and its gRPC handler in one file; no switch to edit.
+type command interface {
+	run(ctx context.Context, a *roomActor, c *actor.Context) (any, error)
+}
 
-	// Timer notices, told by the actor's own clock callbacks. They carry
-	// what they were scheduled for, and the handler re-checks state: a
-	// stale or duplicated notice (after a restart) does nothing.
-	seatExpired  struct{ leftAt time.Time }
-	emptyExpired struct{}
+// Commands that belong to no operation file.
+type (
+	touchCmd     struct{}
+	passwordHash struct{} // answered with a passwordLock
 )
 
-// roomActor serializes everything that happens to one room.
+func (touchCmd) run(_ context.Context, a *roomActor, _ *actor.Context) (any, error) {
+	return public(a.room), nil
+}
+
+func (passwordHash) run(_ context.Context, a *roomActor, _ *actor.Context) (any, error) {
+	return passwordLock{hash: a.room.GetPasswordHash(), owner: a.room.GetOwnerId()}, nil
+}
+
+// roomActor is the Room actor: it owns its room as it knows it (settings,
+// owner and the seat hold, password hash, version) and the seats it has
+// seen, decides every rule on them, and writes each change through to the
+// state service in one call that also checks the room's version there. A
+// replica that changed the room meanwhile makes that call answer stale
+// with the current room: the actor adopts it and decides again. So the
+// actor's memory is a cache that is never trusted blindly, and several
+// replicas of the room service stay correct on one store.
 type roomActor struct {
 	id  string
 	c   *core
 	mgr *Manager
 
-	room      *pb.Room
-	roomAt    time.Time
-	members   map[string]*pb.Member
-	membersAt time.Time
-	gone      bool
+	room    *pb.Room              // with Version and MemberCount
+	members map[string]*pb.Member // seats seen (joins here, or loaded); may miss joins on replicas
+	gone    bool
 
 	seatTimer  clock.Timer
 	emptyTimer clock.Timer
@@ -81,30 +64,33 @@ var (
 	_ actor.Stopper = (*roomActor)(nil)
 )
 
-// Started loads the room and its members from state, at the first start
-// and after every restart, and re-arms the timers the stored room implies.
+// maxDecisions bounds how often one command is decided again because the
+// room changed under it.
+const maxDecisions = 3
+
+// Started loads the room from state, at the first start and after every
+// restart, and re-arms the timers the stored room implies.
 func (a *roomActor) Started(c *actor.Context) error {
 	a.mgr.runHook(a.id, nil)
-	ctx := c.Context()
-	room, err := a.loadRoom(ctx)
+	ctx, cancel := a.c.call(c.Context())
+	defer cancel()
+	r, err := a.c.state.GetRoom(ctx, &pb.GetRoomRequest{RoomId: a.id})
 	if isReason(err, ReasonNotFound) {
 		a.gone = true
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("start room %s: %w", a.id, err)
+		return fmt.Errorf("start room %s: %w", a.id, fromState("get room", err))
 	}
-	if _, err := a.loadMembers(ctx); err != nil {
-		return fmt.Errorf("start room %s: %w", a.id, err)
-	}
-	if room.GetLobby() && lobbyIndex(a.id) == 1 {
+	a.room, a.members = r, map[string]*pb.Member{}
+	if r.GetLobby() && lobbyIndex(a.id) == 1 {
 		return nil
 	}
-	if len(a.members) == 0 {
+	if r.GetMemberCount() == 0 && !r.GetPersistent() {
 		a.armEmpty(c.Self())
 	}
-	if !room.GetLobby() && room.GetOwnerId() != "" && room.GetOwnerLeftAt() != nil && a.members[room.GetOwnerId()] == nil {
-		left := room.GetOwnerLeftAt().AsTime()
+	if !r.GetLobby() && r.GetOwnerId() != "" && r.GetOwnerLeftAt() != nil {
+		left := r.GetOwnerLeftAt().AsTime()
 		a.armSeat(c.Self(), left, max(0, left.Add(a.c.opt.OwnerSeatHold).Sub(a.c.now())))
 	}
 	return nil
@@ -128,41 +114,12 @@ func (a *roomActor) Receive(c *actor.Context) {
 		c.Stop() // the RoomManager watches it and forgets it
 		return
 	}
-	ctx := c.Context()
-	var (
-		v   any
-		err error
-	)
-	switch m := msg.(type) {
-	case touchCmd:
-		v, err = a.touch(ctx)
-	case joinRoom:
-		v, err = a.join(ctx, c, m)
-	case leaveRoom:
-		v, err = a.leave(ctx, c, m)
-	case updateRoomSettings:
-		v, err = a.updateSettings(ctx, m)
-	case deleteCmd:
-		err = a.deleteByUser(ctx, c, m)
-	case kickCmd:
-		err = a.kick(ctx, c, m)
-	case transferCmd:
-		v, err = a.transfer(ctx, m)
-	case claimCmd:
-		v, err = a.claim(ctx, m)
-	case chatCmd:
-		v, err = a.chat(ctx, m)
-	case chatDeleteCmd:
-		err = a.deleteChat(ctx, m)
-	case chatClearCmd:
-		err = a.clearChat(ctx, m)
-	case seatExpired:
-		err = a.seatExpired(ctx, m)
-	case emptyExpired:
-		err = a.emptyExpired(ctx, c)
-	default:
-		err = fmt.Errorf("room %s: unknown message %T", a.id, m)
+	cmd, ok := msg.(command)
+	if !ok {
+		c.Respond(fmt.Errorf("room %s: unknown message %T", a.id, msg))
+		return
 	}
+	v, err := cmd.run(c.Context(), a, c)
 	if err != nil {
 		c.Respond(err)
 		return
@@ -170,69 +127,88 @@ func (a *roomActor) Receive(c *actor.Context) {
 	c.Respond(v)
 }
 
-// loadRoom reads the room from state into the cache.
-func (a *roomActor) loadRoom(ctx context.Context) (*pb.Room, error) {
-	cctx, cancel := a.c.call(ctx)
-	defer cancel()
-	r, err := a.c.state.GetRoom(cctx, &pb.GetRoomRequest{RoomId: a.id})
-	if err != nil {
-		return nil, fromState("get room", err)
+// adopt takes the room as state has it now (after a write, or the current
+// room of a stale answer), keeping the member count when the answer has
+// none.
+func (a *roomActor) adopt(r *pb.Room) {
+	if r == nil {
+		return
 	}
-	a.room, a.roomAt = r, a.c.now()
-	return r, nil
+	if r.GetMemberCount() == 0 && a.room != nil && r.GetVersion() == a.room.GetVersion() {
+		r = proto.CloneOf(r)
+		r.MemberCount = a.room.GetMemberCount()
+	}
+	a.room = r
 }
 
-// loadMembers reads the members from state into the cache.
-func (a *roomActor) loadMembers(ctx context.Context) ([]*pb.Member, error) {
+// write stores upd, a change decided on a.room's version. It reports
+// stale when another writer changed the room first (a.room is then the
+// current room, and the caller decides again).
+func (a *roomActor) write(ctx context.Context, upd *pb.Room) (stale bool, err error) {
 	cctx, cancel := a.c.call(ctx)
 	defer cancel()
-	resp, err := a.c.state.RoomMembers(cctx, &pb.RoomMembersRequest{RoomId: a.id})
+	res, err := a.c.state.SaveRoom(cctx, &pb.SaveRoomRequest{Room: upd, Version: a.room.GetVersion()})
 	if err != nil {
-		return nil, fromState("room members", err)
+		return false, fromState("save room", err)
 	}
-	a.members = make(map[string]*pb.Member, len(resp.GetMembers()))
-	for _, m := range resp.GetMembers() {
-		a.members[m.GetUser().GetId()] = m
+	count := a.room.GetMemberCount()
+	a.room = res.GetRoom()
+	if !res.GetStale() {
+		a.room.MemberCount = count
 	}
-	a.membersAt = a.c.now()
-	return resp.GetMembers(), nil
+	return res.GetStale(), nil
 }
 
-// member returns userID's seat, refreshing the cache when it is older than
-// CacheTTL or does not know the user (who may have joined on a replica).
+// decide runs step until it is not stale, at most maxDecisions times.
+func decide(step func() (stale bool, err error)) error {
+	for range maxDecisions {
+		stale, err := step()
+		if err != nil || !stale {
+			return err
+		}
+	}
+	return refuse(ReasonUnavailable, "the room is changing too fast, try again")
+}
+
+// member returns userID's seat: from what the actor has seen, else from
+// state (the user may have joined on another replica); nil when they hold
+// none.
 func (a *roomActor) member(ctx context.Context, userID string) (*pb.Member, error) {
-	if m := a.members[userID]; m != nil && a.c.now().Sub(a.membersAt) < a.c.opt.CacheTTL {
+	if m := a.members[userID]; m != nil {
 		return m, nil
 	}
-	if _, err := a.loadMembers(ctx); err != nil {
+	if err := a.loadMembers(ctx); err != nil {
 		return nil, err
 	}
 	return a.members[userID], nil
 }
 
-func (a *roomActor) saveRoom(ctx context.Context, r *pb.Room) error {
+func (a *roomActor) loadMembers(ctx context.Context) error {
 	cctx, cancel := a.c.call(ctx)
 	defer cancel()
-	saved, err := a.c.state.SaveRoom(cctx, &pb.SaveRoomRequest{Room: r})
+	resp, err := a.c.state.RoomMembers(cctx, &pb.RoomMembersRequest{RoomId: a.id})
 	if err != nil {
-		return fromState("save room", err)
+		return fromState("room members", err)
 	}
-	a.room, a.roomAt = saved, a.c.now()
+	a.seat(resp.GetMembers())
 	return nil
 }
 
-func (a *roomActor) touch(ctx context.Context) (*pb.Room, error) {
-	r, err := a.loadRoom(ctx)
-	if err != nil {
-		return nil, err
+// seat replaces the seats the actor knows with members (a full list).
+func (a *roomActor) seat(members []*pb.Member) {
+	a.members = make(map[string]*pb.Member, len(members))
+	for _, m := range members {
+		a.members[m.GetUser().GetId()] = m
 	}
-	return public(r), nil
+	if a.room != nil {
+		a.room.MemberCount = int32(len(members))
+	}
 }
 
 // isOwner reports whether id may act as the room's owner: the owner itself
-// or staff. Lobbies have no owner: only staff.
+// or staff (the permission table's MODERATE). Lobbies have no owner.
 func (a *roomActor) isOwner(r *pb.Room, id auth.Identity) bool {
-	if id.Staff() {
+	if ok, _ := id.May(pb.Action_ACTION_MODERATE); ok {
 		return true
 	}
 	return !r.GetLobby() && r.GetOwnerId() != "" && r.GetOwnerId() == id.UserID

@@ -25,6 +25,9 @@ type Options struct {
 	ChatLimit      int32
 	OwnerChatLimit int32
 	ChatWindow     time.Duration
+	// Password guessing limits (see Manager.precheckPassword).
+	PasswordPause, PasswordLockout, PasswordRoomLimit int32
+	PasswordPauseWindow, PasswordLockoutWindow        time.Duration
 	// CacheTTL bounds how stale a Room actor's member cache may be when it
 	// checks that a chat sender is in the room.
 	CacheTTL time.Duration

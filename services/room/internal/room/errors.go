@@ -28,6 +28,7 @@ const (
 	ReasonUnavailable      = pb.ErrorReason_UNAVAILABLE
 	ReasonInternal         = pb.ErrorReason_INTERNAL
 	ReasonAlreadyExists    = pb.ErrorReason_ALREADY_EXISTS
+	ReasonLockedOut        = pb.ErrorReason_LOCKED_OUT
 )
 
 // refuse builds the status error a caller receives for reason.
@@ -54,7 +55,7 @@ func fromState(op string, err error) error {
 	}
 	switch reason {
 	case ReasonRoomFull, ReasonBanned, ReasonMaintenance, ReasonNotFound, ReasonAlreadyExists,
-		ReasonInvalid, ReasonRateLimited, ReasonNotInRoom, ReasonPermission:
+		ReasonInvalid, ReasonRateLimited, ReasonNotInRoom, ReasonPermission, ReasonLockedOut:
 		return refuse(reason, msg)
 	case ReasonUnavailable:
 		return refuse(ReasonUnavailable, op+": "+msg)

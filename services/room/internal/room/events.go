@@ -11,8 +11,9 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 )
 
-// traceContext propagates W3C trace context into events regardless of the
-// process-wide propagator: RoomEvent.trace is documented as W3C.
+// traceContext propagates W3C trace context into analytics events
+// regardless of the process-wide propagator: Event.trace is documented as
+// W3C. Room events are published by the state service.
 var traceContext = propagation.TraceContext{}
 
 func traceOf(ctx context.Context) map[string]string {
@@ -22,24 +23,6 @@ func traceOf(ctx context.Context) map[string]string {
 		return nil
 	}
 	return m
-}
-
-// publish sends a room event through the state service. A failure is
-// logged, not returned: the change itself is already stored and the event
-// is a notification (edges resynchronize on their next join).
-func (c *core) publish(ctx context.Context, roomID string, set func(*pb.RoomEvent)) {
-	ev := &pb.RoomEvent{
-		RoomId:  roomID,
-		EventId: uuid.NewString(),
-		At:      timestamppb.New(c.now()),
-		Trace:   traceOf(ctx),
-	}
-	set(ev)
-	cctx, cancel := c.call(ctx)
-	defer cancel()
-	if _, err := c.state.PublishRoomEvent(cctx, ev); err != nil {
-		c.log.WarnContext(ctx, "publish room event", "room", roomID, "err", err)
-	}
 }
 
 // emit sends an analytics event; its loss never fails a request.

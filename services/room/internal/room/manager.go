@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
@@ -37,7 +38,14 @@ type Manager struct {
 // it there, and the Room actor's reply goes straight to the asker.
 type toRoom struct {
 	room string
-	cmd  any
+	cmd  command
+}
+
+// Idempotent is its command's: the actor kernel retries a message after a
+// crash only when it says so.
+func (t toRoom) Idempotent() bool {
+	i, ok := t.cmd.(interface{ Idempotent() bool })
+	return ok && i.Idempotent()
 }
 
 // NewManager starts the RoomManager actor and the room supervisor under
@@ -70,7 +78,11 @@ func NewManager(sys *actor.System, opt Options, state pb.StateServiceClient, eve
 	return m, nil
 }
 
-// SetHook installs a test hook run before every Room actor message.
+// Ref is the RoomManager actor (for readiness checks).
+func (m *Manager) Ref() *actor.Ref { return m.ref }
+
+// SetHook installs a test hook run before every RoomManager (roomID "")
+// and Room actor message.
 func (m *Manager) SetHook(h func(roomID string, msg any)) { m.hook.Store(&h) }
 
 func (m *Manager) runHook(roomID string, msg any) {
@@ -102,6 +114,7 @@ type roomManager struct {
 }
 
 func (a *roomManager) Receive(c *actor.Context) {
+	a.m.runHook("", c.Message())
 	switch msg := c.Message().(type) {
 	case toRoom:
 		if err := a.forward(c, msg.room); err != nil {
@@ -145,8 +158,9 @@ func (a *roomManager) start(c *actor.Context, id string) (*actor.Ref, error) {
 		Name:        "room:" + id,
 		New:         func() actor.Actor { return &roomActor{id: id, c: m.c, mgr: m} },
 		MailboxSize: m.c.opt.MailboxSize,
-		// A message that crashes the room twice is dropped; the caller gets
-		// an error, the room goes on.
+		// A command that crashes the room is retried only when it says it
+		// is idempotent (chat, by message id); any other gets an error, and
+		// the room restarts and goes on.
 		MaxRetries: 2,
 	})
 	if err != nil {
@@ -160,7 +174,7 @@ func (a *roomManager) start(c *actor.Context, id string) (*actor.Ref, error) {
 // ask sends msg to the room's actor through the RoomManager. A room actor
 // that stopped after receiving it (the room was just removed) answers
 // ErrStopped; the command is then sent once more, to a fresh actor.
-func (m *Manager) ask(ctx context.Context, id string, msg any) (any, error) {
+func (m *Manager) ask(ctx context.Context, id string, msg command) (any, error) {
 	for attempt := 0; ; attempt++ {
 		if m.closed.Load() {
 			return nil, refuse(ReasonUnavailable, "room service is shutting down")
@@ -184,7 +198,7 @@ func (m *Manager) ask(ctx context.Context, id string, msg any) (any, error) {
 }
 
 // askAs is ask with the reply converted to T.
-func askAs[T any](ctx context.Context, m *Manager, id string, msg any) (T, error) {
+func askAs[T any](ctx context.Context, m *Manager, id string, msg command) (T, error) {
 	var zero T
 	v, err := m.ask(ctx, id, msg)
 	if err != nil {
@@ -231,6 +245,9 @@ func lobbyTitle(n int) string {
 // Create stores a new room owned by the caller and starts its actor (which
 // removes it after the grace if nobody joins).
 func (m *Manager) Create(ctx context.Context, caller auth.Identity, id string, settings *pb.RoomSettings) (*pb.Room, error) {
+	if ok, reason := caller.May(pb.Action_ACTION_CREATE_ROOM); !ok {
+		return nil, refuse(reason, "you may not create rooms")
+	}
 	if id == "" {
 		id = uuid.NewString()[:8]
 	}
@@ -262,7 +279,7 @@ func (m *Manager) Create(ctx context.Context, caller auth.Identity, id string, s
 	if _, err := m.ask(ctx, id, touchCmd{}); err != nil {
 		m.c.log.WarnContext(ctx, "start room actor", "room", id, "err", err)
 	}
-	return public(saved), nil
+	return public(saved.GetRoom()), nil
 }
 
 // Join puts the caller in a room. A full lobby sends the joiner on to
@@ -287,12 +304,12 @@ func (m *Manager) Join(ctx context.Context, caller auth.Identity, req *pb.JoinRo
 	verified := ""
 	if pw := req.GetPassword(); pw != "" {
 		var err error
-		verified, err = m.precheckPassword(ctx, id, pw)
+		verified, err = m.precheckPassword(ctx, caller, id, pw)
 		if isReason(err, ReasonNotFound) && req.GetCreate() {
 			if err := create(); err != nil {
 				return nil, err
 			}
-			verified, err = m.precheckPassword(ctx, id, pw)
+			verified, err = m.precheckPassword(ctx, caller, id, pw)
 		}
 		if err != nil {
 			return nil, err
@@ -309,21 +326,73 @@ func (m *Manager) Join(ctx context.Context, caller auth.Identity, req *pb.JoinRo
 	return resp, err
 }
 
-// precheckPassword verifies the password against the stored hash outside
-// the Room actor, so a slow argon2id check does not hold up the room. It
-// returns the hash it matched ("" when there was none or it did not match;
-// the actor then decides).
-func (m *Manager) precheckPassword(ctx context.Context, id, pw string) (string, error) {
-	cctx, cancel := m.c.call(ctx)
-	r, err := m.c.state.GetRoom(cctx, &pb.GetRoomRequest{RoomId: id})
-	cancel()
+// precheckPassword verifies the password against the hash the Room actor
+// holds, outside the actor, so a slow argon2id check does not hold up the
+// room. It returns the hash it matched ("" when there was none; the actor
+// then decides). Guessing is limited (the owner and staff need no
+// password): per guesser and room a pause after PasswordPause wrong
+// passwords in a short window, a lockout after PasswordLockout in a long
+// one, and per room a ceiling on wrong passwords from everyone; each
+// refusal says when to try again. The counters live in the state service,
+// so every replica shares them.
+func (m *Manager) precheckPassword(ctx context.Context, caller auth.Identity, id, pw string) (string, error) {
+	lock, err := askAs[passwordLock](ctx, m, id, passwordHash{})
 	if err != nil {
-		return "", fromState("get room", err)
+		return "", err
 	}
-	if h := r.GetPasswordHash(); h != "" && pw != "" && checkPassword(h, pw) {
-		return h, nil
+	if lock.hash == "" || lock.owner == caller.UserID {
+		return "", nil
 	}
-	return "", nil
+	if staff, _ := caller.May(pb.Action_ACTION_MODERATE); staff {
+		return "", nil
+	}
+	o := m.c.opt
+	limits := []guessLimit{
+		{"roompw:" + id + ":" + caller.UserID, o.PasswordLockout, o.PasswordLockoutWindow, ReasonLockedOut},
+		{"roompw:pause:" + id + ":" + caller.UserID, o.PasswordPause, o.PasswordPauseWindow, ReasonRateLimited},
+		{"roompw:" + id, o.PasswordRoomLimit, o.PasswordPauseWindow, ReasonRateLimited},
+	}
+	for _, l := range limits {
+		if err := m.guess(ctx, l, true); err != nil {
+			return "", err
+		}
+	}
+	if checkPassword(lock.hash, pw) {
+		return lock.hash, nil
+	}
+	for _, l := range limits {
+		if err := m.guess(ctx, l, false); err != nil && !isReason(err, l.reason) {
+			return "", err
+		}
+	}
+	return "", refuse(ReasonWrongPassword, "wrong password")
+}
+
+// passwordLock is what a password check needs of a room.
+type passwordLock struct{ hash, owner string }
+
+// guessLimit is one counter of wrong passwords.
+type guessLimit struct {
+	key    string
+	limit  int32
+	window time.Duration
+	reason pb.ErrorReason
+}
+
+// guess checks (peek) or counts one wrong password on l, refusing with
+// l.reason and the time to try again when the limit is reached.
+func (m *Manager) guess(ctx context.Context, l guessLimit, peek bool) error {
+	cctx, cancel := m.c.call(ctx)
+	defer cancel()
+	res, err := m.c.state.Hit(cctx, &pb.HitRequest{Key: l.key, Limit: l.limit, Window: durationpb.New(l.window), Peek: peek})
+	if err != nil {
+		return fromState("password attempts", err)
+	}
+	if res.GetAllowed() {
+		return nil
+	}
+	until := m.c.now().Add(res.GetRetryAfter().AsDuration()).UTC().Truncate(time.Second)
+	return refuse(l.reason, "too many wrong passwords: try again after "+until.Format(time.RFC3339))
 }
 
 // joinLobby tries lobby n first, then every lobby from the first on,

@@ -2,6 +2,8 @@ package room
 
 import (
 	"context"
+	"github.com/pianorhythm/server/pkg/auth"
+	"google.golang.org/protobuf/types/known/emptypb"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -11,76 +13,113 @@ import (
 	"github.com/pianorhythm/server/pkg/actor"
 )
 
-// updateSettings changes the fields the caller set.
+// Moderation commands.
+type (
+	updateRoomSettings struct {
+		caller   auth.Identity
+		settings *pb.RoomSettings
+	}
+	kickCmd struct {
+		caller auth.Identity
+		req    *pb.KickRequest
+	}
+	unbanCmd struct {
+		caller auth.Identity
+		userID string
+	}
+)
+
+func (m updateRoomSettings) run(ctx context.Context, a *roomActor, _ *actor.Context) (any, error) {
+	return a.updateSettings(ctx, m)
+}
+
+func (m kickCmd) run(ctx context.Context, a *roomActor, c *actor.Context) (any, error) {
+	return nil, a.kick(ctx, c, m)
+}
+
+func (m unbanCmd) run(ctx context.Context, a *roomActor, _ *actor.Context) (any, error) {
+	return nil, a.unban(ctx, m)
+}
+
+// updateSettings changes the fields the caller set, on the room as it is
+// (decided again if another replica changed it first); state publishes
+// RoomUpdated.
 func (a *roomActor) updateSettings(ctx context.Context, m updateRoomSettings) (*pb.Room, error) {
-	r, err := a.loadRoom(ctx)
+	err := decide(func() (bool, error) {
+		r := a.room
+		if !a.isOwner(r, m.caller) {
+			return false, refuse(ReasonPermission, "only the owner may change the room")
+		}
+		if err := validateSettings(m.settings, a.c.limits().capacity(r.GetLobby())); err != nil {
+			return false, err
+		}
+		upd := proto.CloneOf(r)
+		if err := applySettings(upd, m.settings); err != nil {
+			return false, err
+		}
+		return a.write(ctx, upd)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if !a.isOwner(r, m.caller) {
-		return nil, refuse(ReasonPermission, "only the owner may change the room")
-	}
-	if err := validateSettings(m.settings, a.c.limits().capacity(r.GetLobby())); err != nil {
-		return nil, err
-	}
-	upd := proto.CloneOf(r)
-	if err := applySettings(upd, m.settings); err != nil {
-		return nil, err
-	}
-	if err := a.saveRoom(ctx, upd); err != nil {
-		return nil, err
-	}
-	room := public(a.room)
-	a.c.publish(ctx, a.id, func(e *pb.RoomEvent) {
-		e.Event = &pb.RoomEvent_RoomUpdated{RoomUpdated: &pb.RoomUpdated{Room: room}}
-	})
-	return room, nil
+	return public(a.room), nil
 }
 
 // kick removes a member, and bans them for ban_seconds when set. A ban
-// alone (the user is not in the room) is allowed: it keeps them out.
+// alone (the user is not in the room) is allowed: it keeps them out. State
+// publishes Kicked, then UserLeft.
 func (a *roomActor) kick(ctx context.Context, c *actor.Context, m kickCmd) error {
-	r, err := a.loadRoom(ctx)
-	if err != nil {
-		return err
-	}
 	caller, target := m.caller, m.req.GetUserId()
-	if !a.isOwner(r, caller) {
+	if !a.isOwner(a.room, caller) {
 		return refuse(ReasonPermission, "only the owner may kick")
 	}
 	if target == caller.UserID {
 		return refuse(ReasonInvalid, "you cannot kick yourself")
 	}
-	if _, err := a.loadMembers(ctx); err != nil {
-		return err
-	}
-	if tm := a.members[target]; tm != nil && outranks(tm.GetUser().GetRoles(), caller.Highest()) {
-		return refuse(ReasonPermission, "you cannot kick a member of the staff")
-	}
 	ban := time.Duration(m.req.GetBanSeconds()) * time.Second
 	if ban < 0 {
 		return refuse(ReasonInvalid, "ban seconds must not be negative")
 	}
-	if a.members[target] == nil && ban == 0 {
+	tm, err := a.member(ctx, target)
+	if err != nil {
+		return err
+	}
+	if tm != nil && outranks(tm.GetUser().GetRoles(), caller.Highest()) {
+		return refuse(ReasonPermission, "you cannot kick a member of the staff")
+	}
+	if tm == nil && ban == 0 {
 		return refuse(ReasonNotInRoom, "the user is not in the room")
 	}
-	if ban > 0 {
-		cctx, cancel := a.c.call(ctx)
-		_, err := a.c.state.BanFromRoom(cctx, &pb.BanFromRoomRequest{RoomId: a.id, UserId: target, Duration: durationpb.New(ban)})
-		cancel()
-		if err != nil {
-			return fromState("ban from room", err)
-		}
-	}
-	a.c.publish(ctx, a.id, func(e *pb.RoomEvent) {
-		e.Event = &pb.RoomEvent_Kicked{Kicked: &pb.Kicked{
-			RoomId: a.id, UserId: target, ByUserId: caller.UserID,
-			BanSeconds: m.req.GetBanSeconds(), Reason: m.req.GetReason(),
-		}}
+	cctx, cancel := a.c.call(ctx)
+	res, err := a.c.state.KickFromRoom(cctx, &pb.KickFromRoomRequest{
+		RoomId: a.id, UserId: target, ByUserId: caller.UserID, Ban: durationpb.New(ban), Reason: m.req.GetReason(),
 	})
-	// Kicked goes out before UserLeft so edges can tell the user why.
-	if _, err := a.remove(ctx, c, target, "", "kicked"); err != nil {
-		return err
+	cancel()
+	if err != nil {
+		return fromState("kick from room", err)
+	}
+	if !res.GetRemoved() {
+		return nil
+	}
+	delete(a.members, target)
+	a.room.MemberCount = res.GetMemberCount()
+	a.c.emit(ctx, pb.EventType_EVENT_TYPE_ROOM_LEFT, target, a.id, secondsSince(tm.GetJoinedAt(), a.c.now()))
+	if !a.room.GetLobby() && a.room.GetOwnerId() == target {
+		a.freeSeat(ctx, target) // a kicked owner does not get the seat back
+	}
+	a.afterLeave(ctx, c, res.GetMemberCount())
+	return nil
+}
+
+// unban lifts a room ban (owner or staff).
+func (a *roomActor) unban(ctx context.Context, m unbanCmd) error {
+	if !a.isOwner(a.room, m.caller) {
+		return refuse(ReasonPermission, "only the owner may lift a ban")
+	}
+	cctx, cancel := a.c.call(ctx)
+	defer cancel()
+	if _, err := a.c.state.UnbanFromRoom(cctx, &pb.UnbanFromRoomRequest{RoomId: a.id, UserId: m.userID}); err != nil {
+		return fromState("unban", err)
 	}
 	return nil
 }
@@ -93,4 +132,43 @@ func outranks(roles []pb.Role, caller pb.Role) bool {
 		top = max(top, r)
 	}
 	return top >= pb.Role_MODERATOR && top >= caller
+}
+
+// UpdateRoomSettings changes the settings the request sets.
+func (s *Server) UpdateRoomSettings(ctx context.Context, req *pb.UpdateRoomSettingsRequest) (*pb.Room, error) {
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
+	if err != nil {
+		return nil, err
+	}
+	return askAs[*pb.Room](ctx, s.m, rid, updateRoomSettings{caller: id, settings: req.GetSettings()})
+}
+
+// Kick removes a member, with an optional ban.
+func (s *Server) Kick(ctx context.Context, req *pb.KickRequest) (*emptypb.Empty, error) {
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetUserId() == "" {
+		return nil, refuse(ReasonInvalid, "user_id is required")
+	}
+	if _, err := s.m.ask(ctx, rid, kickCmd{caller: id, req: req}); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// Unban lifts a room ban (owner or staff).
+func (s *Server) Unban(ctx context.Context, req *pb.UnbanFromRoomRequest) (*emptypb.Empty, error) {
+	id, rid, err := s.callerIn(ctx, req.GetRoomId())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetUserId() == "" {
+		return nil, refuse(ReasonInvalid, "user_id is required")
+	}
+	if _, err := s.m.ask(ctx, rid, unbanCmd{caller: id, userID: req.GetUserId()}); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
 }

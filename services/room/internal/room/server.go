@@ -2,10 +2,8 @@ package room
 
 import (
 	"context"
-	"strings"
 
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/emptypb"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/auth"
@@ -100,8 +98,8 @@ func (s *Server) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.L
 		if err != nil {
 			return nil, err
 		}
-		if !id.Staff() && !id.Internal() {
-			return nil, refuse(ReasonPermission, "only staff may list private rooms")
+		if ok, reason := id.May(pb.Action_ACTION_MODERATE); !ok {
+			return nil, refuse(reason, "only staff may list private rooms")
 		}
 		includePrivate = true
 	}
@@ -124,30 +122,6 @@ func (s *Server) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.L
 	return out, nil
 }
 
-// UpdateRoomSettings changes the settings the request sets.
-func (s *Server) UpdateRoomSettings(ctx context.Context, req *pb.UpdateRoomSettingsRequest) (*pb.Room, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	return askAs[*pb.Room](ctx, s.m, rid, updateRoomSettings{caller: id, settings: req.GetSettings()})
-}
-
-// DeleteRoom deletes a room (owner or staff; never a lobby).
-func (s *Server) DeleteRoom(ctx context.Context, req *pb.DeleteRoomRequest) (*emptypb.Empty, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	if lobbyIndex(rid) > 0 {
-		return nil, refuse(ReasonPermission, "lobbies cannot be deleted")
-	}
-	if _, err := s.m.ask(ctx, rid, deleteCmd{caller: id}); err != nil {
-		return nil, err
-	}
-	return &emptypb.Empty{}, nil
-}
-
 // JoinRoom puts the caller in a room (see Manager.Join).
 func (s *Server) JoinRoom(ctx context.Context, req *pb.JoinRoomRequest) (*pb.JoinRoomResponse, error) {
 	id, err := s.caller(ctx)
@@ -160,183 +134,14 @@ func (s *Server) JoinRoom(ctx context.Context, req *pb.JoinRoomRequest) (*pb.Joi
 	return s.m.Join(ctx, id, req)
 }
 
-// LeaveRoom removes the caller, or with user_id another user (staff and
-// internal callers only).
-func (s *Server) LeaveRoom(ctx context.Context, req *pb.LeaveRoomRequest) (*emptypb.Empty, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	target := req.GetUserId()
-	if target == "" {
-		target = id.UserID
-	}
-	if target != id.UserID && !id.Staff() && !id.Internal() {
-		return nil, refuse(ReasonPermission, "you may only remove yourself")
-	}
-	reason := strings.TrimSpace(req.GetReason())
-	if _, err := s.m.ask(ctx, rid, leaveRoom{userID: target, connectionID: req.GetConnectionId(), reason: reason}); err != nil {
-		return nil, err
-	}
-	return &emptypb.Empty{}, nil
-}
-
-// ListMembers returns a room's members.
-func (s *Server) ListMembers(ctx context.Context, req *pb.RoomMembersRequest) (*pb.RoomMembersResponse, error) {
-	if _, err := s.caller(ctx); err != nil {
-		return nil, err
-	}
-	rid, err := roomID(req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	c := s.m.c
-	cctx, cancel := c.call(ctx)
-	defer cancel()
-	resp, err := c.state.RoomMembers(cctx, &pb.RoomMembersRequest{RoomId: rid})
-	if err != nil {
-		return nil, fromState("room members", err)
-	}
-	return resp, nil
-}
-
-// Kick removes a member, with an optional ban.
-func (s *Server) Kick(ctx context.Context, req *pb.KickRequest) (*emptypb.Empty, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	if req.GetUserId() == "" {
-		return nil, refuse(ReasonInvalid, "user_id is required")
-	}
-	if _, err := s.m.ask(ctx, rid, kickCmd{caller: id, req: req}); err != nil {
-		return nil, err
-	}
-	return &emptypb.Empty{}, nil
-}
-
-// Unban lifts a room ban (owner or staff).
-func (s *Server) Unban(ctx context.Context, req *pb.UnbanFromRoomRequest) (*emptypb.Empty, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	c := s.m.c
-	cctx, cancel := c.call(ctx)
-	defer cancel()
-	r, err := c.state.GetRoom(cctx, &pb.GetRoomRequest{RoomId: rid})
-	if err != nil {
-		return nil, fromState("get room", err)
-	}
-	if !id.Staff() && (r.GetLobby() || r.GetOwnerId() != id.UserID) {
-		return nil, refuse(ReasonPermission, "only the owner may lift a ban")
-	}
-	if _, err := c.state.UnbanFromRoom(cctx, &pb.UnbanFromRoomRequest{RoomId: rid, UserId: req.GetUserId()}); err != nil {
-		return nil, fromState("unban", err)
-	}
-	return &emptypb.Empty{}, nil
-}
-
-// TransferOwnership gives the room to another member.
-func (s *Server) TransferOwnership(ctx context.Context, req *pb.TransferOwnershipRequest) (*pb.Room, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	return askAs[*pb.Room](ctx, s.m, rid, transferCmd{caller: id, userID: req.GetUserId()})
-}
-
-// ClaimOwnership takes a free owner's seat.
-func (s *Server) ClaimOwnership(ctx context.Context, req *pb.ClaimOwnershipRequest) (*pb.Room, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	return askAs[*pb.Room](ctx, s.m, rid, claimCmd{caller: id})
-}
-
-// SendChat posts a chat message.
-func (s *Server) SendChat(ctx context.Context, req *pb.SendChatRequest) (*pb.ChatMessage, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	text, err := cleanChat(req.GetText())
-	if err != nil {
-		return nil, err
-	}
-	return askAs[*pb.ChatMessage](ctx, s.m, rid, chatCmd{caller: id, text: text})
-}
-
-// ChatHistory returns the last messages of a room the caller is in (staff:
-// any room).
-func (s *Server) ChatHistory(ctx context.Context, req *pb.ChatHistoryRequest) (*pb.ChatHistoryResponse, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	c := s.m.c
-	cctx, cancel := c.call(ctx)
-	defer cancel()
-	if !id.Staff() && !id.Internal() {
-		mem, err := c.state.RoomMembers(cctx, &pb.RoomMembersRequest{RoomId: rid})
-		if err != nil {
-			return nil, fromState("room members", err)
-		}
-		in := false
-		for _, m := range mem.GetMembers() {
-			in = in || m.GetUser().GetId() == id.UserID
-		}
-		if !in {
-			return nil, refuse(ReasonNotInRoom, "join the room to read its chat")
-		}
-	}
-	limit := req.GetLimit()
-	if limit <= 0 || limit > chatHistoryOnJoin {
-		limit = chatHistoryOnJoin
-	}
-	resp, err := c.state.ChatHistory(cctx, &pb.ChatHistoryRequest{RoomId: rid, Limit: limit})
-	if err != nil {
-		return nil, fromState("chat history", err)
-	}
-	return resp, nil
-}
-
-// DeleteChatMessage removes one message (moderators).
-func (s *Server) DeleteChatMessage(ctx context.Context, req *pb.DeleteChatMessageRequest) (*emptypb.Empty, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	if req.GetMessageId() == "" {
-		return nil, refuse(ReasonInvalid, "message_id is required")
-	}
-	if _, err := s.m.ask(ctx, rid, chatDeleteCmd{caller: id, messageID: req.GetMessageId()}); err != nil {
-		return nil, err
-	}
-	return &emptypb.Empty{}, nil
-}
-
-// ClearChat removes a room's chat (moderators).
-func (s *Server) ClearChat(ctx context.Context, req *pb.ClearChatRequest) (*emptypb.Empty, error) {
-	id, rid, err := s.callerIn(ctx, req.GetRoomId())
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.m.ask(ctx, rid, chatClearCmd{caller: id}); err != nil {
-		return nil, err
-	}
-	return &emptypb.Empty{}, nil
-}
-
 // SetMaintenance turns server-wide maintenance on or off (admins).
 func (s *Server) SetMaintenance(ctx context.Context, req *pb.SetMaintenanceRequest) (*pb.ServerConfig, error) {
 	id, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !id.Has(pb.Role_ADMIN) {
-		return nil, refuse(ReasonPermission, "only admins may set maintenance")
+	if ok, reason := id.May(pb.Action_ACTION_ADMIN); !ok {
+		return nil, refuse(reason, "only admins may set maintenance")
 	}
 	c := s.m.c
 	cctx, cancel := c.call(ctx)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/text"
 )
 
 // LobbyID is the lobby that always exists; full lobbies overflow into
@@ -84,16 +85,17 @@ func validateSettings(s *pb.RoomSettings, capacity int32) error {
 		return nil
 	}
 	if s.Name != nil {
-		n := strings.TrimSpace(s.GetName())
-		if !utf8.ValidString(n) || utf8.RuneCountInString(n) < 1 || utf8.RuneCountInString(n) > 64 {
-			return refuse(ReasonInvalid, "name must be 1-64 characters")
+		if err := text.Name("room name", strings.TrimSpace(s.GetName()), 64); err != nil {
+			return refuse(ReasonInvalid, err.Error())
 		}
 	}
 	if s.Password != nil && (!utf8.ValidString(s.GetPassword()) || len(s.GetPassword()) > 128) {
 		return refuse(ReasonInvalid, "password must be at most 128 bytes of UTF-8")
 	}
-	if s.WelcomeMessage != nil && (!utf8.ValidString(s.GetWelcomeMessage()) || utf8.RuneCountInString(s.GetWelcomeMessage()) > 512) {
-		return refuse(ReasonInvalid, "welcome message must be at most 512 characters")
+	if s.WelcomeMessage != nil {
+		if err := text.Text("welcome message", s.GetWelcomeMessage(), text.MaxChat); err != nil {
+			return refuse(ReasonInvalid, err.Error())
+		}
 	}
 	if s.MaxPlayers != nil && (s.GetMaxPlayers() < 1 || s.GetMaxPlayers() > capacity) {
 		return refuse(ReasonInvalid, fmt.Sprintf("max players must be 1-%d", capacity))

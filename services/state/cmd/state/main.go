@@ -23,7 +23,6 @@ func run(ctx context.Context, p *boot.Program) error {
 	database := fs.String("mongodb-database", "PR_MONGODB_DATABASE", "pianorhythm", "MongoDB database")
 	dataDir := fs.String("data-dir", "PR_DATA_DIR", "./data", "data directory (embedded MongoDB)")
 	prefix := fs.String("key-prefix", "PR_KEY_PREFIX", "pr:", "prefix of every Redis key and channel")
-	shards := fs.Int("shards", "PR_STATE_SHARDS", 0, "shard actors (0: 2 per CPU)")
 	chatHistory := fs.Int("chat-history", "PR_CHAT_HISTORY", 100, "recent chat messages kept per room in Redis")
 	flush := fs.Duration("chat-flush-interval", "PR_CHAT_FLUSH_INTERVAL", time.Second, "retry interval of failed archive writes")
 	if err := p.Parse(ctx); err != nil {
@@ -38,8 +37,8 @@ func run(ctx context.Context, p *boot.Program) error {
 		return err
 	}
 	svc, err := statesvc.New(
-		statesvc.Config{KeyPrefix: *prefix, Shards: *shards, ChatHistory: *chatHistory, ChatFlushInterval: *flush},
-		statesvc.Deps{Redis: rdb.Client, Mongo: mongo.DB, Logger: p.Log, Meter: p.Meter(), OnPanic: p.ActorPanics},
+		statesvc.Config{KeyPrefix: *prefix, ChatHistory: *chatHistory, ChatFlushInterval: *flush},
+		statesvc.Deps{Redis: rdb.Client, Mongo: mongo.DB, Logger: p.Log, Meter: p.Meter(), OnPanic: p.ActorPanics, OnGiveUp: p.ActorGaveUp},
 	)
 	if err != nil {
 		return err
@@ -47,5 +46,6 @@ func run(ctx context.Context, p *boot.Program) error {
 	// Closed before the stores (closers run in reverse): pending chat is
 	// written to MongoDB while it is still open.
 	p.Defer(svc.Close)
+	p.ReadyWhen(svc.Ready)
 	return p.Serve(ctx, pb.StateService_ServiceDesc.ServiceName, svc.Register)
 }

@@ -21,12 +21,19 @@ import (
 const (
 	ChatCollection     = "chat_messages"
 	RoomsCollection    = "rooms"
+	BansCollection     = "room_bans"
 	SessionsCollection = "online_sessions"
+	FriendsCollection  = "friendships"
+	ConfigCollection   = "server_config"
+	GuestsCollection   = "guests"
+	TokensCollection   = "refresh_tokens"
+	FamiliesCollection = "refresh_token_families"
 )
 
 // Archive reads and writes the MongoDB collections of the state service.
+// It is safe for concurrent use.
 type Archive struct {
-	chat, rooms, sessions *mongo.Collection
+	chat, rooms, bans, sessions, friends, config, guests, tokens, families *mongo.Collection
 }
 
 // New returns an Archive over db. Call EnsureIndexes once at start.
@@ -34,7 +41,13 @@ func New(db *mongo.Database) *Archive {
 	return &Archive{
 		chat:     db.Collection(ChatCollection),
 		rooms:    db.Collection(RoomsCollection),
+		bans:     db.Collection(BansCollection),
 		sessions: db.Collection(SessionsCollection),
+		friends:  db.Collection(FriendsCollection),
+		config:   db.Collection(ConfigCollection),
+		guests:   db.Collection(GuestsCollection),
+		tokens:   db.Collection(TokensCollection),
+		families: db.Collection(FamiliesCollection),
 	}
 }
 
@@ -49,6 +62,19 @@ func (a *Archive) EnsureIndexes(ctx context.Context) error {
 		Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "online_at", Value: -1}},
 	}); err != nil {
 		return fmt.Errorf("create sessions index: %w", err)
+	}
+	for _, ix := range []struct {
+		c    *mongo.Collection
+		keys bson.D
+	}{
+		{a.bans, bson.D{{Key: "room_id", Value: 1}}},
+		{a.friends, bson.D{{Key: "user_id", Value: 1}}},
+		{a.tokens, bson.D{{Key: "family_id", Value: 1}}},
+		{a.tokens, bson.D{{Key: "expires_at", Value: 1}}},
+	} {
+		if err := store.EnsureIndexes(ctx, ix.c, mongo.IndexModel{Keys: ix.keys}); err != nil {
+			return fmt.Errorf("create %s index: %w", ix.c.Name(), err)
+		}
 	}
 	return nil
 }
@@ -106,38 +132,16 @@ func (a *Archive) RecentChat(ctx context.Context, roomID string, since time.Time
 	return out, nil
 }
 
-// roomDoc is one persistent room: the marshalled record and its id.
+// roomDoc is one room: the marshalled record (with its version) and its
+// id. Every room is here, so a Redis that comes back empty gets its rooms
+// back.
 type roomDoc struct {
 	ID        string    `bson:"_id"`
 	Room      []byte    `bson:"pb"`
 	UpdatedAt time.Time `bson:"updated_at"`
 }
 
-// SaveRoom upserts a persistent room (member_count is not kept).
-func (a *Archive) SaveRoom(ctx context.Context, r *pb.Room, now time.Time) error {
-	stored := proto.Clone(r).(*pb.Room)
-	stored.MemberCount = 0
-	b, err := proto.Marshal(stored)
-	if err != nil {
-		return fmt.Errorf("marshal room %q: %w", r.GetId(), err)
-	}
-	_, err = a.rooms.ReplaceOne(ctx, bson.D{{Key: "_id", Value: r.GetId()}},
-		roomDoc{ID: r.GetId(), Room: b, UpdatedAt: now}, options.Replace().SetUpsert(true))
-	if err != nil {
-		return fmt.Errorf("archive room %q: %w", r.GetId(), err)
-	}
-	return nil
-}
-
-// DeleteRoom removes a persistent room; a missing one is not an error.
-func (a *Archive) DeleteRoom(ctx context.Context, id string) error {
-	if _, err := a.rooms.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
-		return fmt.Errorf("delete archived room %q: %w", id, err)
-	}
-	return nil
-}
-
-// Room returns the persistent room id, or nil when there is none.
+// Room returns the archived room id, or nil when there is none.
 func (a *Archive) Room(ctx context.Context, id string) (*pb.Room, error) {
 	var d roomDoc
 	err := a.rooms.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
@@ -150,7 +154,7 @@ func (a *Archive) Room(ctx context.Context, id string) (*pb.Room, error) {
 	return decodeRoom(d)
 }
 
-// Rooms returns every persistent room.
+// Rooms returns every archived room.
 func (a *Archive) Rooms(ctx context.Context) ([]*pb.Room, error) {
 	cur, err := a.rooms.Find(ctx, bson.D{})
 	if err != nil {
@@ -181,25 +185,61 @@ func decodeRoom(d roomDoc) (*pb.Room, error) {
 
 // Session is one online session of a user, as archived.
 type Session struct {
+	UserID       string
+	InstanceID   string
+	ConnectionID string
+	OnlineAt     time.Time
+	OfflineAt    *time.Time // nil while online (or when its end was lost)
+}
+
+// A session is archived as two inserted documents, its start (id
+// user/connection) and its end (the same id with offlineSuffix), so that
+// no write ever changes a document of this growing collection.
+type sessionDoc struct {
 	ID           string     `bson:"_id"`
 	UserID       string     `bson:"user_id"`
-	InstanceID   string     `bson:"instance_id"`
+	InstanceID   string     `bson:"instance_id,omitempty"`
 	ConnectionID string     `bson:"connection_id"`
-	OnlineAt     time.Time  `bson:"online_at"`
+	OnlineAt     *time.Time `bson:"online_at,omitempty"`
 	OfflineAt    *time.Time `bson:"offline_at,omitempty"`
 }
 
+const offlineSuffix = "/offline"
+
+func sessionID(userID, connID string) string { return userID + "/" + connID }
+
 // Sessions returns a user's sessions, latest first (for tests and admin
-// tools).
+// tools). A session whose start was lost is dated by its end.
 func (a *Archive) Sessions(ctx context.Context, userID string) ([]Session, error) {
-	cur, err := a.sessions.Find(ctx, bson.D{{Key: "user_id", Value: userID}},
-		options.Find().SetSort(bson.D{{Key: "online_at", Value: -1}}))
+	cur, err := a.sessions.Find(ctx, bson.D{{Key: "user_id", Value: userID}})
 	if err != nil {
 		return nil, fmt.Errorf("find sessions of %q: %w", userID, err)
 	}
-	var out []Session
-	if err := cur.All(ctx, &out); err != nil {
+	var docs []sessionDoc
+	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("read sessions of %q: %w", userID, err)
 	}
+	byConn := map[string]*Session{}
+	for _, d := range docs {
+		s := byConn[d.ConnectionID]
+		if s == nil {
+			s = &Session{UserID: d.UserID, ConnectionID: d.ConnectionID}
+			byConn[d.ConnectionID] = s
+		}
+		if d.OnlineAt != nil {
+			s.OnlineAt, s.InstanceID = *d.OnlineAt, d.InstanceID
+		}
+		if d.OfflineAt != nil {
+			s.OfflineAt = d.OfflineAt
+			if s.OnlineAt.IsZero() {
+				s.OnlineAt = *d.OfflineAt
+			}
+		}
+	}
+	out := make([]Session, 0, len(byConn))
+	for _, s := range byConn {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(x, y Session) int { return y.OnlineAt.Compare(x.OnlineAt) })
 	return out, nil
 }

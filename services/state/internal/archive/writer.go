@@ -11,6 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"google.golang.org/protobuf/proto"
+
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 )
@@ -33,9 +35,51 @@ type (
 		UserID, ConnectionID string
 		At                   time.Time
 	}
-	// Tick retries pending writes (sent on the flush interval).
+	// SaveRoom archives a room as it is now (created or changed).
+	SaveRoom struct {
+		Room *pb.Room
+		At   time.Time
+	}
+	// DeleteRoom removes a room and its bans (its chat stays).
+	DeleteRoom struct{ ID string }
+	// Ban records a room ban; a zero Until bans without end.
+	Ban struct {
+		RoomID, UserID string
+		Until          time.Time
+	}
+	// Unban lifts a room ban.
+	Unban struct{ RoomID, UserID string }
+	// SetFriend records both sides of a friendship (Status as seen from
+	// UserID, Mirror from OtherID); UNSPECIFIED removes them.
+	SetFriend struct {
+		UserID, OtherID string
+		Status, Mirror  pb.FriendStatus
+	}
+	// SaveConfig records the server-wide settings.
+	SaveConfig struct{ Config *pb.ServerConfig }
+	// SaveGuest records a guest user.
+	SaveGuest struct{ User *pb.User }
+	// Tick retries pending writes (sent on the flush interval) and now and
+	// then sweeps expired refresh tokens.
 	Tick struct{}
 )
+
+// Every write the Writer takes is idempotent (an insert ignoring a known
+// id, an upsert, a delete, a replace by id): a batch that crashed the
+// writer is written again after its restart.
+func (SaveChat) Idempotent() bool     { return true }
+func (DeleteChat) Idempotent() bool   { return true }
+func (ClearChat) Idempotent() bool    { return true }
+func (SessionStart) Idempotent() bool { return true }
+func (SessionEnd) Idempotent() bool   { return true }
+func (SaveRoom) Idempotent() bool     { return true }
+func (DeleteRoom) Idempotent() bool   { return true }
+func (Ban) Idempotent() bool          { return true }
+func (Unban) Idempotent() bool        { return true }
+func (SetFriend) Idempotent() bool    { return true }
+func (SaveConfig) Idempotent() bool   { return true }
+func (SaveGuest) Idempotent() bool    { return true }
+func (Tick) Idempotent() bool         { return true }
 
 // Messages the Writer answers (Ask); they are handled after everything
 // told before them by the same sender, and flush first.
@@ -60,14 +104,41 @@ type WriterConfig struct {
 	MaxPending int
 	// OpTimeout bounds one bulk write or query; zero value means 10s.
 	OpTimeout time.Duration
+	// SweepEvery is how often a Tick also deletes expired refresh tokens;
+	// zero value means 10 minutes.
+	SweepEvery time.Duration
+	// KeepRevoked is how long a revoked token family is remembered; zero
+	// value means 30 days.
+	KeepRevoked time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // pending holds writes not yet acknowledged by MongoDB. It lives outside
-// the actor instance so a restart after a panic keeps it.
+// the actor instance so a restart after a panic keeps it. Chat is written
+// before the other documents of the same flush.
 type pending struct {
-	chat     []chatOp
-	sessions []mongo.WriteModel
-	dropped  int
+	chat      []docOp
+	docs      []docOp
+	dropped   int
+	lastSweep time.Time
+}
+
+// docOp is one pending write: a document to insert (insert set: a
+// duplicate id is a retry and is ignored), or a change (model). key is set
+// when the change replaces or deletes a whole document (that id): only the
+// last such write of a key in one bulk write is sent, so a room changed a
+// hundred times while MongoDB was busy costs one write.
+//
+// History (chat, sessions) is written by inserts only: FerretDB on SQLite
+// finds a document by _id through its index, but an update, replace or
+// delete reads the whole collection (pkg/store/README.md), so a write
+// that changed a growing collection would grow slower with it.
+type docOp struct {
+	coll   *mongo.Collection
+	insert any
+	model  mongo.WriteModel
+	key    string
 }
 
 // NewWriter returns the factory of the Writer actor; every instance it
@@ -84,6 +155,15 @@ func NewWriter(cfg WriterConfig) func() actor.Actor {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = 10 * time.Minute
+	}
+	if cfg.KeepRevoked <= 0 {
+		cfg.KeepRevoked = 30 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	buf := &pending{}
 	return func() actor.Actor { return &writer{cfg: cfg, buf: buf} }
@@ -122,8 +202,9 @@ func (w *writer) Receive(c *actor.Context) {
 		c.Respond(msgs)
 	case Tick:
 		if err := w.flush(c.Context()); err != nil {
-			w.cfg.Logger.Warn("archive: retry pending writes", "err", err, "pending", len(w.buf.chat)+len(w.buf.sessions))
+			w.cfg.Logger.Warn("archive: retry pending writes", "err", err, "pending", w.pendingCount())
 		}
+		w.sweep(c.Context())
 	default:
 		w.ReceiveBatch(c, []any{m})
 	}
@@ -134,49 +215,113 @@ func (w *writer) ReceiveBatch(c *actor.Context, msgs []any) {
 		w.add(m)
 	}
 	if err := w.flush(c.Context()); err != nil {
-		w.cfg.Logger.Warn("archive: bulk write failed, will retry", "err", err, "pending", len(w.buf.chat)+len(w.buf.sessions))
+		w.cfg.Logger.Warn("archive: bulk write failed, will retry", "err", err, "pending", w.pendingCount())
 	}
 }
 
 // Stopped makes a last attempt to write what is pending.
 func (w *writer) Stopped(c *actor.Context) {
 	if err := w.flush(c.Context()); err != nil {
-		w.cfg.Logger.Error("archive: writes lost at stop", "err", err, "pending", len(w.buf.chat)+len(w.buf.sessions))
+		w.cfg.Logger.Error("archive: writes lost at stop", "err", err, "pending", w.pendingCount())
 	}
 }
 
+func (w *writer) pendingCount() int { return len(w.buf.chat) + len(w.buf.docs) }
+
+// sweep deletes expired refresh tokens every SweepEvery.
+func (w *writer) sweep(ctx context.Context) {
+	now := w.cfg.Now()
+	if now.Sub(w.buf.lastSweep) < w.cfg.SweepEvery {
+		return
+	}
+	w.buf.lastSweep = now
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
+	defer cancel()
+	if err := w.cfg.Archive.SweepTokens(ctx, now, w.cfg.KeepRevoked); err != nil {
+		w.cfg.Logger.Warn("archive: sweep refresh tokens", "err", err)
+	}
+}
+
+func (w *writer) doc(c *mongo.Collection, m mongo.WriteModel) {
+	w.buf.docs = append(w.buf.docs, docOp{coll: c, model: m})
+}
+
+// whole queues a write that replaces or deletes the document id.
+func (w *writer) whole(c *mongo.Collection, id string, m mongo.WriteModel) {
+	w.buf.docs = append(w.buf.docs, docOp{coll: c, model: m, key: id})
+}
+
+func replaceByID(id string, doc any) *mongo.ReplaceOneModel {
+	return mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).SetReplacement(doc).SetUpsert(true)
+}
+
+func deleteByID(id string) *mongo.DeleteOneModel {
+	return mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: id}})
+}
+
 func (w *writer) add(m any) {
+	a := w.cfg.Archive
 	switch m := m.(type) {
 	case SaveChat:
 		// An insert whose id exists already is a retry: ignored, so it never
 		// undoes a delete or a clear that happened in between.
-		w.buf.chat = append(w.buf.chat, chatOp{insert: toChatDoc(m.Msg)})
+		w.buf.chat = append(w.buf.chat, docOp{coll: a.chat, insert: toChatDoc(m.Msg)})
 	case DeleteChat:
-		w.buf.chat = append(w.buf.chat, chatOp{model: mongo.NewUpdateOneModel().
+		w.buf.chat = append(w.buf.chat, docOp{coll: a.chat, model: mongo.NewUpdateOneModel().
 			SetFilter(bson.D{{Key: "_id", Value: m.MessageID}, {Key: "room_id", Value: m.RoomID}}).
 			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "deleted", Value: true}}}})})
 	case ClearChat:
-		w.buf.chat = append(w.buf.chat, chatOp{model: mongo.NewUpdateManyModel().
+		w.buf.chat = append(w.buf.chat, docOp{coll: a.chat, model: mongo.NewUpdateManyModel().
 			SetFilter(bson.D{{Key: "room_id", Value: m.RoomID}}).
 			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "cleared", Value: true}}}})})
 	case SessionStart:
-		w.buf.sessions = append(w.buf.sessions, mongo.NewUpdateOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: m.UserID + "/" + m.ConnectionID}}).
-			SetUpdate(bson.D{{Key: "$setOnInsert", Value: bson.D{
-				{Key: "user_id", Value: m.UserID}, {Key: "instance_id", Value: m.InstanceID},
-				{Key: "connection_id", Value: m.ConnectionID}, {Key: "online_at", Value: m.At},
-			}}}).
-			SetUpsert(true))
+		w.buf.docs = append(w.buf.docs, docOp{coll: a.sessions, insert: sessionDoc{
+			ID: sessionID(m.UserID, m.ConnectionID), UserID: m.UserID, InstanceID: m.InstanceID,
+			ConnectionID: m.ConnectionID, OnlineAt: &m.At,
+		}})
 	case SessionEnd:
-		w.buf.sessions = append(w.buf.sessions, mongo.NewUpdateOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: m.UserID + "/" + m.ConnectionID}}).
-			SetUpdate(bson.D{
-				{Key: "$set", Value: bson.D{{Key: "offline_at", Value: m.At}}},
-				{Key: "$setOnInsert", Value: bson.D{
-					{Key: "user_id", Value: m.UserID}, {Key: "connection_id", Value: m.ConnectionID}, {Key: "online_at", Value: m.At},
-				}},
-			}).
-			SetUpsert(true))
+		w.buf.docs = append(w.buf.docs, docOp{coll: a.sessions, insert: sessionDoc{
+			ID: sessionID(m.UserID, m.ConnectionID) + offlineSuffix, UserID: m.UserID,
+			ConnectionID: m.ConnectionID, OfflineAt: &m.At,
+		}})
+	case SaveRoom:
+		stored := proto.CloneOf(m.Room)
+		stored.MemberCount = 0
+		b, err := proto.Marshal(stored)
+		if err != nil {
+			w.cfg.Logger.Error("archive: marshal room", "room", m.Room.GetId(), "err", err)
+			return
+		}
+		w.whole(a.rooms, m.Room.GetId(), replaceByID(m.Room.GetId(), roomDoc{ID: m.Room.GetId(), Room: b, UpdatedAt: m.At}))
+	case DeleteRoom:
+		w.whole(a.rooms, m.ID, deleteByID(m.ID))
+		w.doc(a.bans, mongo.NewDeleteManyModel().SetFilter(bson.D{{Key: "room_id", Value: m.ID}}))
+	case Ban:
+		id := banID(m.RoomID, m.UserID)
+		w.whole(a.bans, id, replaceByID(id, banDoc{ID: id, RoomID: m.RoomID, UserID: m.UserID, Until: m.Until}))
+	case Unban:
+		w.whole(a.bans, banID(m.RoomID, m.UserID), deleteByID(banID(m.RoomID, m.UserID)))
+	case SetFriend:
+		for _, side := range []struct {
+			user, other string
+			st          pb.FriendStatus
+		}{{m.UserID, m.OtherID, m.Status}, {m.OtherID, m.UserID, m.Mirror}} {
+			id := side.user + "/" + side.other
+			if side.st == pb.FriendStatus_FRIEND_STATUS_UNSPECIFIED {
+				w.whole(a.friends, id, deleteByID(id))
+				continue
+			}
+			w.whole(a.friends, id, replaceByID(id, friendDoc{ID: id, UserID: side.user, OtherID: side.other, Status: int32(side.st)}))
+		}
+	case SaveConfig:
+		w.whole(a.config, configID, replaceByID(configID, configDoc{ID: configID, Maintenance: m.Config.GetMaintenance(), Motd: m.Config.GetMotd()}))
+	case SaveGuest:
+		b, err := proto.Marshal(m.User)
+		if err != nil {
+			w.cfg.Logger.Error("archive: marshal guest", "user", m.User.GetId(), "err", err)
+			return
+		}
+		w.whole(a.guests, m.User.GetId(), replaceByID(m.User.GetId(), guestDoc{ID: m.User.GetId(), User: b}))
 	case Tick:
 	default:
 		w.cfg.Logger.Error("archive: unknown message", "type", fmt.Sprintf("%T", m))
@@ -187,12 +332,12 @@ func (w *writer) add(m any) {
 // bound drops the oldest pending writes past MaxPending, so a long MongoDB
 // outage costs archive completeness, not memory.
 func (w *writer) bound() {
-	over := len(w.buf.chat) + len(w.buf.sessions) - w.cfg.MaxPending
+	over := w.pendingCount() - w.cfg.MaxPending
 	if over <= 0 {
 		return
 	}
-	if n := min(over, len(w.buf.sessions)); n > 0 {
-		w.buf.sessions = w.buf.sessions[n:]
+	if n := min(over, len(w.buf.docs)); n > 0 {
+		w.buf.docs = w.buf.docs[n:]
 		over -= n
 	}
 	if over > 0 {
@@ -208,61 +353,59 @@ func (w *writer) bound() {
 func (w *writer) flush(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	defer cancel()
-	for len(w.buf.chat) > 0 {
-		n, err := w.writeChatRun(ctx, w.buf.chat)
-		if err != nil {
-			return err
+	for _, ops := range []*[]docOp{&w.buf.chat, &w.buf.docs} {
+		for len(*ops) > 0 {
+			n, err := writeRun(ctx, *ops)
+			if err != nil {
+				return err
+			}
+			clear((*ops)[:n])
+			*ops = (*ops)[n:]
 		}
-		clear(w.buf.chat[:n])
-		w.buf.chat = w.buf.chat[n:]
-	}
-	w.buf.chat = nil
-	if len(w.buf.sessions) > 0 {
-		ordered := options.BulkWrite().SetOrdered(true)
-		if _, err := w.cfg.Archive.sessions.BulkWrite(ctx, w.buf.sessions, ordered); err != nil {
-			return fmt.Errorf("archive %d session writes: %w", len(w.buf.sessions), err)
-		}
-		clear(w.buf.sessions)
-		w.buf.sessions = w.buf.sessions[:0]
+		*ops = nil
 	}
 	return nil
 }
 
-// writeChatRun writes the leading run of ops of one kind and returns how
-// many it wrote. New messages go in one unordered InsertMany (tens of times
-// cheaper than upserts on FerretDB; a duplicate id is a retry and is
-// ignored); deletes and clears in one ordered bulk write, after the
-// messages queued before them.
-func (w *writer) writeChatRun(ctx context.Context, ops []chatOp) (int, error) {
+// writeRun writes the leading run of ops of one kind on one collection and
+// returns how many ops it settled. Inserts go in one unordered InsertMany
+// (tens of times cheaper than upserts on FerretDB); changes in one ordered
+// bulk write, after the inserts queued before them. Of the changes that
+// replace or delete a whole document, only the last per document is sent:
+// the earlier ones would be overwritten within the same bulk write.
+func writeRun(ctx context.Context, ops []docOp) (int, error) {
+	first := ops[0]
 	n := 1
-	for n < len(ops) && (ops[n].insert == nil) == (ops[0].insert == nil) {
+	for n < len(ops) && ops[n].coll == first.coll && (ops[n].insert == nil) == (first.insert == nil) {
 		n++
 	}
-	if ops[0].insert != nil {
+	if first.insert != nil {
 		docs := make([]any, n)
 		for i, op := range ops[:n] {
 			docs[i] = op.insert
 		}
-		_, err := w.cfg.Archive.chat.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		_, err := first.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 		if err != nil && !onlyDuplicates(err) {
-			return 0, fmt.Errorf("archive %d chat messages: %w", n, err)
+			return 0, fmt.Errorf("archive %d inserts into %s: %w", n, first.coll.Name(), err)
 		}
 		return n, nil
 	}
-	models := make([]mongo.WriteModel, n)
+	models := make([]mongo.WriteModel, 0, n)
+	last := make(map[string]int, n)
 	for i, op := range ops[:n] {
-		models[i] = op.model
+		if op.key != "" {
+			last[op.key] = i
+		}
 	}
-	if _, err := w.cfg.Archive.chat.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
-		return 0, fmt.Errorf("archive %d chat changes: %w", n, err)
+	for i, op := range ops[:n] {
+		if op.key == "" || last[op.key] == i {
+			models = append(models, op.model)
+		}
+	}
+	if _, err := first.coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
+		return 0, fmt.Errorf("archive %d writes to %s: %w", len(models), first.coll.Name(), err)
 	}
 	return n, nil
-}
-
-// chatOp is one pending chat write: a message to insert, or a change.
-type chatOp struct {
-	insert any
-	model  mongo.WriteModel
 }
 
 // onlyDuplicates reports whether err is a bulk insert's failure made only

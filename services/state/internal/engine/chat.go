@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
@@ -15,54 +16,83 @@ import (
 	"github.com/pianorhythm/server/services/state/internal/live"
 )
 
-// SaveChat keeps m in the room's recent chat and queues it for the archive
-// (at least once, idempotent by id). It fills an empty id and sent_at.
-func (e *Engine) SaveChat(ctx context.Context, m *pb.ChatMessage) (*pb.ChatMessage, error) {
-	m = proto.Clone(m).(*pb.ChatMessage)
+// ChatArgs is one SaveChatMessage.
+type ChatArgs struct {
+	Msg     *pb.ChatMessage
+	Version int64
+	Limit   int
+	Window  time.Duration
+}
+
+// PostChat is a whole chat command (see live.Store.PostChat): it fills an
+// empty id and sent_at, and the sender's name and color from their seat
+// when the message has none; restores a room Redis lost and loads a cold
+// chat list from the archive; then queues the message for the archive (at
+// least once, idempotent by id).
+func (e *Engine) PostChat(ctx context.Context, c ChatArgs) (*pb.ChatMessage, error) {
+	m := proto.CloneOf(c.Msg)
 	if m.Id == "" {
 		m.Id = uuid.NewString()
 	}
 	if m.SentAt == nil {
 		m.SentAt = timestamppb.New(e.now())
 	}
-	err := e.Live.AppendChat(ctx, m)
-	if errors.Is(err, live.ErrNotFound) {
-		if _, err = e.GetRoom(ctx, m.GetRoomId()); err != nil {
+	roomID := m.GetRoomId()
+	if !m.GetSystem() && (m.GetDisplayName() == "" || m.GetColor() == "") {
+		seat, err := e.Live.Member(ctx, roomID, m.GetUserId())
+		if err != nil {
 			return nil, err
 		}
-		err = e.Live.AppendChat(ctx, m)
+		if m.DisplayName == "" {
+			m.DisplayName = seat.GetUser().GetDisplayName()
+		}
+		if m.Color == "" {
+			m.Color = seat.GetUser().GetColor()
+		}
 	}
-	if errors.Is(err, live.ErrChatCold) {
-		err = e.warmChat(ctx, m.GetRoomId(), m)
+	post := live.ChatPost{Msg: m, Version: c.Version, Limit: c.Limit, Window: c.Window, Now: e.now(),
+		Event: e.event(ctx, roomID, func(ev *pb.RoomEvent) {
+			ev.Event = &pb.RoomEvent_Chat{Chat: &pb.ChatPosted{Message: m}}
+		})}
+	restored, loaded := false, false
+	for {
+		err := e.Live.PostChat(ctx, post)
+		switch {
+		case err == nil:
+			if err := e.archive(ctx, archive.SaveChat{Msg: m}); err != nil {
+				return nil, fmt.Errorf("queue chat for archive: %w", err)
+			}
+			return m, nil
+		case errors.Is(err, live.ErrNotFound) && !restored:
+			restored = true
+			if _, err := e.restoreRoom(ctx, roomID); err != nil {
+				return nil, err
+			}
+		case errors.Is(err, live.ErrChatCold) && !loaded:
+			loaded = true
+			room, err := e.GetRoom(ctx, roomID)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := e.loadChat(ctx, room); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	if err := e.Writer.Tell(ctx, archive.SaveChat{Msg: m}); err != nil {
-		return nil, fmt.Errorf("queue chat for archive: %w", err)
-	}
-	return m, nil
 }
 
-// warmChat seeds a cold chat list from the archive (then appends next) and
-// returns the seeded history.
-func (e *Engine) warmChat(ctx context.Context, roomID string, next *pb.ChatMessage) error {
-	_, err := e.loadChat(ctx, roomID, next)
-	return err
-}
-
-func (e *Engine) loadChat(ctx context.Context, roomID string, next *pb.ChatMessage) ([]*pb.ChatMessage, error) {
-	room, err := e.GetRoom(ctx, roomID)
-	if err != nil {
-		return nil, err
-	}
+// loadChat seeds a cold chat list from the archive and returns the
+// seeded history: the room's last messages sent since it was created.
+func (e *Engine) loadChat(ctx context.Context, room *pb.Room) ([]*pb.ChatMessage, error) {
 	hist, err := actor.Ask[[]*pb.ChatMessage](ctx, e.Writer, archive.LoadChat{
-		RoomID: roomID, Since: room.GetCreatedAt().AsTime(), N: e.ChatKeep,
+		RoomID: room.GetId(), Since: room.GetCreatedAt().AsTime(), N: e.ChatKeep,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load chat of %q from archive: %w", roomID, err)
+		return nil, fmt.Errorf("load chat of %q from archive: %w", room.GetId(), err)
 	}
-	if err := e.Live.SeedChat(ctx, roomID, hist, next); err != nil {
+	if err := e.Live.SeedChat(ctx, room.GetId(), hist); err != nil {
 		return nil, err
 	}
 	return hist, nil
@@ -75,7 +105,11 @@ func (e *Engine) ChatHistory(ctx context.Context, roomID string, limit int) ([]*
 	if err != nil || loaded {
 		return msgs, err
 	}
-	hist, err := e.loadChat(ctx, roomID, nil)
+	room, err := e.GetRoom(ctx, roomID)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := e.loadChat(ctx, room)
 	if err != nil {
 		return nil, err
 	}
@@ -85,8 +119,9 @@ func (e *Engine) ChatHistory(ctx context.Context, roomID string, limit int) ([]*
 	return hist, nil
 }
 
-// DeleteChat removes one message from the recent chat and marks it deleted
-// in the archive (where it may be even when Redis no longer has it).
+// DeleteChat removes one message from the recent chat, publishes
+// ChatDeleted, and marks it deleted in the archive (where it may be even
+// when Redis no longer has it).
 func (e *Engine) DeleteChat(ctx context.Context, roomID, msgID string) error {
 	if _, err := e.GetRoom(ctx, roomID); err != nil {
 		return err
@@ -94,22 +129,31 @@ func (e *Engine) DeleteChat(ctx context.Context, roomID, msgID string) error {
 	if _, err := e.Live.DeleteChat(ctx, roomID, msgID); err != nil {
 		return err
 	}
-	if err := e.Writer.Tell(ctx, archive.DeleteChat{RoomID: roomID, MessageID: msgID}); err != nil {
+	ev := e.event(ctx, roomID, func(ev *pb.RoomEvent) {
+		ev.Event = &pb.RoomEvent_ChatDeleted{ChatDeleted: &pb.ChatDeleted{RoomId: roomID, MessageId: msgID}}
+	})
+	if err := e.Live.PublishRoom(ctx, roomID, ev); err != nil {
+		return err
+	}
+	if err := e.archive(ctx, archive.DeleteChat{RoomID: roomID, MessageID: msgID}); err != nil {
 		return fmt.Errorf("queue chat delete for archive: %w", err)
 	}
 	return nil
 }
 
-// ClearChat empties the room's chat; archived messages are marked cleared
-// so no recovery brings them back.
+// ClearChat empties the room's chat and publishes ChatCleared; archived
+// messages are marked cleared so no recovery brings them back.
 func (e *Engine) ClearChat(ctx context.Context, roomID string) error {
 	if _, err := e.GetRoom(ctx, roomID); err != nil {
 		return err
 	}
-	if err := e.Live.ClearChat(ctx, roomID); err != nil {
+	ev := e.event(ctx, roomID, func(ev *pb.RoomEvent) {
+		ev.Event = &pb.RoomEvent_ChatCleared{ChatCleared: &pb.ChatCleared{RoomId: roomID}}
+	})
+	if err := e.Live.ClearChat(ctx, roomID, ev); err != nil {
 		return err
 	}
-	if err := e.Writer.Tell(ctx, archive.ClearChat{RoomID: roomID}); err != nil {
+	if err := e.archive(ctx, archive.ClearChat{RoomID: roomID}); err != nil {
 		return fmt.Errorf("queue chat clear for archive: %w", err)
 	}
 	return nil

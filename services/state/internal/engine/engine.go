@@ -2,11 +2,11 @@ package engine
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -20,8 +20,8 @@ import (
 type Engine struct {
 	Live    *live.Store
 	Archive *archive.Archive
-	// Writer is the archive.Writer actor; chat and session writes go
-	// through it in order.
+	// Writer is the archive.Writer actor; what must last goes through it
+	// in order.
 	Writer *actor.Ref
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -40,147 +40,51 @@ func (e *Engine) now() time.Time {
 	return e.Now()
 }
 
-// GetRoom returns a room, reloading it from the archive when Redis lost a
-// persistent room.
-func (e *Engine) GetRoom(ctx context.Context, id string) (*pb.Room, error) {
-	r, err := e.Live.GetRoom(ctx, id)
-	if !errors.Is(err, live.ErrNotFound) {
-		return r, err
-	}
-	saved, aerr := e.Archive.Room(ctx, id)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if saved == nil {
-		return nil, err
-	}
-	if err := e.restore(ctx, saved); err != nil {
-		return nil, err
-	}
-	return e.Live.GetRoom(ctx, id)
+// archive queues a write for MongoDB. The writer's mailbox blocks when
+// full, so a slow MongoDB slows writers down instead of losing changes.
+func (e *Engine) archive(ctx context.Context, msg any) error {
+	return e.Writer.Tell(ctx, msg)
 }
 
-// restore puts an archived room back into Redis unless it is there.
-func (e *Engine) restore(ctx context.Context, r *pb.Room) error {
-	if _, err := e.Live.SaveRoom(ctx, r, true); err != nil && !errors.Is(err, live.ErrAlreadyExists) {
-		return fmt.Errorf("restore room: %w", err)
-	}
-	return nil
+// flushed asks the writer to write what is pending, so a read from the
+// archive sees every change made before it.
+func (e *Engine) flushed(ctx context.Context) error {
+	_, err := e.Writer.Ask(ctx, archive.Flush{})
+	return err
 }
 
-// RecoverRooms restores the archived rooms that keep(id) selects and Redis
-// lacks; it returns how many it looked at.
-func (e *Engine) RecoverRooms(ctx context.Context, keep func(id string) bool) (int, error) {
-	rooms, err := e.Archive.Rooms(ctx)
+// traceContext propagates W3C trace context into events regardless of the
+// process-wide propagator: RoomEvent.trace is documented as W3C.
+var traceContext = propagation.TraceContext{}
+
+// event builds a room event stamped with an id, the time and the trace of
+// ctx, marshalled for publishing.
+func (e *Engine) event(ctx context.Context, roomID string, set func(*pb.RoomEvent)) []byte {
+	ev := &pb.RoomEvent{RoomId: roomID, EventId: uuid.NewString(), At: timestamppb.New(e.now())}
+	m := propagation.MapCarrier{}
+	traceContext.Inject(ctx, m)
+	if len(m) > 0 {
+		ev.Trace = m
+	}
+	set(ev)
+	b, err := proto.Marshal(ev)
 	if err != nil {
-		return 0, err
+		panic("marshal room event: " + err.Error()) // generated messages always marshal
 	}
-	n := 0
-	for _, r := range rooms {
-		if keep != nil && !keep(r.GetId()) {
-			continue
-		}
-		n++
-		if err := e.restore(ctx, r); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return b
 }
 
-// SaveRoom stores a room (see pb.SaveRoomRequest); persistent rooms are
-// written to the archive too, and rooms that stop being persistent leave it.
-func (e *Engine) SaveRoom(ctx context.Context, r *pb.Room, createOnly bool) (*pb.Room, error) {
-	r = proto.Clone(r).(*pb.Room)
-	if createOnly {
-		// A persistent room lost by a Redis flush still exists.
-		if _, err := e.GetRoom(ctx, r.GetId()); err == nil {
-			return nil, fmt.Errorf("room %q: %w", r.GetId(), live.ErrAlreadyExists)
-		} else if !errors.Is(err, live.ErrNotFound) {
-			return nil, err
-		}
+// Public returns a copy of r fit for events and callers outside the
+// services: no password hash, has_password set.
+func Public(r *pb.Room) *pb.Room {
+	if r == nil {
+		return nil
 	}
-	if r.CreatedAt == nil {
-		r.CreatedAt = timestamppb.New(e.now())
+	c := proto.CloneOf(r)
+	c.HasPassword = c.PasswordHash != "" || c.HasPassword
+	c.PasswordHash = ""
+	if c.Settings != nil {
+		c.Settings.Password = nil
 	}
-	if r.Settings != nil {
-		r.Settings.Password = nil // write-only: the room service stores the hash
-	}
-	r.HasPassword = r.HasPassword || r.GetPasswordHash() != ""
-	was, err := e.Live.SaveRoom(ctx, r, createOnly)
-	if err != nil {
-		return nil, err
-	}
-	if createOnly {
-		// A new room has no archived chat to load on its first read.
-		if err := e.Live.MarkChatLoaded(ctx, r.GetId()); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case r.GetPersistent():
-		err = e.Archive.SaveRoom(ctx, r, e.now())
-	case was:
-		err = e.Archive.DeleteRoom(ctx, r.GetId())
-	}
-	if err != nil {
-		return nil, err
-	}
-	return e.Live.GetRoom(ctx, r.GetId())
-}
-
-// DeleteRoom removes a room from Redis and, if persistent, from the
-// archive. Its archived chat stays (recovery only reloads messages sent
-// after a room's creation, so a new room with the same id starts empty).
-func (e *Engine) DeleteRoom(ctx context.Context, id string) error {
-	was, err := e.Live.DeleteRoom(ctx, id)
-	if errors.Is(err, live.ErrNotFound) {
-		saved, aerr := e.Archive.Room(ctx, id)
-		if aerr != nil {
-			return aerr
-		}
-		if saved == nil {
-			return err
-		}
-		was, err = true, nil
-	}
-	if err != nil {
-		return err
-	}
-	if was {
-		return e.Archive.DeleteRoom(ctx, id)
-	}
-	return nil
-}
-
-// ListRooms lists rooms by id; after a Redis flush it first reloads the
-// persistent rooms.
-func (e *Engine) ListRooms(ctx context.Context, includePrivate bool, after string, n int) ([]*pb.Room, string, error) {
-	ok, err := e.Live.RoomIndexExists(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	if !ok {
-		if _, err := e.RecoverRooms(ctx, nil); err != nil {
-			return nil, "", err
-		}
-	}
-	return e.Live.ListRooms(ctx, includePrivate, after, n)
-}
-
-// Join seats a member (see live.Store.Join), restoring a persistent room
-// first if Redis lost it.
-func (e *Engine) Join(ctx context.Context, roomID string, m *pb.Member, staff bool) (live.JoinResult, error) {
-	m = proto.Clone(m).(*pb.Member)
-	if m.JoinedAt == nil {
-		m.JoinedAt = timestamppb.New(e.now())
-	}
-	res, err := e.Live.Join(ctx, roomID, m, staff, e.now())
-	if !errors.Is(err, live.ErrNotFound) {
-		return res, err
-	}
-	if _, gerr := e.GetRoom(ctx, roomID); gerr != nil {
-		return res, gerr
-	}
-	return e.Live.Join(ctx, roomID, m, staff, e.now())
+	return c
 }

@@ -9,9 +9,9 @@ import (
 )
 
 // SetOnline records the presence and opens an archived session.
-func (e *Engine) SetOnline(ctx context.Context, userID, instanceID, connID string) (*pb.Presence, error) {
+func (e *Engine) SetOnline(ctx context.Context, userID, instanceID, connID, roomID string) (*pb.Presence, error) {
 	now := e.now()
-	p, err := e.Live.SetOnline(ctx, userID, instanceID, connID, now)
+	p, err := e.Live.SetOnline(ctx, userID, instanceID, connID, roomID, now)
 	if err != nil {
 		return nil, err
 	}

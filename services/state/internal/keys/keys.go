@@ -26,7 +26,7 @@ func (k Keys) PresenceInstances() string { return k.Prefix + "instances:presence
 // InstancePresence is a SET of the user ids whose connection an instance holds.
 func (k Keys) InstancePresence(id string) string { return k.Prefix + "instance:" + id + ":presence" }
 
-// Room is a HASH {pb, cap, maint, persist, chatwarm} of one room.
+// Room is a HASH {pb, ver, cap, maint, persist, chatwarm} of one room.
 func (k Keys) Room(id string) string { return k.Prefix + "room:" + id }
 
 // Members is a HASH user id -> marshalled pb.Member.
@@ -41,26 +41,32 @@ func (k Keys) Bans(roomID string) string { return k.Prefix + "room:" + roomID + 
 // Chat is a LIST of marshalled pb.ChatMessage, oldest first, trimmed.
 func (k Keys) Chat(roomID string) string { return k.Prefix + "room:" + roomID + ":chat" }
 
+// Posted is a STRING with a TTL marking a chat message id as posted (so a
+// retried post changes nothing).
+func (k Keys) Posted(roomID, msgID string) string {
+	return k.Prefix + "room:" + roomID + ":posted:" + msgID
+}
+
 // Rooms is a ZSET (all scores 0, ordered by id) of every room.
 func (k Keys) Rooms() string { return k.Prefix + "rooms" }
 
 // PublicRooms is a ZSET (all scores 0) of the listed rooms.
 func (k Keys) PublicRooms() string { return k.Prefix + "rooms:public" }
 
-// Friends is a HASH other user id -> pb.FriendStatus number.
+// Friends is a HASH other user id -> pb.FriendStatus number, with the
+// field "~" once loaded from the archive.
 func (k Keys) Friends(userID string) string { return k.Prefix + "friends:" + userID }
 
-// Config is a HASH {maintenance, motd} of server-wide settings.
+// Config is a HASH {maintenance, motd, ~} of server-wide settings ("~"
+// once restored or set).
 func (k Keys) Config() string { return k.Prefix + "config" }
 
-// Token is a HASH {user, family, used} of one refresh token, with a TTL.
-func (k Keys) Token(id string) string { return k.Prefix + "rt:" + id }
+// Epoch is a STRING (unix ms of the last restore) present while Redis
+// holds the rooms and settings of the archive.
+func (k Keys) Epoch() string { return k.Prefix + "state:epoch" }
 
-// TokenFamily is a SET of the token ids of one family.
-func (k Keys) TokenFamily(id string) string { return k.Prefix + "rtfam:" + id }
-
-// RevokedFamily is a STRING with a TTL marking a revoked family.
-func (k Keys) RevokedFamily(id string) string { return k.Prefix + "rtrevoked:" + id }
+// RestoreLock is a STRING with a TTL held by the replica restoring Redis.
+func (k Keys) RestoreLock() string { return k.Prefix + "state:restoring" }
 
 // Hit is a STRING counter of one fixed rate-limit window, with a TTL.
 func (k Keys) Hit(key string) string { return k.Prefix + "rl:" + key }

@@ -11,5 +11,5 @@ var (
 	ErrRoomFull      = errors.New("room is full")
 	ErrBanned        = errors.New("banned from room")
 	ErrMaintenance   = errors.New("maintenance mode")
-	ErrRevoked       = errors.New("token family revoked")
+	ErrNotInRoom     = errors.New("not in the room")
 )

@@ -41,17 +41,47 @@ func (s *Store) SetFriendStatus(ctx context.Context, userID, otherID string, st 
 	return nil
 }
 
-// Friends lists userID's relations ordered by user id.
-func (s *Store) Friends(ctx context.Context, userID string) ([]*pb.FriendEntry, error) {
+// loadedField marks a hash whose content was loaded from the archive (or
+// is complete since it was created here): without it, Redis has lost the
+// hash and its content must be read back from MongoDB. Ids never start
+// with "~", so it cannot collide with an entry.
+const loadedField = "~"
+
+// Friends lists userID's relations ordered by user id; loaded is false
+// when Redis does not have them (the caller loads them from the archive).
+func (s *Store) Friends(ctx context.Context, userID string) (out []*pb.FriendEntry, loaded bool, err error) {
 	h, err := s.rdb.HGetAll(ctx, s.k.Friends(userID)).Result()
 	if err != nil {
-		return nil, fmt.Errorf("friends of %q: %w", userID, err)
+		return nil, false, fmt.Errorf("friends of %q: %w", userID, err)
 	}
-	out := make([]*pb.FriendEntry, 0, len(h))
+	out = make([]*pb.FriendEntry, 0, len(h))
 	for id, v := range h {
+		if id == loadedField {
+			loaded = true
+			continue
+		}
 		n, _ := strconv.Atoi(v)
 		out = append(out, &pb.FriendEntry{UserId: id, Status: pb.FriendStatus(n)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetUserId() < out[j].GetUserId() })
-	return out, nil
+	return out, loaded, nil
 }
+
+// LoadFriends merges archived relations into userID's hash (entries
+// written meanwhile win) and marks it loaded.
+func (s *Store) LoadFriends(ctx context.Context, userID string, entries []*pb.FriendEntry) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, e := range entries {
+			p.HSetNX(ctx, s.k.Friends(userID), e.GetUserId(), int32(e.GetStatus()))
+		}
+		p.HSet(ctx, s.k.Friends(userID), loadedField, "1")
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load friends of %q: %w", userID, err)
+	}
+	return nil
+}
+
+// Mirror is the status the other side of a friendship sees.
+func Mirror(s pb.FriendStatus) pb.FriendStatus { return mirror(s) }

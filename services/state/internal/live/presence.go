@@ -14,7 +14,7 @@ import (
 
 // setOnlineScript moves the user's presence to a new instance/connection.
 // KEYS presence, new instance set, presence-instances index; ARGV user,
-// instance, conn, now ms, prefix.
+// instance, conn, now ms, prefix, room.
 var setOnlineScript = redis.NewScript(`
 local old = redis.call('HGET', KEYS[1], 'inst')
 if old and old ~= ARGV[2] then
@@ -22,20 +22,21 @@ if old and old ~= ARGV[2] then
   redis.call('SREM', oldSet, ARGV[1])
   if redis.call('SCARD', oldSet) == 0 then redis.call('SREM', KEYS[3], old) end
 end
-redis.call('HSET', KEYS[1], 'inst', ARGV[2], 'conn', ARGV[3], 'since', ARGV[4], 'room', '')
+redis.call('HSET', KEYS[1], 'inst', ARGV[2], 'conn', ARGV[3], 'since', ARGV[4], 'room', ARGV[6])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[2])
 return 1
 `)
 
-// SetOnline records that userID is connected through instanceID.
-func (s *Store) SetOnline(ctx context.Context, userID, instanceID, connID string, now time.Time) (*pb.Presence, error) {
+// SetOnline records that userID is connected through instanceID, in
+// roomID ("" for none).
+func (s *Store) SetOnline(ctx context.Context, userID, instanceID, connID, roomID string, now time.Time) (*pb.Presence, error) {
 	err := setOnlineScript.Run(ctx, s.rdb, []string{s.k.Presence(userID), s.k.InstancePresence(instanceID), s.k.PresenceInstances()},
-		userID, instanceID, connID, now.UnixMilli(), s.k.Prefix).Err()
+		userID, instanceID, connID, now.UnixMilli(), s.k.Prefix, roomID).Err()
 	if err != nil {
 		return nil, fmt.Errorf("set %q online: %w", userID, err)
 	}
-	return &pb.Presence{UserId: userID, Online: true, InstanceId: instanceID, ConnectionId: connID, Since: timestamppb.New(now)}, nil
+	return &pb.Presence{UserId: userID, Online: true, InstanceId: instanceID, ConnectionId: connID, RoomId: roomID, Since: timestamppb.New(now)}, nil
 }
 
 // setOfflineScript: KEYS presence, presence-instances index; ARGV user,

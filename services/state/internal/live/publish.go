@@ -25,3 +25,11 @@ func (s *Store) PublishUserEvent(ctx context.Context, e *pb.UserEvent) (int64, e
 	}
 	return n, nil
 }
+
+// PublishRoom publishes a marshalled RoomEvent on the room's channel.
+func (s *Store) PublishRoom(ctx context.Context, roomID string, event []byte) error {
+	if err := s.rdb.Publish(ctx, s.k.RoomChannel(roomID), event).Err(); err != nil {
+		return fmt.Errorf("publish to room %q: %w", roomID, err)
+	}
+	return nil
+}

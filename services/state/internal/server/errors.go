@@ -13,6 +13,7 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/rpc"
+	"github.com/pianorhythm/server/services/state/internal/archive"
 	"github.com/pianorhythm/server/services/state/internal/live"
 )
 
@@ -31,6 +32,7 @@ func toStatus(err error) error {
 	var inv *invalidError
 	var panicErr *actor.PanicError
 	var netErr net.Error
+	var rate *live.RateLimited
 	switch {
 	case err == nil:
 		return nil
@@ -42,8 +44,16 @@ func toStatus(err error) error {
 		return rpc.Refuse(pb.ErrorReason_BANNED, err.Error())
 	case errors.Is(err, live.ErrMaintenance):
 		return rpc.Refuse(pb.ErrorReason_MAINTENANCE, err.Error())
-	case errors.Is(err, live.ErrRevoked):
+	case errors.Is(err, archive.ErrFamilyRevoked):
 		return rpc.Refuse(pb.ErrorReason_REVOKED, err.Error())
+	case errors.Is(err, archive.ErrTokenNotFound):
+		return rpc.Refuse(pb.ErrorReason_NOT_FOUND, err.Error())
+	case errors.Is(err, archive.ErrTokenExists):
+		return rpc.Refuse(pb.ErrorReason_ALREADY_EXISTS, err.Error())
+	case errors.Is(err, live.ErrNotInRoom):
+		return rpc.Refuse(pb.ErrorReason_NOT_IN_ROOM, err.Error())
+	case errors.As(err, &rate):
+		return rpc.Refuse(pb.ErrorReason_RATE_LIMITED, rate.Error())
 	case errors.Is(err, live.ErrNotFound):
 		return rpc.Refuse(pb.ErrorReason_NOT_FOUND, err.Error())
 	case errors.Is(err, live.ErrAlreadyExists):

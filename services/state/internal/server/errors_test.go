@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/rpc"
+	"github.com/pianorhythm/server/services/state/internal/archive"
 	"github.com/pianorhythm/server/services/state/internal/live"
 )
 
@@ -26,7 +28,10 @@ func TestToStatus(t *testing.T) {
 		{live.ErrMaintenance, codes.FailedPrecondition, "MAINTENANCE"},
 		{live.ErrNotFound, codes.NotFound, "NOT_FOUND"},
 		{live.ErrAlreadyExists, codes.AlreadyExists, "ALREADY_EXISTS"},
-		{live.ErrRevoked, codes.FailedPrecondition, "REVOKED"},
+		{archive.ErrFamilyRevoked, codes.FailedPrecondition, "REVOKED"},
+		{archive.ErrTokenNotFound, codes.NotFound, "NOT_FOUND"},
+		{&live.RateLimited{RetryAfter: time.Second}, codes.ResourceExhausted, "RATE_LIMITED"},
+		{live.ErrNotInRoom, codes.FailedPrecondition, "NOT_IN_ROOM"},
 		{context.DeadlineExceeded, codes.Unavailable, "UNAVAILABLE"},
 		{actor.ErrMailboxFull, codes.Unavailable, "UNAVAILABLE"},
 		{&actor.PanicError{Value: "boom"}, codes.Internal, "INTERNAL"},

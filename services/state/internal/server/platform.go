@@ -12,7 +12,6 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/telemetry"
-	"github.com/pianorhythm/server/services/state/internal/shard"
 )
 
 // Bounds of durations in requests.
@@ -23,11 +22,12 @@ const (
 	maxTokenTTL     = 365 * 24 * time.Hour
 	maxWindow       = 24 * time.Hour
 	maxHitLimit     = 1_000_000
+	maxRestoreSeats = 100_000
 )
 
 func (s *Server) GetConfig(ctx context.Context, _ *pb.GetConfigRequest) (*pb.ServerConfig, error) {
-	return call(ctx, s, shard.ConfigKey, func(ctx context.Context) (*pb.ServerConfig, error) {
-		return s.eng.Live.Config(ctx)
+	return run(ctx, s, func(ctx context.Context) (*pb.ServerConfig, error) {
+		return s.eng.Config(ctx)
 	})
 }
 
@@ -39,15 +39,15 @@ func (s *Server) SetConfig(ctx context.Context, req *pb.SetConfigRequest) (*pb.S
 	if err := checkText("config.motd", c.GetMotd(), maxTextRunes); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.ConfigKey, func(ctx context.Context) (*pb.ServerConfig, error) {
-		return c, s.eng.Live.SetConfig(ctx, c)
+	return run(ctx, s, func(ctx context.Context) (*pb.ServerConfig, error) {
+		return c, s.eng.SetConfig(ctx, c)
 	})
 }
 
 // PublishRoomEvent fills event_id, at and, when the caller sent none, the
-// trace context of this request, then publishes on the room's channel.
-// Publishing needs no per-key order beyond the caller's own, so it runs in
-// the caller's goroutine.
+// trace context of this request, then publishes on the room's channel. The
+// state service publishes the events of its own room writes itself; this
+// is for notices that change no state (an admin broadcast).
 func (s *Server) PublishRoomEvent(ctx context.Context, e *pb.RoomEvent) (*pb.PublishResponse, error) {
 	if err := firstErr(checkID("room_id", e.GetRoomId()), checkOptionalID("event_id", e.GetEventId())); err != nil {
 		return nil, toStatus(err)
@@ -109,7 +109,7 @@ func (s *Server) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.H
 	if ttl == 0 {
 		ttl = defHeartbeatTTL
 	}
-	return call(ctx, s, shard.InstanceKey(req.GetInstanceId()), func(ctx context.Context) (*pb.HeartbeatResponse, error) {
+	return run(ctx, s, func(ctx context.Context) (*pb.HeartbeatResponse, error) {
 		known, err := s.eng.Live.Heartbeat(ctx, req.GetInstanceId(), ttl, s.cfg.Now())
 		if err != nil {
 			return nil, err
@@ -145,8 +145,8 @@ func (s *Server) StoreRefreshToken(ctx context.Context, req *pb.StoreRefreshToke
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.TokenKey(req.GetTokenId()), func(ctx context.Context) (*emptypb.Empty, error) {
-		return &emptypb.Empty{}, s.eng.Live.StoreToken(ctx, req.GetTokenId(), req.GetUserId(), req.GetFamilyId(), ttl)
+	return run(ctx, s, func(ctx context.Context) (*emptypb.Empty, error) {
+		return &emptypb.Empty{}, s.eng.Archive.StoreToken(ctx, req.GetTokenId(), req.GetUserId(), req.GetFamilyId(), s.cfg.Now().Add(ttl))
 	})
 }
 
@@ -154,8 +154,8 @@ func (s *Server) ConsumeRefreshToken(ctx context.Context, req *pb.ConsumeRefresh
 	if err := checkTokenID("token_id", req.GetTokenId()); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.TokenKey(req.GetTokenId()), func(ctx context.Context) (*pb.RefreshTokenRecord, error) {
-		return s.eng.Live.ConsumeToken(ctx, req.GetTokenId())
+	return run(ctx, s, func(ctx context.Context) (*pb.RefreshTokenRecord, error) {
+		return s.eng.Archive.ConsumeToken(ctx, req.GetTokenId(), s.cfg.Now())
 	})
 }
 
@@ -163,13 +163,12 @@ func (s *Server) RevokeTokenFamily(ctx context.Context, req *pb.RevokeTokenFamil
 	if err := checkTokenID("family_id", req.GetFamilyId()); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.TokenKey(req.GetFamilyId()), func(ctx context.Context) (*emptypb.Empty, error) {
-		return &emptypb.Empty{}, s.eng.Live.RevokeFamily(ctx, req.GetFamilyId(), s.cfg.RevokedFamilyTTL)
+	return run(ctx, s, func(ctx context.Context) (*emptypb.Empty, error) {
+		return &emptypb.Empty{}, s.eng.Archive.RevokeFamily(ctx, req.GetFamilyId(), s.cfg.Now())
 	})
 }
 
-// Hit runs in the caller's goroutine: the script is atomic on its own and
-// rate limits are on hot paths (logins, joins).
+// Hit counts one hit of a shared rate limit (one atomic script).
 func (s *Server) Hit(ctx context.Context, req *pb.HitRequest) (*pb.HitResponse, error) {
 	window, err := checkDuration("window", req.GetWindow(), maxWindow)
 	if err == nil && window < time.Millisecond {
@@ -184,9 +183,40 @@ func (s *Server) Hit(ctx context.Context, req *pb.HitRequest) (*pb.HitResponse, 
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	res, err := s.eng.Live.Hit(ctx, req.GetKey(), int(req.GetLimit()), window, s.eng.Clock())
+	res, err := s.eng.Live.Hit(ctx, req.GetKey(), int(req.GetLimit()), window, s.eng.Clock(), req.GetPeek())
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	return &pb.HitResponse{Allowed: res.Allowed, Remaining: int32(res.Remaining), RetryAfter: durationpb.New(res.RetryAfter)}, nil
+}
+
+func (s *Server) RestoreInstance(ctx context.Context, req *pb.RestoreInstanceRequest) (*pb.RestoreInstanceResponse, error) {
+	ttl, err := checkDuration("ttl", req.GetTtl(), maxHeartbeatTTL)
+	if err == nil {
+		err = checkID("instance_id", req.GetInstanceId())
+	}
+	if err == nil && len(req.GetSeats()) > maxRestoreSeats {
+		err = invalidf("at most %d seats", maxRestoreSeats)
+	}
+	for _, seat := range req.GetSeats() {
+		if err != nil {
+			break
+		}
+		err = firstErr(checkMember(seat.GetMember()), checkID("seats.member.connection_id", seat.GetMember().GetConnectionId()),
+			checkOptionalID("seats.room_id", seat.GetRoomId()))
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if ttl == 0 {
+		ttl = defHeartbeatTTL
+	}
+	// Restoring many seats takes longer than one request's work.
+	ctx, cancel := context.WithTimeout(ctx, 4*s.cfg.OpTimeout)
+	defer cancel()
+	lost, err := s.eng.RestoreInstance(ctx, req.GetInstanceId(), ttl, req.GetSeats())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.RestoreInstanceResponse{LostRoomIds: lost}, nil
 }

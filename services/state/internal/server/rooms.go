@@ -2,30 +2,65 @@ package server
 
 import (
 	"context"
-	"time"
+	"errors"
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/services/state/internal/engine"
 	"github.com/pianorhythm/server/services/state/internal/live"
-	"github.com/pianorhythm/server/services/state/internal/shard"
 )
 
 func (s *Server) AddUserToRoom(ctx context.Context, req *pb.AddUserToRoomRequest) (*pb.AddUserToRoomResponse, error) {
 	m := req.GetMember()
-	if err := firstErr(
+	n := int(req.GetChatHistory())
+	err := firstErr(
 		checkID("room_id", req.GetRoomId()),
 		checkMember(m),
-	); err != nil {
+		checkUpdate(req.GetRoomUpdate(), req.GetRoomId()),
+	)
+	if err == nil && (n < 0 || n > s.cfg.ChatHistory) {
+		err = invalidf("chat_history must be 0-%d", s.cfg.ChatHistory)
+	}
+	if err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.RoomKey(req.GetRoomId()), func(ctx context.Context) (*pb.AddUserToRoomResponse, error) {
-		res, err := s.eng.Join(ctx, req.GetRoomId(), m, req.GetStaff())
+	return run(ctx, s, func(ctx context.Context) (*pb.AddUserToRoomResponse, error) {
+		res, err := s.eng.Join(ctx, engine.JoinArgs{
+			RoomID: req.GetRoomId(), Member: m, Staff: req.GetStaff(), Version: req.GetVersion(),
+			Update: req.GetRoomUpdate(), Chat: n,
+		})
+		if st, ok := asStale(err); ok {
+			return &pb.AddUserToRoomResponse{Room: st, Stale: true}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
-		return &pb.AddUserToRoomResponse{Room: res.Room, AlreadyMember: res.AlreadyMember, PreviousConnectionId: res.PreviousConnID}, nil
+		return &pb.AddUserToRoomResponse{
+			Room: res.Room, AlreadyMember: res.AlreadyMember, PreviousConnectionId: res.PreviousConnID,
+			Members: res.Members, ChatHistory: res.Chat,
+		}, nil
 	})
+}
+
+// asStale returns the current room of a write refused for its version.
+func asStale(err error) (*pb.Room, bool) {
+	var st *live.Stale
+	if errors.As(err, &st) {
+		return st.Room, true
+	}
+	return nil, false
+}
+
+// checkUpdate checks an optional room update of the room id.
+func checkUpdate(r *pb.Room, id string) error {
+	if r == nil {
+		return nil
+	}
+	if r.GetId() != id {
+		return invalidf("room_update.id must be the request's room_id")
+	}
+	return checkRoom(r)
 }
 
 func checkMember(m *pb.Member) error {
@@ -45,15 +80,20 @@ func (s *Server) RemoveUserFromRoom(ctx context.Context, req *pb.RemoveUserFromR
 		checkID("room_id", req.GetRoomId()),
 		checkID("user_id", req.GetUserId()),
 		checkOptionalID("connection_id", req.GetConnectionId()),
+		checkText("reason", req.GetReason(), maxNameRunes),
+		checkUpdate(req.GetRoomUpdate(), req.GetRoomId()),
 	); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.RoomKey(req.GetRoomId()), func(ctx context.Context) (*pb.RemoveUserFromRoomResponse, error) {
-		removed, n, err := s.eng.Live.Leave(ctx, req.GetRoomId(), req.GetUserId(), req.GetConnectionId())
+	return run(ctx, s, func(ctx context.Context) (*pb.RemoveUserFromRoomResponse, error) {
+		res, err := s.eng.Leave(ctx, engine.LeaveArgs{
+			RoomID: req.GetRoomId(), UserID: req.GetUserId(), ConnID: req.GetConnectionId(), Reason: req.GetReason(),
+			Version: req.GetVersion(), Update: req.GetRoomUpdate(),
+		})
 		if err != nil {
 			return nil, err
 		}
-		return &pb.RemoveUserFromRoomResponse{Removed: removed, MemberCount: int32(n)}, nil
+		return &pb.RemoveUserFromRoomResponse{Removed: res.Removed, MemberCount: int32(res.Count), Room: res.Room, Stale: res.Stale}, nil
 	})
 }
 
@@ -61,17 +101,30 @@ func (s *Server) GetRoom(ctx context.Context, req *pb.GetRoomRequest) (*pb.Room,
 	if err := checkID("room_id", req.GetRoomId()); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.RoomKey(req.GetRoomId()), func(ctx context.Context) (*pb.Room, error) {
+	return run(ctx, s, func(ctx context.Context) (*pb.Room, error) {
 		return s.eng.GetRoom(ctx, req.GetRoomId())
 	})
 }
 
-func (s *Server) SaveRoom(ctx context.Context, req *pb.SaveRoomRequest) (*pb.Room, error) {
+func (s *Server) SaveRoom(ctx context.Context, req *pb.SaveRoomRequest) (*pb.SaveRoomResponse, error) {
 	if err := checkRoom(req.GetRoom()); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.RoomKey(req.GetRoom().GetId()), func(ctx context.Context) (*pb.Room, error) {
-		return s.eng.SaveRoom(ctx, req.GetRoom(), req.GetCreateOnly())
+	return run(ctx, s, func(ctx context.Context) (*pb.SaveRoomResponse, error) {
+		var r *pb.Room
+		var err error
+		if req.GetCreateOnly() {
+			r, err = s.eng.CreateRoom(ctx, req.GetRoom())
+		} else {
+			r, err = s.eng.UpdateRoom(ctx, req.GetRoom(), req.GetVersion())
+		}
+		if st, ok := asStale(err); ok {
+			return &pb.SaveRoomResponse{Room: st, Stale: true}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &pb.SaveRoomResponse{Room: r}, nil
 	})
 }
 
@@ -100,7 +153,7 @@ func (s *Server) DeleteRoom(ctx context.Context, req *pb.DeleteRoomRequest) (*em
 	if err := checkID("room_id", req.GetRoomId()); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.RoomKey(req.GetRoomId()), func(ctx context.Context) (*emptypb.Empty, error) {
+	return run(ctx, s, func(ctx context.Context) (*emptypb.Empty, error) {
 		return &emptypb.Empty{}, s.eng.DeleteRoom(ctx, req.GetRoomId())
 	})
 }
@@ -117,7 +170,7 @@ func (s *Server) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.L
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.RoomsKey, func(ctx context.Context) (*pb.ListRoomsResponse, error) {
+	return run(ctx, s, func(ctx context.Context) (*pb.ListRoomsResponse, error) {
 		rooms, next, err := s.eng.ListRooms(ctx, req.GetIncludePrivate(), after, n)
 		if err != nil {
 			return nil, err
@@ -130,11 +183,8 @@ func (s *Server) RoomMembers(ctx context.Context, req *pb.RoomMembersRequest) (*
 	if err := checkID("room_id", req.GetRoomId()); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.RoomKey(req.GetRoomId()), func(ctx context.Context) (*pb.RoomMembersResponse, error) {
-		if _, err := s.eng.GetRoom(ctx, req.GetRoomId()); err != nil {
-			return nil, err
-		}
-		ms, err := s.eng.Live.Members(ctx, req.GetRoomId())
+	return run(ctx, s, func(ctx context.Context) (*pb.RoomMembersResponse, error) {
+		ms, err := s.eng.Members(ctx, req.GetRoomId())
 		if err != nil {
 			return nil, err
 		}
@@ -142,23 +192,25 @@ func (s *Server) RoomMembers(ctx context.Context, req *pb.RoomMembersRequest) (*
 	})
 }
 
-func (s *Server) BanFromRoom(ctx context.Context, req *pb.BanFromRoomRequest) (*emptypb.Empty, error) {
-	d, err := checkDuration("duration", req.GetDuration(), maxBan)
+func (s *Server) KickFromRoom(ctx context.Context, req *pb.KickFromRoomRequest) (*pb.KickFromRoomResponse, error) {
+	ban, err := checkSignedDuration("ban", req.GetBan(), maxBan)
 	if err == nil {
-		err = firstErr(checkID("room_id", req.GetRoomId()), checkID("user_id", req.GetUserId()))
+		err = firstErr(
+			checkID("room_id", req.GetRoomId()),
+			checkID("user_id", req.GetUserId()),
+			checkOptionalID("by_user_id", req.GetByUserId()),
+			checkText("reason", req.GetReason(), maxChatRunes),
+		)
 	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.RoomKey(req.GetRoomId()), func(ctx context.Context) (*emptypb.Empty, error) {
-		if _, err := s.eng.GetRoom(ctx, req.GetRoomId()); err != nil {
+	return run(ctx, s, func(ctx context.Context) (*pb.KickFromRoomResponse, error) {
+		removed, n, err := s.eng.Kick(ctx, req.GetRoomId(), req.GetUserId(), req.GetByUserId(), req.GetReason(), ban)
+		if err != nil {
 			return nil, err
 		}
-		var until time.Time // zero: until unbanned
-		if d > 0 {
-			until = s.cfg.Now().Add(d)
-		}
-		return &emptypb.Empty{}, s.eng.Live.Ban(ctx, req.GetRoomId(), req.GetUserId(), until)
+		return &pb.KickFromRoomResponse{Removed: removed, MemberCount: int32(n)}, nil
 	})
 }
 
@@ -166,8 +218,8 @@ func (s *Server) UnbanFromRoom(ctx context.Context, req *pb.UnbanFromRoomRequest
 	if err := firstErr(checkID("room_id", req.GetRoomId()), checkID("user_id", req.GetUserId())); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.RoomKey(req.GetRoomId()), func(ctx context.Context) (*emptypb.Empty, error) {
-		return &emptypb.Empty{}, s.eng.Live.Unban(ctx, req.GetRoomId(), req.GetUserId())
+	return run(ctx, s, func(ctx context.Context) (*emptypb.Empty, error) {
+		return &emptypb.Empty{}, s.eng.Unban(ctx, req.GetRoomId(), req.GetUserId())
 	})
 }
 

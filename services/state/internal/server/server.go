@@ -6,7 +6,6 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/services/state/internal/engine"
-	"github.com/pianorhythm/server/services/state/internal/shard"
 )
 
 // Config configures the gRPC server.
@@ -14,34 +13,38 @@ type Config struct {
 	// ChatHistory is the most messages ChatHistory returns (and Redis
 	// keeps per room); required.
 	ChatHistory int
-	// RevokedFamilyTTL is how long a revoked token family is remembered;
-	// required.
-	RevokedFamilyTTL time.Duration
+	// OpTimeout bounds one request's store work; required.
+	OpTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
-// Server implements pb.StateServiceServer. It is safe for concurrent use.
+// Server implements pb.StateServiceServer: it validates each request and
+// runs it on the engine in the caller's goroutine. It owns no state, so it
+// is ordinary concurrent code (no actor), safe for any number of callers;
+// races between replicas are settled by the engine's atomic scripts.
 type Server struct {
 	pb.UnimplementedStateServiceServer
 	cfg Config
 	eng *engine.Engine
-	m   *shard.Manager
 }
 
 var _ pb.StateServiceServer = (*Server)(nil)
 
-// New returns a Server running requests on m's shards.
-func New(cfg Config, eng *engine.Engine, m *shard.Manager) *Server {
+// New returns a Server over eng.
+func New(cfg Config, eng *engine.Engine) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Server{cfg: cfg, eng: eng, m: m}
+	return &Server{cfg: cfg, eng: eng}
 }
 
-// call runs fn on the shard owning key and maps its error to a status.
-func call[T any](ctx context.Context, s *Server, key string, fn func(ctx context.Context) (T, error)) (T, error) {
-	v, err := shard.Do(ctx, s.m, key, fn)
+// run bounds fn by OpTimeout (within the caller's own deadline) and maps
+// its error to a status.
+func run[T any](ctx context.Context, s *Server, fn func(ctx context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+	defer cancel()
+	v, err := fn(ctx)
 	if err != nil {
 		var zero T
 		return zero, toStatus(err)

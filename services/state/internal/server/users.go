@@ -6,15 +6,14 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
-	"github.com/pianorhythm/server/services/state/internal/shard"
 )
 
 func (s *Server) GetUser(ctx context.Context, req *pb.GetUserRequest) (*pb.User, error) {
 	if err := checkID("user_id", req.GetUserId()); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.UserKey(req.GetUserId()), func(ctx context.Context) (*pb.User, error) {
-		return s.eng.Live.GetUser(ctx, req.GetUserId())
+	return run(ctx, s, func(ctx context.Context) (*pb.User, error) {
+		return s.eng.GetUser(ctx, req.GetUserId())
 	})
 }
 
@@ -26,8 +25,8 @@ func (s *Server) SaveUser(ctx context.Context, req *pb.SaveUserRequest) (*pb.Use
 	if err := firstErr(checkID("user.id", u.GetId()), checkUser(u)); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.UserKey(u.GetId()), func(ctx context.Context) (*pb.User, error) {
-		return u, s.eng.Live.SaveUser(ctx, u)
+	return run(ctx, s, func(ctx context.Context) (*pb.User, error) {
+		return u, s.eng.SaveUser(ctx, u)
 	})
 }
 
@@ -50,11 +49,12 @@ func (s *Server) SetOnline(ctx context.Context, req *pb.SetOnlineRequest) (*pb.P
 		checkID("user_id", req.GetUserId()),
 		checkID("instance_id", req.GetInstanceId()),
 		checkID("connection_id", req.GetConnectionId()),
+		checkOptionalID("room_id", req.GetRoomId()),
 	); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.UserKey(req.GetUserId()), func(ctx context.Context) (*pb.Presence, error) {
-		return s.eng.SetOnline(ctx, req.GetUserId(), req.GetInstanceId(), req.GetConnectionId())
+	return run(ctx, s, func(ctx context.Context) (*pb.Presence, error) {
+		return s.eng.SetOnline(ctx, req.GetUserId(), req.GetInstanceId(), req.GetConnectionId(), req.GetRoomId())
 	})
 }
 
@@ -62,13 +62,12 @@ func (s *Server) SetOffline(ctx context.Context, req *pb.SetOfflineRequest) (*pb
 	if err := firstErr(checkID("user_id", req.GetUserId()), checkOptionalID("connection_id", req.GetConnectionId())); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.UserKey(req.GetUserId()), func(ctx context.Context) (*pb.Presence, error) {
+	return run(ctx, s, func(ctx context.Context) (*pb.Presence, error) {
 		return s.eng.SetOffline(ctx, req.GetUserId(), req.GetConnectionId())
 	})
 }
 
-// GetPresence reads many users at once in one pipeline; reads need no
-// per-key ordering, so it runs in the caller's goroutine.
+// GetPresence reads many users at once in one pipeline.
 func (s *Server) GetPresence(ctx context.Context, req *pb.GetPresenceRequest) (*pb.GetPresenceResponse, error) {
 	ids := req.GetUserIds()
 	if len(ids) > maxPresenceIDs {
@@ -90,7 +89,7 @@ func (s *Server) ListInstancePresence(ctx context.Context, req *pb.ListInstanceP
 	if err := checkID("instance_id", req.GetInstanceId()); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.InstanceKey(req.GetInstanceId()), func(ctx context.Context) (*pb.GetPresenceResponse, error) {
+	return run(ctx, s, func(ctx context.Context) (*pb.GetPresenceResponse, error) {
 		ps, err := s.eng.Live.InstancePresence(ctx, req.GetInstanceId())
 		if err != nil {
 			return nil, err
@@ -109,8 +108,8 @@ func (s *Server) SetFriendStatus(ctx context.Context, req *pb.SetFriendStatusReq
 	if _, ok := pb.FriendStatus_name[int32(req.GetStatus())]; !ok {
 		return nil, toStatus(invalidf("unknown friend status %d", req.GetStatus()))
 	}
-	return call(ctx, s, shard.UserKey(req.GetUserId()), func(ctx context.Context) (*emptypb.Empty, error) {
-		return &emptypb.Empty{}, s.eng.Live.SetFriendStatus(ctx, req.GetUserId(), req.GetOtherId(), req.GetStatus())
+	return run(ctx, s, func(ctx context.Context) (*emptypb.Empty, error) {
+		return &emptypb.Empty{}, s.eng.SetFriendStatus(ctx, req.GetUserId(), req.GetOtherId(), req.GetStatus())
 	})
 }
 
@@ -118,8 +117,8 @@ func (s *Server) ListFriendIDs(ctx context.Context, req *pb.ListFriendIDsRequest
 	if err := checkID("user_id", req.GetUserId()); err != nil {
 		return nil, toStatus(err)
 	}
-	return call(ctx, s, shard.UserKey(req.GetUserId()), func(ctx context.Context) (*pb.ListFriendIDsResponse, error) {
-		fs, err := s.eng.Live.Friends(ctx, req.GetUserId())
+	return run(ctx, s, func(ctx context.Context) (*pb.ListFriendIDsResponse, error) {
+		fs, err := s.eng.Friends(ctx, req.GetUserId())
 		if err != nil {
 			return nil, err
 		}

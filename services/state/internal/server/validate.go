@@ -112,6 +112,15 @@ func checkDuration(field string, d *durationpb.Duration, max time.Duration) (tim
 	return v, nil
 }
 
+// checkSignedDuration is checkDuration where a negative value means "for
+// ever" (any negative duration is returned as -1ns).
+func checkSignedDuration(field string, d *durationpb.Duration, max time.Duration) (time.Duration, error) {
+	if d != nil && d.CheckValid() == nil && d.AsDuration() < 0 {
+		return -1, nil
+	}
+	return checkDuration(field, d, max)
+}
+
 func encodePageToken(lastID string) string {
 	if lastID == "" {
 		return ""

@@ -33,23 +33,24 @@ func run(ctx context.Context, p *boot.Program) error {
 	dataDir := fs.String("data-dir", "PR_DATA_DIR", "./data", "data directory (embedded MongoDB, signing key)")
 	keyFile := fs.String("key-file", "PR_USER_KEY_FILE", "", "signing key file (empty: <data-dir>/user-signing.key)")
 	seed := fs.Secret("signing-seed", "PR_USER_SIGNING_SEED", "", "base64 Ed25519 seed; wins over the key file")
-	issuer := fs.String("issuer", "PR_USER_ISSUER", "pianorhythm", "iss claim of access tokens")
 	accessTTL := fs.Duration("access-ttl", "PR_ACCESS_TTL", 15*time.Minute, "access token lifetime")
 	refreshTTL := fs.Duration("refresh-ttl", "PR_REFRESH_TTL", 30*24*time.Hour, "refresh token lifetime")
 	admins := fs.String("admins", "PR_ADMINS", "", "comma-separated usernames that become admins at register or login")
-	loginLimit := fs.Int("login-limit", "PR_LOGIN_LIMIT", 10, "login attempts per minute per account and per IP")
+	loginLimit := fs.Int("login-limit", "PR_LOGIN_LIMIT", 10, "failed logins per 15 minutes per account and address, then locked out")
 	discordID := fs.String("discord-client-id", "PR_DISCORD_CLIENT_ID", "", "Discord OAuth2 client id (empty: Discord login off)")
 	discordSecret := fs.Secret("discord-client-secret", "PR_DISCORD_CLIENT_SECRET", "", "Discord OAuth2 client secret")
 	discordRedirect := fs.String("discord-redirect-url", "PR_DISCORD_REDIRECT_URL", "", "https://host/v1/auth/oauth/discord/callback")
 	discordAuth := fs.String("discord-auth-url", "PR_DISCORD_AUTH_URL", "", "authorize endpoint (empty: Discord's)")
 	discordToken := fs.String("discord-token-url", "PR_DISCORD_TOKEN_URL", "", "token endpoint (empty: Discord's)")
 	discordUser := fs.String("discord-userinfo-url", "PR_DISCORD_USERINFO_URL", "", "user info endpoint (empty: Discord's)")
+	redisURL := fs.Secret("redis-url", "REDIS_URL", "", "Redis URL for analytics events (empty: events are dropped)")
+	stream := fs.String("analytics-stream", "PR_ANALYTICS_STREAM", "pr:analytics:events", "analytics Redis stream")
 	if err := p.Parse(ctx); err != nil {
 		return err
 	}
 
 	cfg := usersvc.Config{
-		AccessTTL: *accessTTL, RefreshTTL: *refreshTTL, Issuer: *issuer, KeyFile: *keyFile, LoginLimit: *loginLimit,
+		AccessTTL: *accessTTL, RefreshTTL: *refreshTTL, Tokens: p.TokenConfig(), KeyFile: *keyFile, LoginLimit: *loginLimit,
 		Discord: usersvc.DiscordConfig{ClientID: *discordID, ClientSecret: *discordSecret, RedirectURL: *discordRedirect,
 			AuthURL: *discordAuth, TokenURL: *discordToken, UserInfoURL: *discordUser},
 	}
@@ -79,13 +80,28 @@ func run(ctx context.Context, p *boot.Program) error {
 	if err != nil {
 		return err
 	}
-	svc, err := usersvc.New(cfg, usersvc.Deps{
+	// Guests, sessions and presence live in the state service.
+	if err := p.WaitServing(ctx, stateConn, pb.StateService_ServiceDesc.ServiceName); err != nil {
+		return err
+	}
+	deps := usersvc.Deps{
 		State: pb.NewStateServiceClient(stateConn), Mongo: mongo.DB, Logger: p.Log,
-		Meter: p.Meter(), OnPanic: p.ActorPanics,
-	})
+		Meter: p.Meter(), OnPanic: p.ActorPanics, OnGiveUp: p.ActorGaveUp,
+	}
+	if *redisURL != "" {
+		rdb, err := p.Redis(ctx, *redisURL)
+		if err != nil {
+			return err
+		}
+		deps.Events = p.Events(rdb, *stream)
+	}
+	svc, err := usersvc.New(cfg, deps)
 	if err != nil {
 		return err
 	}
 	p.Defer(svc.Close)
-	return p.Serve(ctx, pb.UserService_ServiceDesc.ServiceName, svc.Register, svc.UnaryInterceptor())
+	p.ReadyWhen(svc.Ready)
+	// The user service verifies its own tokens without a network hop.
+	p.SetTokens(svc.Verifier())
+	return p.Serve(ctx, pb.UserService_ServiceDesc.ServiceName, svc.Register)
 }

@@ -4,79 +4,64 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
+	"sync"
 
 	"github.com/google/uuid"
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
-	"github.com/pianorhythm/server/pkg/actor"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Friend messages.
-type (
-	// ProcessFriendRequest is From acting on their relation with To. Answered with
-	// the *pb.Friend as From now sees it.
-	ProcessFriendRequest struct {
-		From   *pb.User
-		To     string
-		Action pb.FriendAction
-	}
-	// ListFriends is answered with []*pb.Friend: accepted friends (online
-	// first) then pending requests, each with presence for accepted ones.
-	ListFriends struct{ UserID string }
-	// Presence records where a user is (from the edge) and tells their
-	// friends. Answered with *pb.Presence.
-	Presence struct{ Req *pb.UpdatePresenceRequest }
-)
-
-// FriendKey routes Friend messages: the pair of users for an update, so
-// both sides of one friendship are handled by one actor in order; the user
-// otherwise.
-func FriendKey(msg any) string {
-	switch m := msg.(type) {
-	case ProcessFriendRequest:
-		a, b := m.From.GetId(), m.To
-		if a > b {
-			a, b = b, a
-		}
-		return a + "|" + b
-	case ListFriends:
-		return m.UserID
-	case Presence:
-		return m.Req.GetUserId()
-	}
-	return ""
+// ProcessFriendRequest is From acting on their relation with To.
+type ProcessFriendRequest struct {
+	From   *pb.User
+	To     string
+	Action pb.FriendAction
 }
 
-// Friend is a FriendActor of the pool; see the package doc.
-type Friend struct{ env *Env }
-
-// NewFriend returns the factory of Friend actors.
-func NewFriend(env *Env) func() actor.Actor {
-	return func() actor.Actor { return &Friend{env: env} }
+// Friend processes friend requests, lists friends and spreads presence
+// (the FriendActor of the first version). It owns nothing (relations live
+// in the state service), so it is ordinary concurrent code; two people
+// acting on one friendship at once are still handled one after the other
+// in this process by a lock striped by the pair.
+type Friend struct {
+	env   *Env
+	pairs [64]sync.Mutex
 }
 
-// Receive handles one Friend message.
-func (f *Friend) Receive(c *actor.Context) {
-	ctx := c.Context()
-	var v any
-	var err error
-	switch msg := c.Message().(type) {
-	case ProcessFriendRequest:
-		v, err = f.update(ctx, msg)
-	case ListFriends:
-		v, err = f.list(ctx, msg.UserID)
-	case Presence:
-		v, err = f.presence(ctx, msg.Req)
-	default:
-		err = fmt.Errorf("friend: %w %T", errUnknownMessage, msg)
+// NewFriend returns the friend handler.
+func NewFriend(env *Env) *Friend { return &Friend{env: env} }
+
+// pairLock returns the lock of the pair of users a and b.
+func (f *Friend) pairLock(a, b string) *sync.Mutex {
+	if a > b {
+		a, b = b, a
 	}
-	if err != nil {
-		c.Respond(err)
-		return
-	}
-	c.Respond(v)
+	h := fnv.New32a()
+	h.Write([]byte(a + "|" + b))
+	return &f.pairs[h.Sum32()%uint32(len(f.pairs))]
+}
+
+// Update applies m and returns the relation as From now sees it.
+func (f *Friend) Update(ctx context.Context, m ProcessFriendRequest) (*pb.Friend, error) {
+	mu := f.pairLock(m.From.GetId(), m.To)
+	mu.Lock()
+	defer mu.Unlock()
+	return f.update(ctx, m)
+}
+
+// List returns userID's accepted friends (online first) then pending
+// requests, each with presence for accepted ones.
+func (f *Friend) List(ctx context.Context, userID string) ([]*pb.Friend, error) {
+	return f.list(ctx, userID)
+}
+
+// Presence records where a user is (from the edge) and tells their
+// friends.
+func (f *Friend) Presence(ctx context.Context, r *pb.UpdatePresenceRequest) (*pb.Presence, error) {
+	return f.presence(ctx, r)
 }
 
 // transition is the relation after action, seen from the actor, given the
@@ -214,7 +199,7 @@ func (f *Friend) presence(ctx context.Context, r *pb.UpdatePresenceRequest) (*pb
 	defer cancel()
 	var err error
 	if r.GetOnline() {
-		_, err = f.env.State.SetOnline(octx, &pb.SetOnlineRequest{UserId: r.GetUserId(), InstanceId: r.GetInstanceId(), ConnectionId: r.GetConnectionId()})
+		_, err = f.env.State.SetOnline(octx, &pb.SetOnlineRequest{UserId: r.GetUserId(), InstanceId: r.GetInstanceId(), ConnectionId: r.GetConnectionId(), RoomId: r.GetRoomId()})
 	} else {
 		_, err = f.env.State.SetOffline(octx, &pb.SetOfflineRequest{UserId: r.GetUserId(), ConnectionId: r.GetConnectionId()})
 	}

@@ -44,14 +44,3 @@ func TestTransition(t *testing.T) {
 		})
 	}
 }
-
-func TestFriendKeyOrdersPairs(t *testing.T) {
-	a := ProcessFriendRequest{From: &pb.User{Id: "u1"}, To: "u2"}
-	b := ProcessFriendRequest{From: &pb.User{Id: "u2"}, To: "u1"}
-	if FriendKey(a) != FriendKey(b) {
-		t.Fatal("both sides of one friendship route differently")
-	}
-	if FriendKey(ListFriends{UserID: "u1"}) != "u1" || FriendKey(Presence{Req: &pb.UpdatePresenceRequest{UserId: "u3"}}) != "u3" {
-		t.Fatal("per-user keys")
-	}
-}

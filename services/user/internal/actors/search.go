@@ -1,10 +1,9 @@
 package actors
 
 import (
-	"fmt"
+	"context"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
-	"github.com/pianorhythm/server/pkg/actor"
 )
 
 // Search asks for accounts whose display name or username starts with
@@ -15,27 +14,21 @@ type Search struct {
 	PageSize  int
 }
 
-// SearchProvider is the actor answering searches; see the package doc.
+// SearchProvider answers name-prefix searches (the SearchProviderAPI of
+// the original design). It owns nothing, so it is ordinary concurrent
+// code over the account store, not an actor.
 type SearchProvider struct{ env *Env }
 
-// NewSearchProvider returns the factory of SearchProvider actors.
-func NewSearchProvider(env *Env) func() actor.Actor {
-	return func() actor.Actor { return &SearchProvider{env: env} }
-}
+// NewSearchProvider returns the search handler.
+func NewSearchProvider(env *Env) *SearchProvider { return &SearchProvider{env: env} }
 
-// Receive handles one Search.
-func (p *SearchProvider) Receive(c *actor.Context) {
-	msg, ok := c.Message().(Search)
-	if !ok {
-		c.Respond(fmt.Errorf("search provider: %w %T", errUnknownMessage, c.Message()))
-		return
-	}
-	ctx, cancel := p.env.op(c.Context())
+// Search runs one search.
+func (p *SearchProvider) Search(ctx context.Context, msg Search) (*pb.SearchUsersResponse, error) {
+	ctx, cancel := p.env.op(ctx)
 	defer cancel()
 	found, next, err := p.env.Store.Search(ctx, msg.Prefix, msg.PageToken, msg.PageSize)
 	if err != nil {
-		c.Respond(err)
-		return
+		return nil, err
 	}
 	resp := &pb.SearchUsersResponse{NextPageToken: next, Users: make([]*pb.User, 0, len(found))}
 	for _, a := range found {
@@ -43,5 +36,5 @@ func (p *SearchProvider) Receive(c *actor.Context) {
 		u.BannedUntil = nil // other users' bans are not theirs to see
 		resp.Users = append(resp.Users, u)
 	}
-	c.Respond(resp)
+	return resp, nil
 }

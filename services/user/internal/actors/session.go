@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
-	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/services/user/internal/account"
 	"github.com/pianorhythm/server/services/user/internal/token"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -14,47 +13,30 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Session messages.
-type (
-	// Issue starts a session for User: an access token and the first
-	// refresh token of a new family. Answered with *pb.AuthResponse.
-	Issue struct{ User *pb.User }
-	// Rotate trades a refresh token for a new access token and a new
-	// refresh token of the same family. Answered with *pb.AuthResponse.
-	Rotate struct{ RefreshToken string }
-	// Revoke ends the session of a refresh token (logout). Answered with
-	// *emptypb.Empty, also for unknown tokens, so logout is idempotent.
-	Revoke struct{ RefreshToken string }
-)
-
-// Session is a SessionActor of the pool; see the package doc.
+// Session issues and rotates tokens. It owns nothing (the state service
+// consumes a refresh token atomically), so it is ordinary concurrent code,
+// not an actor: safe for any number of goroutines.
 type Session struct{ env *Env }
 
-// NewSession returns the factory of Session actors.
-func NewSession(env *Env) func() actor.Actor {
-	return func() actor.Actor { return &Session{env: env} }
+// NewSession returns the session handler.
+func NewSession(env *Env) *Session { return &Session{env: env} }
+
+// Issue starts a session for u: an access token and the first refresh
+// token of a new family.
+func (s *Session) Issue(ctx context.Context, u *pb.User) (*pb.AuthResponse, error) {
+	return s.issue(ctx, u, token.NewFamily())
 }
 
-// Receive handles one Session message.
-func (s *Session) Receive(c *actor.Context) {
-	ctx := c.Context()
-	var v any
-	var err error
-	switch msg := c.Message().(type) {
-	case Issue:
-		v, err = s.issue(ctx, msg.User, token.NewFamily())
-	case Rotate:
-		v, err = s.rotate(ctx, msg.RefreshToken)
-	case Revoke:
-		v, err = s.revoke(ctx, msg.RefreshToken)
-	default:
-		err = fmt.Errorf("session: %w %T", errUnknownMessage, msg)
-	}
-	if err != nil {
-		c.Respond(err)
-		return
-	}
-	c.Respond(v)
+// Rotate trades a refresh token for a new access token and a new refresh
+// token of the same family.
+func (s *Session) Rotate(ctx context.Context, refresh string) (*pb.AuthResponse, error) {
+	return s.rotate(ctx, refresh)
+}
+
+// Revoke ends the session of a refresh token (logout); unknown tokens are
+// not an error, so logout is idempotent.
+func (s *Session) Revoke(ctx context.Context, refresh string) (*emptypb.Empty, error) {
+	return s.revoke(ctx, refresh)
 }
 
 func (s *Session) issue(ctx context.Context, u *pb.User, family string) (*pb.AuthResponse, error) {

@@ -19,8 +19,13 @@ import (
 // UserManager messages. Each is answered with the user after the change
 // (*pb.User) or an error.
 type (
-	// CreateGuest makes a guest (kept in the state service only).
-	CreateGuest struct{ DisplayName string }
+	// CreateGuest makes a guest (kept in the state service only) with the
+	// id ID (NewGuestID).
+	CreateGuest struct{ ID, DisplayName string }
+	// LoadAccount answers the user ID as it is now (*pb.User): from the
+	// actor's accounts when it loaded or wrote them less than
+	// AccountCacheTTL ago, else from MongoDB (guests: the state service).
+	LoadAccount struct{ ID string }
 	// Register creates an account; the password is already hashed.
 	Register struct{ Username, PasswordHash, DisplayName string }
 	// AuthenticateUser records a successful login (the password or OAuth
@@ -57,13 +62,67 @@ type (
 	}
 )
 
-// UserManager is the actor owning account writes; see the package doc.
-type UserManager struct{ env *Env }
+// UserManager is one actor of the UserManager pool: the one writer, in
+// this process, of the accounts routed to it (UserKey), so read-modify-
+// write sequences on one account never interleave while different
+// accounts are written in parallel; and the owner of those accounts as it
+// last read or wrote them, so reads of a busy account do not go to MongoDB
+// each time. Another replica may write an account meanwhile: what it holds
+// is at most AccountCacheTTL old.
+type UserManager struct {
+	env      *Env
+	accounts map[string]cachedUser
+}
+
+type cachedUser struct {
+	u  *pb.User
+	at time.Time
+}
+
+// AccountCacheTTL bounds how old a UserManager's copy of an account may be
+// when it answers from it.
+const AccountCacheTTL = 2 * time.Second
+
+// maxCached bounds the accounts one UserManager keeps; past it, it starts
+// again from none (a cache, not a store).
+const maxCached = 10000
 
 // NewUserManager returns the factory of UserManager actors.
 func NewUserManager(env *Env) func() actor.Actor {
-	return func() actor.Actor { return &UserManager{env: env} }
+	return func() actor.Actor { return &UserManager{env: env, accounts: map[string]cachedUser{}} }
 }
+
+// UserKey routes a UserManager message to the pool member that owns its
+// account.
+func UserKey(msg any) string {
+	switch m := msg.(type) {
+	case CreateGuest:
+		return m.ID
+	case LoadAccount:
+		return m.ID
+	case Register:
+		return "username:" + account.UsernameKey(m.Username)
+	case AuthenticateUser:
+		return m.Account.ID
+	case OAuthLogin:
+		if m.LinkUserID != "" {
+			return m.LinkUserID
+		}
+		return "discord:" + m.DiscordID
+	case UpdateUserProfile:
+		return m.UserID
+	case SetRole:
+		return m.UserID
+	case SetBadges:
+		return m.UserID
+	case Ban:
+		return m.UserID
+	}
+	return ""
+}
+
+// NewGuestID returns a new guest's id.
+func NewGuestID() string { return GuestPrefix + uuid.NewString() }
 
 // Receive handles one UserManager message.
 func (m *UserManager) Receive(c *actor.Context) {
@@ -71,6 +130,8 @@ func (m *UserManager) Receive(c *actor.Context) {
 	var u *pb.User
 	var err error
 	switch msg := c.Message().(type) {
+	case LoadAccount:
+		u, err = m.load(ctx, msg.ID)
 	case CreateGuest:
 		u, err = m.createGuest(ctx, msg)
 	case Register:
@@ -98,7 +159,27 @@ func (m *UserManager) Receive(c *actor.Context) {
 		c.Respond(err)
 		return
 	}
+	m.keep(u)
 	c.Respond(u)
+}
+
+// load answers from the accounts the actor holds, or reads and keeps.
+func (m *UserManager) load(ctx context.Context, id string) (*pb.User, error) {
+	if c, ok := m.accounts[id]; ok && m.env.Now().Sub(c.at) < AccountCacheTTL {
+		return c.u, nil
+	}
+	return m.env.LoadUser(ctx, id)
+}
+
+// keep records u as the account now is.
+func (m *UserManager) keep(u *pb.User) {
+	if u == nil || u.GetId() == "" {
+		return
+	}
+	if len(m.accounts) >= maxCached {
+		clear(m.accounts)
+	}
+	m.accounts[u.GetId()] = cachedUser{u: u, at: m.env.Now()}
 }
 
 func (m *UserManager) createGuest(ctx context.Context, msg CreateGuest) (*pb.User, error) {
@@ -106,8 +187,12 @@ func (m *UserManager) createGuest(ctx context.Context, msg CreateGuest) (*pb.Use
 	if name == "" {
 		name = account.GuestName()
 	}
+	id := msg.ID
+	if id == "" {
+		id = NewGuestID()
+	}
 	u := &pb.User{
-		Id: GuestPrefix + uuid.NewString(), DisplayName: name, Color: account.RandomColor(),
+		Id: id, DisplayName: name, Color: account.RandomColor(),
 		Roles: []pb.Role{pb.Role_GUEST}, Guest: true, CreatedAt: timestamppb.New(m.env.Now()),
 	}
 	octx, cancel := m.env.op(ctx)
@@ -198,13 +283,13 @@ func (m *UserManager) updateProfile(ctx context.Context, msg UpdateUserProfile) 
 		}
 	}
 	if len(set) == 0 {
-		return m.env.LoadUser(ctx, msg.UserID)
+		return m.load(ctx, msg.UserID)
 	}
 	return m.update(ctx, msg.UserID, bson.D{{Key: "$set", Value: set}})
 }
 
 func (m *UserManager) updateGuest(ctx context.Context, msg UpdateUserProfile) (*pb.User, error) {
-	u, err := m.env.LoadUser(ctx, msg.UserID)
+	u, err := m.load(ctx, msg.UserID)
 	if err != nil {
 		return nil, err
 	}

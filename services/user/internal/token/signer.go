@@ -21,15 +21,16 @@ import (
 type Signer struct {
 	priv   ed25519.PrivateKey
 	kid    string
-	issuer string
+	tokens auth.TokenConfig
 	ttl    time.Duration
 	now    func() time.Time
 	jwks   *pb.JwksResponse
 }
 
 // NewSigner returns a Signer whose key comes from seed (ed25519.SeedSize
-// bytes), or a new random key when seed is empty.
-func NewSigner(seed []byte, issuer string, ttl time.Duration, now func() time.Time) (*Signer, error) {
+// bytes), or a new random key when seed is empty; its tokens carry the
+// issuer and audience of tokens (zero fields: the defaults).
+func NewSigner(seed []byte, tokens auth.TokenConfig, ttl time.Duration, now func() time.Time) (*Signer, error) {
 	var priv ed25519.PrivateKey
 	switch len(seed) {
 	case 0:
@@ -48,7 +49,7 @@ func NewSigner(seed []byte, issuer string, ttl time.Duration, now func() time.Ti
 	pub := priv.Public().(ed25519.PublicKey)
 	kid := auth.KeyID(pub)
 	return &Signer{
-		priv: priv, kid: kid, issuer: issuer, ttl: ttl, now: now,
+		priv: priv, kid: kid, tokens: tokens.WithDefaults(), ttl: ttl, now: now,
 		jwks: &pb.JwksResponse{Keys: []*pb.Jwk{auth.PublicJWK(kid, pub)}},
 	}, nil
 }
@@ -63,7 +64,7 @@ func (s *Signer) JWKS() *pb.JwksResponse { return proto.Clone(s.jwks).(*pb.JwksR
 // Mint returns a signed access token for id and its expiry.
 func (s *Signer) Mint(id auth.Identity) (string, time.Time, error) {
 	now := s.now()
-	claims := auth.NewClaims(id, s.issuer, randomID(12), now, s.ttl)
+	claims := auth.NewClaims(id, s.tokens, randomID(12), now, s.ttl)
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = s.kid
 	signed, err := t.SignedString(s.priv)

@@ -26,7 +26,7 @@ func (s *Signer) MintState(link string, ttl time.Duration) (string, error) {
 	now := s.now()
 	c := stateClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: s.issuer, Audience: jwt.ClaimStrings{stateAudience}, ID: randomID(16),
+			Issuer: s.tokens.Issuer, Audience: jwt.ClaimStrings{stateAudience}, ID: randomID(16),
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
 		Link: link,
@@ -45,7 +45,7 @@ func (s *Signer) MintState(link string, ttl time.Duration) (string, error) {
 func (s *Signer) ParseState(state string) (nonce, link string, err error) {
 	var c stateClaims
 	p := jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}), jwt.WithAudience(stateAudience),
-		jwt.WithIssuer(s.issuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
+		jwt.WithIssuer(s.tokens.Issuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
 	pub := s.priv.Public()
 	if _, err := p.ParseWithClaims(state, &c, func(*jwt.Token) (any, error) { return pub, nil }); err != nil {
 		return "", "", fmt.Errorf("parse oauth state: %w", err)

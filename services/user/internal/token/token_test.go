@@ -11,14 +11,17 @@ import (
 	"github.com/pianorhythm/server/pkg/auth"
 )
 
+// prTokens is a fleet with its own issuer and audience.
+var prTokens = auth.TokenConfig{Issuer: "pr", Audience: "pr-api"}
+
 func TestMintVerify(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	s, err := NewSigner(nil, "pr", 15*time.Minute, clock)
+	s, err := NewSigner(nil, prTokens, 15*time.Minute, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := auth.NewVerifier(auth.VerifierConfig{Fetch: func(context.Context) (*pb.JwksResponse, error) { return s.JWKS(), nil }, Issuer: "pr", Clock: clock})
+	v, err := auth.NewVerifier(auth.VerifierConfig{Fetch: func(context.Context) (*pb.JwksResponse, error) { return s.JWKS(), nil }, TokenConfig: prTokens, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +56,8 @@ func TestSeedIsStable(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode = %v", fi.Mode())
 	}
-	a, _ := NewSigner(seed, "pr", time.Minute, time.Now)
-	b, _ := NewSigner(again, "pr", time.Minute, time.Now)
+	a, _ := NewSigner(seed, prTokens, time.Minute, time.Now)
+	b, _ := NewSigner(again, prTokens, time.Minute, time.Now)
 	if a.KeyID() != b.KeyID() {
 		t.Fatal("same seed, different kid")
 	}
@@ -64,7 +67,7 @@ func TestSeedIsStable(t *testing.T) {
 	if _, err := LoadOrCreateSeed(path); err == nil {
 		t.Fatal("garbage key file accepted")
 	}
-	if _, err := NewSigner([]byte("short"), "pr", time.Minute, time.Now); err == nil {
+	if _, err := NewSigner([]byte("short"), prTokens, time.Minute, time.Now); err == nil {
 		t.Fatal("short seed accepted")
 	}
 }

@@ -130,7 +130,9 @@ const handlers = {
     const ban = int(k.banSeconds);
     if (k.userId === state.me?.id) {
       closeRoomSettings();
-      toast(ban ? `You were banned from this room for ${Math.round(ban / 60)} min.` : 'You were kicked from this room.');
+      // "room lost": the room did not survive a server restart (the edge says so).
+      if (k.reason === 'room lost') toast('This room was lost when the server restarted; you are back in the lobby.');
+      else toast(ban ? `You were banned from this room for ${Math.round(ban / 60)} min.` : 'You were kicked from this room.');
       state.room = null;
       state.lastRoom = { id: 'lobby', password: '' };
       join('lobby');
@@ -199,6 +201,10 @@ const handlers = {
     }
     renderFriends($('#friends'), state.friends, friendActions);
     if (req?.kind === 'friendAct') toast('Friends updated.', 'ok', 1500);
+  },
+
+  achievement(a) {
+    toast(`Achievement unlocked: ${a.title || a.achievementId}`, 'ok', 6000);
   },
 
   noteQuota(q) {

@@ -1,0 +1,456 @@
+// Package ledger applies analytics events to counters in MongoDB once per
+// event id, without transactions (FerretDB has none), so that aggregates
+// survive any restart and nothing counts twice.
+//
+// A batch is applied in steps, each of which can be repeated:
+//
+//  1. A journal document records the batch's events, and the time the
+//     batch is dated by.
+//  2. A "seen" mark per event id (unique _id) claims each event for the
+//     journal; an event already claimed by another journal is left out.
+//  3. The tracker's Plan turns the claimed events into counter updates
+//     (Op), each applied with the condition that the document does not list
+//     the journal yet and a $push of the journal id: one atomic step per
+//     document, so a repeated update does nothing.
+//  4. The tracker's After hook runs (it must be idempotent).
+//  5. The journal is deleted, then its id is pulled from the documents.
+//
+// A crash anywhere leaves the journal behind; Recover finishes journals
+// older than StaleAfter by running the same steps again. Journals are
+// owned by one tracker (Config.Tracker) and seen marks are per tracker, so
+// each tracker applies each event once whatever the others do.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/store"
+)
+
+// Collections shared by every tracker's ledger.
+const (
+	JournalCollection = "analytics_journal"
+	SeenCollection    = "analytics_seen"
+)
+
+// journalField lists, in each counter document, the journals applied to it
+// and not yet cleaned up.
+const journalField = "_j"
+
+// Op is one update of one counter document. Ops of a batch with the same
+// collection and id are merged ($inc summed, $max kept highest, $set last
+// wins) before they are applied.
+type Op struct {
+	Coll string
+	ID   string
+	// Inc, Max and Set are the $inc, $max and $set of the update; Insert
+	// is $setOnInsert (fields that never change, used by queries).
+	Inc, Max, Set, Insert bson.M
+}
+
+// Plan returns the ops of evs (the events this journal owns), dated at. It
+// must be deterministic: a recovered journal is planned again.
+type Plan func(evs []*pb.Event, at time.Time) []Op
+
+// After runs once the ops of evs are applied, before the journal is
+// deleted; on a crash it runs again, so it must be idempotent.
+type After func(ctx context.Context, evs []*pb.Event, at time.Time) error
+
+// Config configures a Ledger.
+type Config struct {
+	DB *mongo.Database
+	// Tracker names the ledger's owner ("users"); it prefixes seen marks.
+	Tracker string
+	Plan    Plan
+	// After may be nil.
+	After After
+	// StaleAfter is how old a journal must be before Recover finishes it:
+	// longer than any live batch can take (the caller's timeout per batch).
+	StaleAfter time.Duration
+	// SeenTTL is how long seen marks are kept (Expire deletes older ones);
+	// an event redelivered later than that counts again.
+	SeenTTL time.Duration
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Ledger applies events to counters for one tracker. It is safe for
+// concurrent use, across processes too.
+type Ledger struct {
+	cfg      Config
+	journals *mongo.Collection
+	seen     *mongo.Collection
+}
+
+// New returns a ledger; call EnsureIndexes once at start.
+func New(cfg Config) *Ledger {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Ledger{cfg: cfg, journals: cfg.DB.Collection(JournalCollection), seen: cfg.DB.Collection(SeenCollection)}
+}
+
+// EnsureIndexes creates the indexes Recover and Expire query by.
+func (l *Ledger) EnsureIndexes(ctx context.Context) error {
+	if err := store.EnsureIndexes(ctx, l.journals, mongo.IndexModel{Keys: bson.D{{Key: "t", Value: 1}, {Key: "created", Value: 1}}}); err != nil {
+		return fmt.Errorf("journal indexes: %w", err)
+	}
+	if err := store.EnsureIndexes(ctx, l.seen, mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}}); err != nil {
+		return fmt.Errorf("seen indexes: %w", err)
+	}
+	return nil
+}
+
+type journalDoc struct {
+	ID      string    `bson:"_id"`
+	Tracker string    `bson:"t"`
+	At      time.Time `bson:"at"`
+	Created time.Time `bson:"created"`
+	// Lease is when a recovering process's claim on the journal ends.
+	Lease  time.Time `bson:"lease"`
+	Events [][]byte  `bson:"events"`
+}
+
+type seenDoc struct {
+	ID      string    `bson:"_id"`
+	Journal string    `bson:"j"`
+	At      time.Time `bson:"at"`
+}
+
+// Apply applies evs (distinct ids), each at most once per id for this
+// tracker, and returns how many were applied by this call (the others were
+// applied before, or are being applied by an unfinished journal that
+// Recover will finish).
+func (l *Ledger) Apply(ctx context.Context, evs []*pb.Event) (int, error) {
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	fresh, err := l.unseen(ctx, evs)
+	if err != nil || len(fresh) == 0 {
+		return 0, err
+	}
+	now := l.cfg.Now()
+	j := journalDoc{ID: uuid.NewString(), Tracker: l.cfg.Tracker, At: now.UTC(), Created: now.UTC(), Lease: now.UTC()}
+	for _, ev := range fresh {
+		b, err := proto.Marshal(ev)
+		if err != nil {
+			return 0, fmt.Errorf("encode event %s: %w", ev.GetId(), err)
+		}
+		j.Events = append(j.Events, b)
+	}
+	if _, err := l.journals.InsertOne(ctx, j); err != nil {
+		return 0, fmt.Errorf("write %s journal: %w", l.cfg.Tracker, err)
+	}
+	return l.finish(ctx, j.ID, j.At, fresh)
+}
+
+// unseen drops the events that already have a seen mark.
+func (l *Ledger) unseen(ctx context.Context, evs []*pb.Event) ([]*pb.Event, error) {
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = l.seenID(ev.GetId())
+	}
+	cur, err := l.seen.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("read %s seen marks: %w", l.cfg.Tracker, err)
+	}
+	var found []seenDoc
+	if err := cur.All(ctx, &found); err != nil {
+		return nil, fmt.Errorf("read %s seen marks: %w", l.cfg.Tracker, err)
+	}
+	known := make(map[string]bool, len(found))
+	for _, s := range found {
+		known[s.ID] = true
+	}
+	out := make([]*pb.Event, 0, len(evs))
+	for i, ev := range evs {
+		if !known[ids[i]] {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+func (l *Ledger) seenID(eventID string) string { return l.cfg.Tracker + ":" + eventID }
+
+// finish runs steps 2 to 5 for journal jid holding evs.
+func (l *Ledger) finish(ctx context.Context, jid string, at time.Time, evs []*pb.Event) (int, error) {
+	owned, err := l.claim(ctx, jid, evs)
+	if err != nil {
+		return 0, err
+	}
+	ops := merge(l.cfg.Plan(owned, at))
+	if err := l.apply(ctx, jid, ops); err != nil {
+		return 0, err
+	}
+	if l.cfg.After != nil && len(owned) > 0 {
+		if err := l.cfg.After(ctx, owned, at); err != nil {
+			return 0, fmt.Errorf("after %s batch: %w", l.cfg.Tracker, err)
+		}
+	}
+	if _, err := l.journals.DeleteOne(ctx, bson.D{{Key: "_id", Value: jid}}); err != nil {
+		return 0, fmt.Errorf("close %s journal: %w", l.cfg.Tracker, err)
+	}
+	// Cleanup only: a journal id left in a document after a crash here is
+	// never applied again (the journal is gone), so it is harmless.
+	for _, coll := range collections(ops) {
+		_, err := l.cfg.DB.Collection(coll).UpdateMany(ctx, bson.D{{Key: journalField, Value: jid}},
+			bson.D{{Key: "$pull", Value: bson.D{{Key: journalField, Value: jid}}}})
+		if err != nil {
+			l.cfg.Logger.Debug("journal cleanup left for later", "tracker", l.cfg.Tracker, "collection", coll, "err", err)
+		}
+	}
+	return len(owned), nil
+}
+
+// claim writes the seen marks of evs for jid and returns the events jid
+// owns: those it marked now or in an earlier, interrupted attempt.
+func (l *Ledger) claim(ctx context.Context, jid string, evs []*pb.Event) ([]*pb.Event, error) {
+	docs := make([]any, len(evs))
+	at := l.cfg.Now().UTC()
+	for i, ev := range evs {
+		docs[i] = seenDoc{ID: l.seenID(ev.GetId()), Journal: jid, At: at}
+	}
+	_, err := l.seen.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return evs, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, fmt.Errorf("claim %s events: %w", l.cfg.Tracker, err)
+	}
+	dup := map[int]bool{}
+	for _, we := range bwe.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we) {
+			return nil, fmt.Errorf("claim %s events: %w", l.cfg.Tracker, err)
+		}
+		dup[we.Index] = true
+	}
+	// A mark that exists already is ours if an earlier attempt of this
+	// journal wrote it.
+	ids := make([]string, 0, len(dup))
+	for i := range dup {
+		ids = append(ids, l.seenID(evs[i].GetId()))
+	}
+	cur, err := l.seen.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "j", Value: jid}})
+	if err != nil {
+		return nil, fmt.Errorf("read %s claims: %w", l.cfg.Tracker, err)
+	}
+	var mine []seenDoc
+	if err := cur.All(ctx, &mine); err != nil {
+		return nil, fmt.Errorf("read %s claims: %w", l.cfg.Tracker, err)
+	}
+	ours := map[string]bool{}
+	for _, s := range mine {
+		ours[s.ID] = true
+	}
+	out := make([]*pb.Event, 0, len(evs))
+	for i, ev := range evs {
+		if !dup[i] || ours[l.seenID(ev.GetId())] {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+// apply makes sure every document exists (an upsert with only
+// $setOnInsert, which repeats harmlessly), then applies each op unless the
+// document already lists the journal.
+func (l *Ledger) apply(ctx context.Context, jid string, ops []Op) error {
+	byColl := map[string][]Op{}
+	for _, op := range ops {
+		byColl[op.Coll] = append(byColl[op.Coll], op)
+	}
+	for _, coll := range slices.Sorted(maps.Keys(byColl)) {
+		c := l.cfg.DB.Collection(coll)
+		var create, update []mongo.WriteModel
+		for _, op := range byColl[coll] {
+			ins := bson.M{journalField: bson.A{}}
+			maps.Copy(ins, op.Insert)
+			create = append(create, mongo.NewUpdateOneModel().
+				SetFilter(bson.D{{Key: "_id", Value: op.ID}}).
+				SetUpdate(bson.D{{Key: "$setOnInsert", Value: ins}}).SetUpsert(true))
+			upd := bson.D{{Key: "$push", Value: bson.D{{Key: journalField, Value: jid}}}}
+			for name, m := range map[string]bson.M{"$inc": op.Inc, "$max": op.Max, "$set": op.Set} {
+				if len(m) > 0 {
+					upd = append(upd, bson.E{Key: name, Value: m})
+				}
+			}
+			update = append(update, mongo.NewUpdateOneModel().
+				SetFilter(bson.D{{Key: "_id", Value: op.ID}, {Key: journalField, Value: bson.D{{Key: "$ne", Value: jid}}}}).
+				SetUpdate(upd))
+		}
+		if err := l.createAll(ctx, c, create); err != nil {
+			return err
+		}
+		if _, err := c.BulkWrite(ctx, update, options.BulkWrite().SetOrdered(false)); err != nil {
+			return fmt.Errorf("update %s: %w", coll, err)
+		}
+	}
+	return nil
+}
+
+// createAll runs the upserts; two processes creating one document at once
+// make one of them fail with a duplicate key, which a retry resolves.
+func (l *Ledger) createAll(ctx context.Context, c *mongo.Collection, models []mongo.WriteModel) error {
+	for attempt := 0; ; attempt++ {
+		_, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+		if err == nil {
+			return nil
+		}
+		var bwe mongo.BulkWriteException
+		if attempt < 3 && errors.As(err, &bwe) && bwe.WriteConcernError == nil && allDuplicates(bwe) {
+			continue
+		}
+		return fmt.Errorf("create %s documents: %w", c.Name(), err)
+	}
+}
+
+func allDuplicates(bwe mongo.BulkWriteException) bool {
+	for _, we := range bwe.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we) {
+			return false
+		}
+	}
+	return len(bwe.WriteErrors) > 0
+}
+
+// Recover finishes this tracker's journals older than StaleAfter (their
+// process died, or gave up on them) and returns how many events it
+// applied. Two processes recovering at once take turns per journal.
+func (l *Ledger) Recover(ctx context.Context) (int, error) {
+	now := l.cfg.Now().UTC()
+	stale := now.Add(-l.cfg.StaleAfter)
+	total := 0
+	for ctx.Err() == nil {
+		var j journalDoc
+		// The lease keeps a second recoverer off this journal while the
+		// first one works on it.
+		err := l.journals.FindOneAndUpdate(ctx,
+			bson.D{{Key: "t", Value: l.cfg.Tracker}, {Key: "created", Value: bson.D{{Key: "$lt", Value: stale}}}, {Key: "lease", Value: bson.D{{Key: "$lt", Value: now}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "lease", Value: now.Add(l.cfg.StaleAfter)}}}},
+			options.FindOneAndUpdate().SetSort(bson.D{{Key: "created", Value: 1}})).Decode(&j)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return total, nil
+		}
+		if err != nil {
+			return total, fmt.Errorf("find stale %s journals: %w", l.cfg.Tracker, err)
+		}
+		evs := make([]*pb.Event, 0, len(j.Events))
+		for _, b := range j.Events {
+			ev := &pb.Event{}
+			if err := proto.Unmarshal(b, ev); err != nil {
+				return total, fmt.Errorf("decode %s journal %s: %w", l.cfg.Tracker, j.ID, err)
+			}
+			evs = append(evs, ev)
+		}
+		n, err := l.finish(ctx, j.ID, j.At, evs)
+		if err != nil {
+			return total, fmt.Errorf("recover %s journal %s: %w", l.cfg.Tracker, j.ID, err)
+		}
+		l.cfg.Logger.Info("recovered an unfinished analytics batch", "tracker", l.cfg.Tracker, "journal", j.ID, "events", n)
+		total += n
+	}
+	return total, ctx.Err()
+}
+
+// Expire deletes seen marks older than SeenTTL.
+func (l *Ledger) Expire(ctx context.Context) error {
+	cutoff := l.cfg.Now().UTC().Add(-l.cfg.SeenTTL)
+	_, err := l.seen.DeleteMany(ctx, bson.D{
+		{Key: "_id", Value: bson.D{{Key: "$regex", Value: "^" + l.cfg.Tracker + ":"}}},
+		{Key: "at", Value: bson.D{{Key: "$lt", Value: cutoff}}},
+	})
+	if err != nil {
+		return fmt.Errorf("expire %s seen marks: %w", l.cfg.Tracker, err)
+	}
+	return nil
+}
+
+// merge combines the ops on the same document, keeping first-seen order.
+func merge(ops []Op) []Op {
+	type key struct{ coll, id string }
+	idx := map[key]int{}
+	var out []Op
+	for _, op := range ops {
+		k := key{op.Coll, op.ID}
+		i, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, Op{Coll: op.Coll, ID: op.ID, Inc: bson.M{}, Max: bson.M{}, Set: bson.M{}, Insert: bson.M{}})
+			i = len(out) - 1
+		}
+		m := &out[i]
+		for f, v := range op.Inc {
+			m.Inc[f] = add(m.Inc[f], v)
+		}
+		for f, v := range op.Max {
+			if cur, ok := m.Max[f]; !ok || less(cur, v) {
+				m.Max[f] = v
+			}
+		}
+		maps.Copy(m.Set, op.Set)
+		maps.Copy(m.Insert, op.Insert)
+	}
+	return out
+}
+
+func collections(ops []Op) []string {
+	set := map[string]bool{}
+	for _, op := range ops {
+		set[op.Coll] = true
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// add sums two counter increments: int64 stays int64, a float makes a
+// float.
+func add(a, b any) any {
+	if a == nil {
+		return b
+	}
+	ai, aok := a.(int64)
+	bi, bok := b.(int64)
+	if aok && bok {
+		return ai + bi
+	}
+	return toFloat(a) + toFloat(b)
+}
+
+func less(a, b any) bool {
+	if at, ok := a.(time.Time); ok {
+		bt, _ := b.(time.Time)
+		return at.Before(bt)
+	}
+	return toFloat(a) < toFloat(b)
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case int:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
+}
+
+func protoMarshal(ev *pb.Event) ([]byte, error) { return proto.Marshal(ev) }
