@@ -227,6 +227,17 @@ func (f *Fleet) KillMongo() {
 	}
 }
 
+// DumpMongo asks the MongoDB server for the stacks of its goroutines
+// (written to its log, which a failed test prints), to show what a stalled
+// scenario was waiting on inside it.
+func (f *Fleet) DumpMongo() {
+	f.t.Helper()
+	if _, _, err := f.mongo.signal(syscall.SIGUSR1, 0); err != nil {
+		f.t.Logf("dump mongodb: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond) // the dump is written asynchronously
+}
+
 // declare sets up every service process of the layout.
 func (f *Fleet) declare() {
 	l := f.layout

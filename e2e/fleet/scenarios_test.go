@@ -50,7 +50,9 @@ func TestFleet(t *testing.T) {
 		{"EveryProgramRestarted", everyProgramRestarted},
 	} {
 		heal(t, f)
-		t.Run(sc.name, func(t *testing.T) { sc.run(t, f) })
+		if !t.Run(sc.name, func(t *testing.T) { sc.run(t, f) }) {
+			f.DumpMongo()
+		}
 	}
 }
 
