@@ -14,29 +14,8 @@ import (
 	"github.com/pianorhythm/server/pkg/track"
 )
 
-// recorder is a Sink that keeps what it is given (the aggregation is pure
-// logic; the stream is covered by TestNotesReachTheStream).
-type recorder struct {
-	mu  sync.Mutex
-	evs []*pb.Event
-}
-
-func (r *recorder) Emit(_ context.Context, ev *pb.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, ev)
-}
-
-func (r *recorder) take() []*pb.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.evs
-	r.evs = nil
-	return out
-}
-
 func TestNotesEmitOneEventPerConnectionPerFlush(t *testing.T) {
-	rec := &recorder{}
+	rec := &track.Recorder{}
 	// An hour: only explicit flushes emit in this test.
 	notes := track.NewNotes(rec, track.NotesConfig{Interval: time.Hour})
 	defer notes.Close(context.Background())
@@ -60,7 +39,7 @@ func TestNotesEmitOneEventPerConnectionPerFlush(t *testing.T) {
 
 	notes.Flush()
 	got := map[string]*pb.Event{}
-	for _, ev := range rec.take() {
+	for _, ev := range rec.Take() {
 		got[ev.GetConnectionId()] = ev
 	}
 	require.Len(t, got, 2, "one event per connection that played; none for the idle one")
@@ -71,18 +50,18 @@ func TestNotesEmitOneEventPerConnectionPerFlush(t *testing.T) {
 	require.EqualValues(t, 7, got["c2"].GetCount())
 
 	notes.Flush()
-	require.Empty(t, rec.take(), "nothing played since the last flush")
+	require.Empty(t, rec.Take(), "nothing played since the last flush")
 
 	a.Add(5)
 	a.SetRoom("jazz")
 	a.Add(2)
-	evs := rec.take()
+	evs := rec.Take()
 	require.Len(t, evs, 1, "a room change emits the old room's count at once")
 	require.Equal(t, "lobby", evs[0].GetRoomId())
 	require.EqualValues(t, 5, evs[0].GetCount())
 
 	a.Close()
-	evs = rec.take()
+	evs = rec.Take()
 	require.Len(t, evs, 1, "close emits the last count")
 	require.Equal(t, "jazz", evs[0].GetRoomId())
 	require.EqualValues(t, 2, evs[0].GetCount())
@@ -90,23 +69,23 @@ func TestNotesEmitOneEventPerConnectionPerFlush(t *testing.T) {
 	a.Close()
 	notes.Flush()
 	b.Close()
-	for _, ev := range rec.take() {
+	for _, ev := range rec.Take() {
 		require.NotEqual(t, "c1", ev.GetConnectionId(), "a closed counter emits nothing more")
 	}
 }
 
 func TestNotesCloseFlushesEveryConnection(t *testing.T) {
-	rec := &recorder{}
+	rec := &track.Recorder{}
 	notes := track.NewNotes(rec, track.NotesConfig{Interval: time.Hour})
 	c := notes.Counter("u1", "lobby", "c1")
 	c.Add(3)
 	require.NoError(t, notes.Close(context.Background()))
-	evs := rec.take()
+	evs := rec.Take()
 	require.Len(t, evs, 1)
 	require.EqualValues(t, 3, evs[0].GetCount())
 	c.Add(1)
 	c.Close() // a counter outliving its Notes still emits its own last count
-	evs = rec.take()
+	evs = rec.Take()
 	require.Len(t, evs, 1)
 	require.EqualValues(t, 1, evs[0].GetCount())
 	require.NoError(t, notes.Close(context.Background()), "second close")
@@ -143,7 +122,7 @@ func TestNotesReachTheStream(t *testing.T) {
 
 // BenchmarkNoteCounterAdd is the edge's cost per accepted note batch.
 func BenchmarkNoteCounterAdd(b *testing.B) {
-	notes := track.NewNotes(&recorder{}, track.NotesConfig{Interval: time.Hour})
+	notes := track.NewNotes(&track.Recorder{}, track.NotesConfig{Interval: time.Hour})
 	defer notes.Close(context.Background())
 	c := notes.Counter("u", "r", "c")
 	b.ReportAllocs()

@@ -2,36 +2,15 @@ package usersvc_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/store/storetest"
+	"github.com/pianorhythm/server/pkg/track"
 	"github.com/pianorhythm/server/services/user/usersvc"
 	"google.golang.org/grpc/metadata"
 )
-
-// recorder keeps the analytics events the service emits (the stream path
-// is pkg/track's, tested there and through the all-in-one program).
-type recorder struct {
-	mu  sync.Mutex
-	evs []*pb.Event
-}
-
-func (r *recorder) Emit(_ context.Context, ev *pb.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, ev)
-}
-
-func (r *recorder) take() []*pb.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.evs
-	r.evs = nil
-	return out
-}
 
 // TestAnalyticsEventsAtTheirCallSites: logins (register, password),
 // logouts, friend requests and friendships are emitted where they happen,
@@ -39,7 +18,7 @@ func (r *recorder) take() []*pb.Event {
 func TestAnalyticsEventsAtTheirCallSites(t *testing.T) {
 	clk := newClock()
 	state := startState(t, clk)
-	rec := &recorder{}
+	rec := &track.Recorder{}
 	svc, err := usersvc.New(usersvc.Config{Password: cheap}, usersvc.Deps{
 		State: state, Mongo: storetest.Mongo(t), Clock: clk.Now, Events: rec,
 	})
@@ -59,7 +38,7 @@ func TestAnalyticsEventsAtTheirCallSites(t *testing.T) {
 	}
 	one := func(want pb.EventType, user string) *pb.Event {
 		t.Helper()
-		evs := rec.take()
+		evs := rec.Take()
 		if len(evs) != 1 || evs[0].GetType() != want || evs[0].GetUserId() != user || evs[0].GetId() == "" {
 			t.Fatalf("events = %v, want one %v of %s", evs, want, user)
 		}
@@ -79,11 +58,11 @@ func TestAnalyticsEventsAtTheirCallSites(t *testing.T) {
 		t.Fatal(err)
 	}
 	bobID := bob.GetUser().GetId()
-	rec.take()
+	rec.Take()
 	if _, err := c.Login(ctx, &pb.LoginRequest{Username: "ann", Password: "wrong horse"}); err == nil {
 		t.Fatal("wrong password logged in")
 	}
-	if evs := rec.take(); len(evs) != 0 {
+	if evs := rec.Take(); len(evs) != 0 {
 		t.Fatalf("a failed login emitted %v", evs)
 	}
 	login, err := c.Login(ctx, &pb.LoginRequest{Username: "ann", Password: "correct horse"})
@@ -105,7 +84,7 @@ func TestAnalyticsEventsAtTheirCallSites(t *testing.T) {
 		if _, err := c.UpdateFriend(as(bob.GetAccessToken()), &pb.UpdateFriendRequest{UserId: annID, Action: pb.FriendAction_ACCEPT}); err != nil {
 			t.Fatal(err)
 		}
-		return rec.take()
+		return rec.Take()
 	}
 	added := accept()
 	if len(added) != 2 || added[0].GetType() != pb.EventType_EVENT_TYPE_FRIEND_ADDED || added[1].GetType() != pb.EventType_EVENT_TYPE_FRIEND_ADDED {
