@@ -9,8 +9,9 @@
 //  2. A "seen" mark per event id (unique _id) claims each event for the
 //     journal; an event already claimed by another journal is left out.
 //  3. The tracker's Plan turns the claimed events into counter updates
-//     (Op), each applied with the condition that the document does not list
-//     the journal yet and a $push of the journal id: one atomic step per
+//     (Op), each applied with a $push of the journal id; when a journal is
+//     applied again (Recover), each update has the condition that the
+//     document does not list the journal yet: one atomic step per
 //     document, so a repeated update does nothing.
 //  4. The tracker's After hook runs (it must be idempotent).
 //  5. The journal is deleted, then its id is pulled from the documents.
@@ -141,13 +142,9 @@ func (l *Ledger) Apply(ctx context.Context, evs []*pb.Event) (int, error) {
 	if len(evs) == 0 {
 		return 0, nil
 	}
-	fresh, err := l.unseen(ctx, evs)
-	if err != nil || len(fresh) == 0 {
-		return 0, err
-	}
 	now := l.cfg.Now()
 	j := journalDoc{ID: uuid.NewString(), Tracker: l.cfg.Tracker, At: now.UTC(), Created: now.UTC(), Lease: now.UTC()}
-	for _, ev := range fresh {
+	for _, ev := range evs {
 		b, err := proto.Marshal(ev)
 		if err != nil {
 			return 0, fmt.Errorf("encode event %s: %w", ev.GetId(), err)
@@ -157,46 +154,25 @@ func (l *Ledger) Apply(ctx context.Context, evs []*pb.Event) (int, error) {
 	if _, err := l.journals.InsertOne(ctx, j); err != nil {
 		return 0, fmt.Errorf("write %s journal: %w", l.cfg.Tracker, err)
 	}
-	return l.finish(ctx, j.ID, j.At, fresh)
-}
-
-// unseen drops the events that already have a seen mark.
-func (l *Ledger) unseen(ctx context.Context, evs []*pb.Event) ([]*pb.Event, error) {
-	ids := make([]string, len(evs))
-	for i, ev := range evs {
-		ids[i] = l.seenID(ev.GetId())
-	}
-	cur, err := l.seen.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("read %s seen marks: %w", l.cfg.Tracker, err)
-	}
-	var found []seenDoc
-	if err := cur.All(ctx, &found); err != nil {
-		return nil, fmt.Errorf("read %s seen marks: %w", l.cfg.Tracker, err)
-	}
-	known := make(map[string]bool, len(found))
-	for _, s := range found {
-		known[s.ID] = true
-	}
-	out := make([]*pb.Event, 0, len(evs))
-	for i, ev := range evs {
-		if !known[ids[i]] {
-			out = append(out, ev)
-		}
-	}
-	return out, nil
+	return l.finish(ctx, j.ID, j.At, evs, false)
 }
 
 func (l *Ledger) seenID(eventID string) string { return l.cfg.Tracker + ":" + eventID }
 
-// finish runs steps 2 to 5 for journal jid holding evs.
-func (l *Ledger) finish(ctx context.Context, jid string, at time.Time, evs []*pb.Event) (int, error) {
+// finish runs steps 2 to 5 for journal jid holding evs. again says that
+// jid may have been applied to some documents already (Recover): only then
+// is each update guarded by the journal's absence from the document. A
+// first attempt needs no guard, since no document can list a journal id
+// just made, and an unguarded update by _id alone is what FerretDB's
+// SQLite backend finds by primary key (any other filter reads the whole
+// collection, see pkg/store/README.md).
+func (l *Ledger) finish(ctx context.Context, jid string, at time.Time, evs []*pb.Event, again bool) (int, error) {
 	owned, err := l.claim(ctx, jid, evs)
 	if err != nil {
 		return 0, err
 	}
 	ops := merge(l.cfg.Plan(owned, at))
-	if err := l.apply(ctx, jid, ops); err != nil {
+	if err := l.apply(ctx, jid, ops, again); err != nil {
 		return 0, err
 	}
 	if l.cfg.After != nil && len(owned) > 0 {
@@ -209,10 +185,13 @@ func (l *Ledger) finish(ctx context.Context, jid string, at time.Time, evs []*pb
 	}
 	// Cleanup only: a journal id left in a document after a crash here is
 	// never applied again (the journal is gone), so it is harmless.
-	for _, coll := range collections(ops) {
-		_, err := l.cfg.DB.Collection(coll).UpdateMany(ctx, bson.D{{Key: journalField, Value: jid}},
-			bson.D{{Key: "$pull", Value: bson.D{{Key: journalField, Value: jid}}}})
-		if err != nil {
+	for coll, ids := range opIDs(ops) {
+		pull := make([]mongo.WriteModel, len(ids))
+		for i, id := range ids {
+			pull[i] = mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).
+				SetUpdate(bson.D{{Key: "$pull", Value: bson.D{{Key: journalField, Value: jid}}}})
+		}
+		if _, err := l.cfg.DB.Collection(coll).BulkWrite(ctx, pull, options.BulkWrite().SetOrdered(false)); err != nil {
 			l.cfg.Logger.Debug("journal cleanup left for later", "tracker", l.cfg.Tracker, "collection", coll, "err", err)
 		}
 	}
@@ -243,22 +222,16 @@ func (l *Ledger) claim(ctx context.Context, jid string, evs []*pb.Event) ([]*pb.
 		dup[we.Index] = true
 	}
 	// A mark that exists already is ours if an earlier attempt of this
-	// journal wrote it.
-	ids := make([]string, 0, len(dup))
-	for i := range dup {
-		ids = append(ids, l.seenID(evs[i].GetId()))
-	}
-	cur, err := l.seen.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "j", Value: jid}})
-	if err != nil {
-		return nil, fmt.Errorf("read %s claims: %w", l.cfg.Tracker, err)
-	}
-	var mine []seenDoc
-	if err := cur.All(ctx, &mine); err != nil {
-		return nil, fmt.Errorf("read %s claims: %w", l.cfg.Tracker, err)
-	}
+	// journal wrote it. One lookup by _id each: the only filter FerretDB
+	// answers from its primary key.
 	ours := map[string]bool{}
-	for _, s := range mine {
-		ours[s.ID] = true
+	for i := range dup {
+		id := l.seenID(evs[i].GetId())
+		var mark seenDoc
+		if err := l.seen.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&mark); err != nil {
+			return nil, fmt.Errorf("read %s claim %s: %w", l.cfg.Tracker, id, err)
+		}
+		ours[id] = mark.Journal == jid
 	}
 	out := make([]*pb.Event, 0, len(evs))
 	for i, ev := range evs {
@@ -270,9 +243,9 @@ func (l *Ledger) claim(ctx context.Context, jid string, evs []*pb.Event) ([]*pb.
 }
 
 // apply makes sure every document exists (an upsert with only
-// $setOnInsert, which repeats harmlessly), then applies each op unless the
-// document already lists the journal.
-func (l *Ledger) apply(ctx context.Context, jid string, ops []Op) error {
+// $setOnInsert, which repeats harmlessly), then applies each op (again:
+// unless the document already lists the journal).
+func (l *Ledger) apply(ctx context.Context, jid string, ops []Op, again bool) error {
 	byColl := map[string][]Op{}
 	for _, op := range ops {
 		byColl[op.Coll] = append(byColl[op.Coll], op)
@@ -292,9 +265,11 @@ func (l *Ledger) apply(ctx context.Context, jid string, ops []Op) error {
 					upd = append(upd, bson.E{Key: name, Value: m})
 				}
 			}
-			update = append(update, mongo.NewUpdateOneModel().
-				SetFilter(bson.D{{Key: "_id", Value: op.ID}, {Key: journalField, Value: bson.D{{Key: "$ne", Value: jid}}}}).
-				SetUpdate(upd))
+			filter := bson.D{{Key: "_id", Value: op.ID}}
+			if again {
+				filter = append(filter, bson.E{Key: journalField, Value: bson.D{{Key: "$ne", Value: jid}}})
+			}
+			update = append(update, mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(upd))
 		}
 		if err := l.createAll(ctx, c, create); err != nil {
 			return err
@@ -360,7 +335,7 @@ func (l *Ledger) Recover(ctx context.Context) (int, error) {
 			}
 			evs = append(evs, ev)
 		}
-		n, err := l.finish(ctx, j.ID, j.At, evs)
+		n, err := l.finish(ctx, j.ID, j.At, evs, true)
 		if err != nil {
 			return total, fmt.Errorf("recover %s journal %s: %w", l.cfg.Tracker, j.ID, err)
 		}
@@ -411,12 +386,13 @@ func merge(ops []Op) []Op {
 	return out
 }
 
-func collections(ops []Op) []string {
-	set := map[string]bool{}
+// opIDs returns the ids of the documents ops update, by collection.
+func opIDs(ops []Op) map[string][]string {
+	ids := map[string][]string{}
 	for _, op := range ops {
-		set[op.Coll] = true
+		ids[op.Coll] = append(ids[op.Coll], op.ID)
 	}
-	return slices.Sorted(maps.Keys(set))
+	return ids
 }
 
 // add sums two counter increments: int64 stays int64, a float makes a

@@ -178,7 +178,7 @@ func crash(t *testing.T, l *Ledger, step string, evs []*pb.Event, at time.Time) 
 	if step == "some documents updated" {
 		ops = ops[:1]
 	}
-	require.NoError(t, l.apply(ctx, j.ID, ops))
+	require.NoError(t, l.apply(ctx, j.ID, ops, false))
 }
 
 // TestReplicasCountOnce: two processes applying overlapping batches (a
