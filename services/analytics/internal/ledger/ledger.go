@@ -191,7 +191,7 @@ func (l *Ledger) finish(ctx context.Context, jid string, at time.Time, evs []*pb
 			pull[i] = mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).
 				SetUpdate(bson.D{{Key: "$pull", Value: bson.D{{Key: journalField, Value: jid}}}})
 		}
-		if _, err := l.cfg.DB.Collection(coll).BulkWrite(ctx, pull, options.BulkWrite().SetOrdered(false)); err != nil {
+		if _, err := store.BulkWrite(ctx, l.cfg.DB.Collection(coll), pull, false); err != nil {
 			l.cfg.Logger.Debug("journal cleanup left for later", "tracker", l.cfg.Tracker, "collection", coll, "err", err)
 		}
 	}
@@ -274,7 +274,7 @@ func (l *Ledger) apply(ctx context.Context, jid string, ops []Op, again bool) er
 		if err := l.createAll(ctx, c, create); err != nil {
 			return err
 		}
-		if _, err := c.BulkWrite(ctx, update, options.BulkWrite().SetOrdered(false)); err != nil {
+		if _, err := store.BulkWrite(ctx, c, update, false); err != nil {
 			return fmt.Errorf("update %s: %w", coll, err)
 		}
 	}
@@ -285,7 +285,7 @@ func (l *Ledger) apply(ctx context.Context, jid string, ops []Op, again bool) er
 // make one of them fail with a duplicate key, which a retry resolves.
 func (l *Ledger) createAll(ctx context.Context, c *mongo.Collection, models []mongo.WriteModel) error {
 	for attempt := 0; ; attempt++ {
-		_, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+		_, err := store.BulkWrite(ctx, c, models, false)
 		if err == nil {
 			return nil
 		}

@@ -15,6 +15,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
+	"github.com/pianorhythm/server/pkg/store"
 )
 
 // Messages the Writer takes with Tell (batched).
@@ -402,7 +403,7 @@ func writeRun(ctx context.Context, ops []docOp) (int, error) {
 			models = append(models, op.model)
 		}
 	}
-	if _, err := first.coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
+	if _, err := store.BulkWrite(ctx, first.coll, models, true); err != nil {
 		return 0, fmt.Errorf("archive %d writes to %s: %w", len(models), first.coll.Name(), err)
 	}
 	return n, nil
