@@ -123,11 +123,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return fail(err)
 	}
 	s.actors = []*actor.Ref{s.tracker, userTracker, songTracker}
-	// Batches a dead process left half applied are finished before new
-	// events are read (those already stale; the reader sweeps again on
-	// every ClaimInterval).
+	// Batches a dead process left half applied are finished first (those
+	// already stale). A failure does not stop the start: the reader sweeps
+	// again on every ClaimInterval, and counting stays exact meanwhile,
+	// since each event is claimed by one journal only. (A slow MongoDB must
+	// not keep the service down: it once made a restart fail on a sweep
+	// that outgrew its timeout.)
 	if _, err := s.tracker.Ask(ctx, events.Sweep{}); err != nil {
-		return fail(err)
+		log.Warn("recovering unfinished analytics batches at start failed; retrying on the next sweep", "err", err)
 	}
 
 	reader := events.NewReader(events.ReaderConfig{
