@@ -28,7 +28,11 @@ func TestHandlerServesFiles(t *testing.T) {
 		{"/notes.js", "text/javascript; charset=utf-8", "export function localNoteOn("},
 		{"/room-view.js", "text/javascript; charset=utf-8", "export function renderRoom("},
 		{"/controls.js", "text/javascript; charset=utf-8", "export function bind("},
+		{"/messages.js", "text/javascript; charset=utf-8", "export function joinRefusal("},
 		{"/style.css", "text/css; charset=utf-8", ".keyboard"},
+		// Browsers ask for /favicon.ico on every load, whatever the page links.
+		{"/favicon.ico", "image/svg+xml", "<svg"},
+		{"/favicon.svg", "image/svg+xml", "<svg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
