@@ -39,6 +39,7 @@ const (
 // latency is the result of measureLatency, in milliseconds.
 type latency struct {
 	presses         int
+	bufferMs        float64 // B's playback buffer at the end
 	litMedian       float64
 	litP90          float64
 	soundMedian     float64
@@ -47,8 +48,8 @@ type latency struct {
 }
 
 func (l latency) String() string {
-	return fmt.Sprintf("key press in window A to the key lit in window B over %d presses: median %.1f ms, p90 %.1f ms; to its sound scheduled: median %.1f ms, p90 %.1f ms",
-		l.presses, l.litMedian, l.litP90, l.soundMedian, l.soundP90)
+	return fmt.Sprintf("key press in window A to the key lit in window B over %d presses: median %.1f ms, p90 %.1f ms; to its sound scheduled: median %.1f ms, p90 %.1f ms (B's playback buffer for A: %.1f ms)",
+		l.presses, l.litMedian, l.litP90, l.soundMedian, l.soundP90, l.bufferMs)
 }
 
 // measureLatency presses the computer key for note (Q is C4, 60, in the
@@ -75,6 +76,7 @@ func measureLatency(t *testing.T, a, b *session, key string, note, n int) latenc
 		t.Fatalf("recorded %d presses in A and %d lit keys in B, want %d each", len(pressed), len(litAt), n)
 	}
 	l := latency{presses: n}
+	b.exec(&l.bufferMs, `return window.pianorhythm.jitter.ms()`)
 	for i := range n {
 		l.samples = append(l.samples, litAt[i]-pressed[i])
 		if i < len(sound) {
