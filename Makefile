@@ -88,6 +88,7 @@ proto: tools
 	  --grpc-gateway_opt=grpc_api_configuration=$(PROTO_DIR)/http.yaml \
 	  --openapiv2_out=$(GEN_DIR)/openapi \
 	  --openapiv2_opt=grpc_api_configuration=$(PROTO_DIR)/http.yaml \
+	  --openapiv2_opt=openapi_configuration=$(PROTO_DIR)/openapi.yaml \
 	  --openapiv2_opt=allow_merge=true,merge_file_name=pianorhythm,json_names_for_fields=true \
 	  $(PROTOS)
 

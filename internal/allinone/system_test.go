@@ -13,8 +13,8 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/internal/allinone"
-	"github.com/pianorhythm/server/pkg/store/storetest"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/store/storetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
