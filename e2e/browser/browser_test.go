@@ -196,6 +196,10 @@ func TestBrowser(t *testing.T) {
 		writeArtifact(t, "latency.txt", l.String()+"\n")
 	})
 
+	t.Run("notes go out at once and keep each sender's order", func(t *testing.T) {
+		notePathUnits(t, a.in(t))
+	})
+
 	t.Run("a click on the piano takes the keys back from a text field", func(t *testing.T) {
 		focusReturnsToPiano(t, a.in(t), b.in(t))
 	})

@@ -218,6 +218,11 @@ func friendsKeepTheirRoom(t *testing.T, a, b *session, idA, idB string) {
 	}
 	saveScreenshot(t, b, "browser-friend-request.png")
 	b.click(accept)
+	// B sees A's room (a password room, by its name) in the list reply.
+	ofA := `#friends li[data-user-id="` + idA + `"]`
+	b.waitJS("A as a friend", waitShort, `return !!document.querySelector(arguments[0] + ' [data-act=remove]')`, ofA)
+	b.click("#refresh-friends")
+	b.waitJS("A's room in B's refreshed list", waitShort, `const e = document.querySelector(arguments[0]); return !!e && e.textContent.includes('in Jazz Club') && !!e.querySelector('[data-act=join]')`, ofA)
 	entry := `#friends li[data-user-id="` + idB + `"]`
 	inLobby := `const e = document.querySelector(arguments[0]); return !!e && /\bin Lobby|in lobby/i.test(e.textContent) && !!e.querySelector('[data-act=join]')`
 	a.waitJS("B as a friend in the lobby", waitShort, `document.querySelector('#refresh-friends').click(); const e = document.querySelector(arguments[0]); return !!e && e.textContent.includes('in ')`, entry)
@@ -296,4 +301,70 @@ func restartServer(t *testing.T, old *allinone.System, cfg allinone.Config, fres
 	}
 	t.Cleanup(func() { stopSystem(t, sys) })
 	return sys, cfg, time.Now()
+}
+
+// notePathUnits checks the page's own note path in the page's own modules
+// (net.js): the batcher sends a note after a pause at once and, while
+// notes keep coming, at most one message per interval; the playback buffer
+// follows each sender's lateness and never plays a sender's events out of
+// order, even as it shrinks.
+func notePathUnits(t *testing.T, s *session) {
+	var res struct {
+		FirstAtOnce bool      `json:"firstAtOnce"`
+		Gathered    int       `json:"gathered"`
+		Messages    int       `json:"messages"`
+		Buffers     []float64 `json:"buffers"`
+		Order       []float64 `json:"order"`
+		OtherBuffer float64   `json:"otherBuffer"`
+		AfterHiccup float64   `json:"afterHiccup"`
+		Err         string    `json:"err"`
+	}
+	s.execAsync(&res, `const done = arguments[arguments.length - 1];
+		import('/net.js').then(({ NoteBatcher, JitterBuffer }) => {
+			let now = 1000;
+			const sent = [];
+			const b = new NoteBatcher({ clock: { now: () => now }, send: (m) => sent.push(m), intervalMs: 25, now: () => now });
+			b.push('NOTE_ON', 60, 90);
+			const firstAtOnce = sent.length === 1;
+			now += 5; b.push('NOTE_OFF', 60, 0);
+			now += 5; b.push('NOTE_ON', 62, 90);
+			const before = sent.length;
+			now += 15; b.flush(); b.stop();
+			const gathered = sent[sent.length - 1].notes.events.length;
+
+			let t = 0;
+			const j = new JitterBuffer({ marginMs: 3, window: 4, now: () => t });
+			const buffers = [j.observe('a', 40), j.observe('a', 2), j.observe('a', 2), j.observe('a', 2), j.observe('a', 2), j.observe('a', 2)];
+			// Events meant for 50, then 10, then 30 ms from now (a shrinking
+			// buffer): played no earlier than the one before.
+			const order = [j.order('a', 50), j.order('a', 10), j.order('a', 30)];
+			// Once enough batches were seen, one hiccup in 40 does not set
+			// the buffer.
+			const k = new JitterBuffer({ marginMs: 3, window: 64 });
+			for (let i = 0; i < 40; i++) k.observe('a', i === 20 ? 200 : 4);
+			done({ firstAtOnce, gathered, messages: before, buffers, order, otherBuffer: j.ms('b'), afterHiccup: k.ms('a') });
+		}).catch((e) => done({ err: String(e) }));`)
+	if res.Err != "" {
+		t.Fatalf("loading net.js: %s", res.Err)
+	}
+	if !res.FirstAtOnce {
+		t.Error("a note after a pause is not sent at once")
+	}
+	if res.Messages != 1 || res.Gathered != 2 {
+		t.Errorf("notes within the interval: %d messages sent before it ended, %d gathered after; want 1 and 2", res.Messages, res.Gathered)
+	}
+	if len(res.Buffers) != 6 || res.Buffers[0] != 43 || res.Buffers[5] != 5 {
+		t.Errorf("the buffer over lateness 40 then 2 ms: %v, want 43 at first and 5 once the late batch left the window", res.Buffers)
+	}
+	for i := 1; i < len(res.Order); i++ {
+		if res.Order[i] < res.Order[i-1] {
+			t.Errorf("a sender's events are played out of order: %v", res.Order)
+		}
+	}
+	if res.AfterHiccup != 7 {
+		t.Errorf("after one late batch in 40 the buffer is %v ms, want 7 (the usual 4 ms lateness + 3)", res.AfterHiccup)
+	}
+	if res.OtherBuffer != 3 {
+		t.Errorf("another sender's buffer is %v, want its own (3: no lateness seen)", res.OtherBuffer)
+	}
 }

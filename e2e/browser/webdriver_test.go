@@ -267,6 +267,16 @@ func (s *session) exec(out any, script string, args ...any) {
 	s.cmd(http.MethodPost, "/execute/sync", map[string]any{"script": script, "args": args}, out)
 }
 
+// execAsync runs an async script: its last argument is the callback to
+// call with the result, decoded into out when out is not nil.
+func (s *session) execAsync(out any, script string, args ...any) {
+	s.t.Helper()
+	if args == nil {
+		args = []any{}
+	}
+	s.cmd(http.MethodPost, "/execute/async", map[string]any{"script": script, "args": args}, out)
+}
+
 // keyDown and keyUp send trusted key events through the Actions API.
 func (s *session) keyDown(key string) { s.keyAction("keyDown", key) }
 func (s *session) keyUp(key string)   { s.keyAction("keyUp", key) }

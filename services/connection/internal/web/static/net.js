@@ -240,14 +240,16 @@ export class NoteBatcher {
 // batch's time plus the event's delay plus a playback buffer, so the
 // sender's rhythm is kept. Each sender's buffer follows the lateness of its
 // recent batches (arrival - batch time: the network, the sender's batching
-// and the clocks' error): the largest of the last `window` ones plus a
-// margin, bounded by minMs and maxMs. It grows at once when a batch comes
-// later than the buffer allows and shrinks as the late ones leave the
-// window: as small as the network allows. Events of one sender are never
-// played out of order, even while the buffer shrinks.
+// and the clocks' error): the `quantile` of the last `window` ones (their
+// largest while fewer than minSamples were seen) plus a margin, bounded by
+// minMs and maxMs. A rare late batch (a hiccup of the machine) is played
+// as soon as it comes rather than delaying every note after it; the buffer
+// shrinks as late batches leave the window: as small as the network
+// allows. Events of one sender are never played out of order, even while
+// the buffer shrinks.
 export class JitterBuffer {
-  constructor({ minMs = 0, maxMs = 600, marginMs = 3, window = 32, now = () => performance.now() } = {}) {
-    Object.assign(this, { minMs, maxMs, marginMs, window, now });
+  constructor({ minMs = 0, maxMs = 600, marginMs = 3, window = 64, quantile = 0.95, minSamples = 16, now = () => performance.now() } = {}) {
+    Object.assign(this, { minMs, maxMs, marginMs, window, quantile, minSamples, now });
     this.senders = new Map(); // source -> {lateness: [], last: local ms of its latest scheduled event}
   }
 
@@ -268,8 +270,11 @@ export class JitterBuffer {
   }
 
   bufferOf(s) {
-    const worst = s.lateness.length ? Math.max(...s.lateness) : 0;
-    return Math.max(this.minMs, Math.min(this.maxMs, worst + this.marginMs));
+    const n = s.lateness.length;
+    let late = 0;
+    if (n > 0 && n < this.minSamples) late = Math.max(...s.lateness);
+    else if (n > 0) late = [...s.lateness].sort((x, y) => x - y)[Math.ceil(this.quantile * n) - 1];
+    return Math.max(this.minMs, Math.min(this.maxMs, late + this.marginMs));
   }
 
   // ms is the buffer of source (the largest of all senders without one),
