@@ -231,6 +231,9 @@ func friendsKeepTheirRoom(t *testing.T, a, b *session, idA, idB string) {
 	a.exec(nil, `location.hash = ''; location.reload()`)
 	a.waitJS("the page back after a reload", waitLong, online)
 	a.waitJS("B's room after a reload", waitShort, inLobby, entry)
+	if a.poll(0, `return !!document.querySelector('#members li[data-user-id="' + arguments[0] + '"] [data-act=friend]')`, idB) {
+		t.Error("a friend is still offered \"+ Friend\" in the member list")
+	}
 	saveScreenshot(t, a, "browser-friends.png")
 }
 

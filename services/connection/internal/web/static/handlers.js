@@ -218,6 +218,7 @@ const handlers = {
       else state.friends.set(id, fr);
     }
     renderFriends($('#friends'), state.friends, friendActions, state.rooms);
+    renderRoom(); // "+ Friend" only for members not yet asked
     if (req?.kind === 'friendAct') toast('Friends updated.', 'ok', 1500);
   },
 

@@ -124,7 +124,8 @@ export class Chat {
 // renderMembers fills #members: one li per member with data-user-id.
 // Tools (add friend for members who are not guests, and the owner's
 // make-owner, kick and ban) are always shown, on a row of their own.
-export function renderMembers(ul, { members, ownerId, meId, canFriend, canModerate, actions }) {
+// Members already friends (or asked) are not offered "+ Friend" again.
+export function renderMembers(ul, { members, ownerId, meId, canFriend, friends = new Map(), canModerate, actions }) {
   ul.textContent = '';
   const sorted = [...members.values()].sort((a, b) =>
     (b.user.id === ownerId) - (a.user.id === ownerId) || nameOf(a.user).localeCompare(nameOf(b.user)));
@@ -133,7 +134,7 @@ export function renderMembers(ul, { members, ownerId, meId, canFriend, canModera
     const isOwner = u.id === ownerId;
     const isMe = u.id === meId;
     const tools = [];
-    if (canFriend && !isMe && !u.guest) tools.push(el('button', { class: 'mini', title: 'Send a friend request', text: '+ Friend', dataset: { act: 'friend' }, onclick: () => actions.friend(u.id) }));
+    if (canFriend && !isMe && !u.guest && !friends.has(u.id)) tools.push(el('button', { class: 'mini', title: 'Send a friend request', text: '+ Friend', dataset: { act: 'friend' }, onclick: () => actions.friend(u.id) }));
     if (canModerate && !isMe) {
       tools.push(el('button', { class: 'mini', title: 'Make them the room owner', text: 'Make owner', dataset: { act: 'transfer' }, onclick: () => actions.transfer(u.id) }));
       tools.push(el('button', { class: 'mini', title: 'Remove from the room', text: 'Kick', dataset: { act: 'kick' }, onclick: () => actions.kick(u.id, 0) }));
