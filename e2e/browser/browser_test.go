@@ -431,6 +431,16 @@ func TestBrowser(t *testing.T) {
 			s.waitJS(name+" online within 2 s of the server's return", 2*time.Second-time.Since(ready), online)
 		}
 		saveScreenshot(t, a, "browser-after-restart.png")
+		for name, w := range map[string]struct {
+			s    *session
+			user string
+		}{"A": {a, "ann"}, "B": {b, "bob"}} {
+			var user string
+			w.s.exec(&user, `return window.pianorhythm.state.me.username || ''`)
+			if user != w.user {
+				t.Errorf("after a restart on the same data %s is %q, want still %q", name, user, w.user)
+			}
+		}
 		// A data reset: the accounts and the signing key are gone, so the
 		// stored logins are stale: the pages come back as fresh guests.
 		sys, cfg, ready = restartServer(t, sys, cfg, true)

@@ -32,12 +32,16 @@ export function onDown({ attempt, delayMs, code, opened }) {
   // A socket refused before it opened, with a token, while the server is
   // up: the server no longer accepts the token (its data was reset, the
   // keys rotated, the account is gone). Waiting would fail forever.
+  // The server is asked whether it still knows the token (a socket can
+  // fail for other reasons while a server starts).
   if (!opened && state.usedToken) {
-    fetch('/healthz', { cache: 'no-store' }).then(async (r) => {
-      if (!r.ok || state.welcomed) return;
+    (async () => {
+      const token = await currentToken();
+      const r = await fetch('/v1/auth/verify', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
+      if (r.status !== 401 || state.welcomed) return;
       await replaceStaleToken();
       conn.reconnectNow();
-    }).catch(() => {});
+    })().catch(() => {});
   }
   state.welcomed = false;
   setStatus('offline', 'offline');
