@@ -3,6 +3,13 @@
 // WebSocket edge, the room, user and state services and the embedded
 // stores, end to end. It is the only browser suite of the repository.
 //
+// Besides the main paths it walks what a person meets (issue 17): where
+// the keys go, the first note heard through the page's audio tap, the
+// latency from a key press to the other window (printed, and written to
+// $ARTIFACTS_DIR/latency.txt), toasts in words, friends for members only,
+// 88 keys on a 390 px screen and by touch, and the way back after a server
+// restart and a data reset.
+//
 // It needs chromium and chromedriver (Debian: apt-get install chromium
 // chromium-driver); without them it skips, unless CI is set, where it
 // fails. Screenshots go to $ARTIFACTS_DIR (default ./artifacts).
