@@ -37,11 +37,13 @@ FUZZ_TARGETS := \
 # so one run shows every failure. With REDIS_URL set it then fails when the
 # run left keys in that Redis: every test's keys are under
 # t:$(PR_TEST_RUN): (storetest.Prefix), and internal/leftkeys counts them.
-PR_TEST_RUN ?= $(shell date +%s)-$(shell echo $$PPID)
+ifndef PR_TEST_RUN
+PR_TEST_RUN := $(shell date +%s)-$(shell echo $$PPID)
+endif
 test:
 	@export PR_TEST_RUN=$(PR_TEST_RUN); failed=""; \
 	for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || failed="$$failed $$m"; done; \
-	if [ -n "$$REDIS_URL" ]; then echo "== keys left in $$REDIS_URL"; $(GO) run ./internal/leftkeys -prefix "t:$(PR_TEST_RUN):" || failed="$$failed (keys-left-in-redis)"; fi; \
+	if [ -n "$$REDIS_URL" ]; then echo "== keys left in $$REDIS_URL"; $(GO) run ./internal/leftkeys -prefix "t:$$PR_TEST_RUN:" || failed="$$failed (keys-left-in-redis)"; fi; \
 	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi
 
 # fuzz runs every fuzz target for FUZZTIME and stops at the first failure
