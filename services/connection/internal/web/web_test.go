@@ -92,7 +92,7 @@ func TestPageContract(t *testing.T) {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	for _, id := range []string{"status", "room-name", "members", "chat-log", "chat-input", "room-list", "create-room", "keyboard", "quota", "reconnect-banner"} {
+	for _, id := range []string{"status", "room-name", "members", "chat-log", "chat-input", "room-list", "create-room", "keyboard", "keyboard-scroll", "keyboard-pan", "focus-hint", "friends-section", "quota", "reconnect-banner"} {
 		if !strings.Contains(string(body), `id="`+id+`"`) {
 			t.Errorf("index.html has no element #%s", id)
 		}
