@@ -34,9 +34,16 @@ FUZZ_TARGETS := \
 .PHONY: test proto proto-check lint run bench tools fuzz vulncheck
 
 # test runs every module's tests and fails at the end if any module failed,
-# so one run shows every failure.
+# so one run shows every failure. With REDIS_URL set it then fails when the
+# run left keys in that Redis: every test's keys are under
+# t:$(PR_TEST_RUN): (storetest.Prefix), and internal/leftkeys counts them.
+ifndef PR_TEST_RUN
+PR_TEST_RUN := $(shell date +%s)-$(shell echo $$PPID)
+endif
 test:
-	@failed=""; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || failed="$$failed $$m"; done; \
+	@export PR_TEST_RUN=$(PR_TEST_RUN); failed=""; \
+	for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || failed="$$failed $$m"; done; \
+	if [ -n "$$REDIS_URL" ]; then echo "== keys left in $$REDIS_URL"; $(GO) run ./internal/leftkeys -prefix "t:$$PR_TEST_RUN:" || failed="$$failed (keys-left-in-redis)"; fi; \
 	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi
 
 # fuzz runs every fuzz target for FUZZTIME and stops at the first failure
@@ -88,6 +95,7 @@ proto: tools
 	  --grpc-gateway_opt=grpc_api_configuration=$(PROTO_DIR)/http.yaml \
 	  --openapiv2_out=$(GEN_DIR)/openapi \
 	  --openapiv2_opt=grpc_api_configuration=$(PROTO_DIR)/http.yaml \
+	  --openapiv2_opt=openapi_configuration=$(PROTO_DIR)/openapi.yaml \
 	  --openapiv2_opt=allow_merge=true,merge_file_name=pianorhythm,json_names_for_fields=true \
 	  $(PROTOS)
 

@@ -154,11 +154,22 @@ type session struct {
 // session is a different guest) and closes it when the test ends.
 func (d *webDriver) newSession(t *testing.T) *session {
 	t.Helper()
+	return d.newSessionWith(t, true)
+}
+
+// newSessionWith opens a session; autoplay lets audio start without a
+// gesture, as the two-window scenarios need (the remote notes sound at
+// once); without it the browser's default policy applies, as for a person.
+func (d *webDriver) newSessionWith(t *testing.T, autoplay bool) *session {
+	t.Helper()
 	args := []string{
 		"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage", "--window-size=1400,900", "--autoplay-policy=no-user-gesture-required",
+		"--disable-dev-shm-usage", "--window-size=1400,900",
 		"--user-data-dir=" + t.TempDir(),
+	}
+	if autoplay {
+		args = append(args, "--autoplay-policy=no-user-gesture-required")
 	}
 	caps := map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
 		"browserName":        "chrome",
@@ -254,6 +265,16 @@ func (s *session) exec(out any, script string, args ...any) {
 		args = []any{}
 	}
 	s.cmd(http.MethodPost, "/execute/sync", map[string]any{"script": script, "args": args}, out)
+}
+
+// execAsync runs an async script: its last argument is the callback to
+// call with the result, decoded into out when out is not nil.
+func (s *session) execAsync(out any, script string, args ...any) {
+	s.t.Helper()
+	if args == nil {
+		args = []any{}
+	}
+	s.cmd(http.MethodPost, "/execute/async", map[string]any{"script": script, "args": args}, out)
 }
 
 // keyDown and keyUp send trusted key events through the Actions API.

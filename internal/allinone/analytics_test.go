@@ -20,6 +20,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/internal/allinone"
+	"github.com/pianorhythm/server/pkg/store/storetest"
 )
 
 // logBuffer collects the system's log lines.
@@ -261,7 +262,7 @@ func TestPlayBefriendAndReadTheFiguresOverREST(t *testing.T) {
 	unique := strconv.FormatInt(time.Now().UnixNano(), 36)
 	s := startWith(t, allinone.Config{
 		RedisURL: os.Getenv("REDIS_URL"), MongoURI: os.Getenv("MONGODB_URI"),
-		Database: "allinone_analytics_" + unique, DataDir: t.TempDir(), KeyPrefix: "t:analytics:" + unique + ":",
+		Database: "allinone_analytics_" + unique, DataDir: t.TempDir(), KeyPrefix: storetest.Prefix(t) + "analytics:",
 		Admins: []string{"root"},
 	})
 	ann, bob := s.register("ann"), s.register("bob")
@@ -367,7 +368,7 @@ func TestLogLevelChangesOverTheAdminAPI(t *testing.T) {
 	unique := strconv.FormatInt(time.Now().UnixNano(), 36)
 	s := startWith(t, allinone.Config{
 		RedisURL: os.Getenv("REDIS_URL"), MongoURI: os.Getenv("MONGODB_URI"),
-		Database: "allinone_levels_" + unique, DataDir: t.TempDir(), KeyPrefix: "t:levels:" + unique + ":",
+		Database: "allinone_levels_" + unique, DataDir: t.TempDir(), KeyPrefix: storetest.Prefix(t) + "levels:",
 		Admins: []string{"root"},
 	})
 	root, ann := s.register("root"), s.register("ann")

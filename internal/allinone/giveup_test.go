@@ -16,6 +16,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/internal/allinone"
+	"github.com/pianorhythm/server/pkg/store/storetest"
 )
 
 // TestGivingUpIsNotSilent crashes the RoomManager on every message until
@@ -31,7 +32,7 @@ func TestGivingUpIsNotSilent(t *testing.T) {
 		HTTPAddr: free, StateAddr: free, UserAddr: free, RoomAddr: free,
 		ConnectionAddr: free, AnalyticsAddr: free, MonitorAddr: free,
 		RedisURL: os.Getenv("REDIS_URL"), MongoURI: os.Getenv("MONGODB_URI"),
-		Database: "giveup_" + unique, DataDir: t.TempDir(), KeyPrefix: "t:giveup:" + unique + ":",
+		Database: "giveup_" + unique, DataDir: t.TempDir(), KeyPrefix: storetest.Prefix(t) + "giveup:",
 		Admins: []string{"root"},
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/internal/allinone"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/store/storetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -36,7 +37,7 @@ func startSystem(t *testing.T) *allinone.System {
 		MongoURI:  os.Getenv("MONGODB_URI"),
 		Database:  "allinone_test_" + unique,
 		DataDir:   t.TempDir(),
-		KeyPrefix: "t:allinone:" + unique + ":",
+		KeyPrefix: storetest.Prefix(t) + "allinone:",
 	})
 	if err != nil {
 		t.Fatalf("Start: %v", err)

@@ -17,6 +17,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/internal/allinone"
+	"github.com/pianorhythm/server/pkg/store/storetest"
 )
 
 // wsClient is a JSON-protocol client of /ws that reads every frame.
@@ -140,7 +141,7 @@ func TestOneCommandIsTwoCalls(t *testing.T) {
 		HTTPAddr: any, StateAddr: any, UserAddr: any, RoomAddr: any,
 		ConnectionAddr: any, AnalyticsAddr: any, MonitorAddr: any,
 		RedisURL: os.Getenv("REDIS_URL"), MongoURI: os.Getenv("MONGODB_URI"),
-		Database: "trace_" + unique, DataDir: t.TempDir(), KeyPrefix: "t:trace:" + unique + ":",
+		Database: "trace_" + unique, DataDir: t.TempDir(), KeyPrefix: storetest.Prefix(t) + "trace:",
 		TracerProvider: tp, Propagator: propagation.TraceContext{},
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,7 +28,7 @@ func TestCommandsAreSpansOfTheRequest(t *testing.T) {
 	r, err := store.OpenRedis(ctx, store.RedisConfig{URL: os.Getenv("REDIS_URL"), TracerProvider: tp})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r.Close() })
-	m, err := store.OpenMongo(ctx, store.MongoConfig{URI: os.Getenv("MONGODB_URI"), DataDir: t.TempDir(), Database: "tracing_" + storetest.Prefix(t)[2:10], TracerProvider: tp})
+	m, err := store.OpenMongo(ctx, store.MongoConfig{URI: os.Getenv("MONGODB_URI"), DataDir: t.TempDir(), Database: "tracing_" + strings.ReplaceAll(strings.Trim(storetest.Prefix(t), ":"), ":", "_"), TracerProvider: tp})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = m.DB.Drop(context.Background())

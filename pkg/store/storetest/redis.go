@@ -48,14 +48,26 @@ func MiniRedis(t testing.TB) (*miniredis.Miniredis, *redis.Client) {
 // Prefix returns a key prefix unique to this call, like "t:1a2b3c4d:", so
 // tests sharing one real Redis never see each other's keys. With REDIS_URL
 // set, keys under the prefix are deleted at cleanup so the shared server
-// does not fill up.
+// does not fill up: call Prefix before starting what writes under it, so
+// its cleanup runs after theirs. With PR_TEST_RUN set (make test sets it),
+// the prefix is "t:<run>:1a2b3c4d:", and a check after the run finds any
+// key a test left behind (internal/leftkeys).
 func Prefix(t testing.TB) string {
 	t.Helper()
-	p := "t:" + randomHex(t, 4) + ":"
+	p := RunPrefix() + randomHex(t, 4) + ":"
 	if url := os.Getenv("REDIS_URL"); url != "" {
 		t.Cleanup(func() { deletePrefix(t, url, p) })
 	}
 	return p
+}
+
+// RunPrefix is the prefix of every key of this test run: "t:<PR_TEST_RUN>:",
+// or "t:" when PR_TEST_RUN is unset.
+func RunPrefix() string {
+	if run := os.Getenv("PR_TEST_RUN"); run != "" {
+		return "t:" + run + ":"
+	}
+	return "t:"
 }
 
 func deletePrefix(t testing.TB, url, prefix string) {

@@ -2,6 +2,7 @@ package storetest_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,9 @@ func TestPrefixIsUnique(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
 		p := storetest.Prefix(t)
-		require.Regexp(t, `^t:[0-9a-f]{8}:$`, p)
+		// t:<PR_TEST_RUN>: when make test set it, then 8 hex digits.
+		require.Regexp(t, `^t:([0-9A-Za-z_-]+:)?[0-9a-f]{8}:$`, p)
+		require.True(t, strings.HasPrefix(p, storetest.RunPrefix()), "prefix %s outside the run's %s", p, storetest.RunPrefix())
 		require.False(t, seen[p], "prefix %s repeated", p)
 		seen[p] = true
 	}

@@ -25,9 +25,13 @@ type Backend struct {
 	Register func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
 }
 
-// NewMux registers every backend with a Conn on one gateway mux.
+// NewMux registers every backend with a Conn on one gateway mux, which
+// speaks JSON as Marshaler says.
 func NewMux(ctx context.Context, backends []Backend) (*runtime.ServeMux, error) {
-	mux := runtime.NewServeMux(runtime.WithIncomingHeaderMatcher(HeaderMatcher))
+	mux := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(HeaderMatcher),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, Marshaler()),
+	)
 	for _, b := range backends {
 		if b.Conn == nil {
 			continue

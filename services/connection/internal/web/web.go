@@ -10,8 +10,9 @@ import (
 //go:embed static
 var static embed.FS
 
-// Handler serves the embedded client: "/" is index.html, other paths are
-// the files under static/ (unknown ones answer 404). Only GET and HEAD are
+// Handler serves the embedded client: "/" is index.html, "/favicon.ico" the
+// icon (favicon.svg), other paths are the files under static/ (unknown ones
+// answer 404). Only GET and HEAD are
 // allowed. Responses carry a Content-Security-Policy that permits scripts,
 // styles and connections to this origin only, plus the page's WebSocket.
 // Files are revalidated on every load (no-cache) so a deploy is picked up at
@@ -36,9 +37,13 @@ func Handler() http.Handler {
 		h.Set("Content-Security-Policy", csp(r))
 		// FileServer redirects /index.html to /; serve the page directly
 		// for both spellings.
-		if r.URL.Path == "/" || r.URL.Path == "/index.html" {
+		switch r.URL.Path {
+		case "/", "/index.html":
 			r = r.Clone(r.Context())
 			r.URL.Path = "/"
+		case "/favicon.ico": // asked for by browsers whatever the page links
+			r = r.Clone(r.Context())
+			r.URL.Path = "/favicon.svg"
 		}
 		files.ServeHTTP(w, r)
 	})

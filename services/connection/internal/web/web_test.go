@@ -28,7 +28,11 @@ func TestHandlerServesFiles(t *testing.T) {
 		{"/notes.js", "text/javascript; charset=utf-8", "export function localNoteOn("},
 		{"/room-view.js", "text/javascript; charset=utf-8", "export function renderRoom("},
 		{"/controls.js", "text/javascript; charset=utf-8", "export function bind("},
+		{"/messages.js", "text/javascript; charset=utf-8", "export function joinRefusal("},
 		{"/style.css", "text/css; charset=utf-8", ".keyboard"},
+		// Browsers ask for /favicon.ico on every load, whatever the page links.
+		{"/favicon.ico", "image/svg+xml", "<svg"},
+		{"/favicon.svg", "image/svg+xml", "<svg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -88,7 +92,7 @@ func TestPageContract(t *testing.T) {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	for _, id := range []string{"status", "room-name", "members", "chat-log", "chat-input", "room-list", "create-room", "keyboard", "quota", "reconnect-banner"} {
+	for _, id := range []string{"status", "room-name", "members", "chat-log", "chat-input", "room-list", "create-room", "keyboard", "keyboard-scroll", "keyboard-pan", "focus-hint", "friends-section", "quota", "reconnect-banner"} {
 		if !strings.Contains(string(body), `id="`+id+`"`) {
 			t.Errorf("index.html has no element #%s", id)
 		}

@@ -63,12 +63,15 @@ export async function logout() {
     fetch('/v1/auth/logout', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: auth.refreshToken }) }).catch(() => {});
   }
   state.friends.clear();
-  renderFriends($('#friends'), state.friends, friendActions);
+  renderFriends($('#friends'), state.friends, friendActions, state.rooms);
   conn.reconnectNow();
 }
 
-export function askPassword(room) {
-  askRoomPassword(room, (password) => {
+// askPassword asks for the password of room (by its name when the room
+// list knows it); wrong says the last one tried was refused.
+export function askPassword(room, wrong = false) {
+  const listed = state.rooms.find((r) => r.id === room);
+  askRoomPassword(listed?.settings?.name || room, wrong, (password) => {
     if (password) join(room, password);
     else if (!state.room) join('lobby');
   });

@@ -30,10 +30,8 @@ const state = {
   lastRoom: { id: decodeURIComponent(location.hash.slice(1)) || 'lobby', password: '' },
   sustain: false,
   welcomed: false,
-  tokenFailures: 0,
   usedToken: false,
-  quotaToastAt: 0,
-  lockToastAt: 0,
+  formerIds: new Set(), // who this page was before a login or logout
 };
 
 const clock = new Clock();
@@ -41,8 +39,12 @@ const jitter = new JitterBuffer();
 const synth = new Synth();
 const chat = new Chat($('#chat-log'), { onDelete: (messageId) => actions.request('deleteChat', { chatModeration: { messageId } }) });
 const conn = new Connection({ url: session.wsURL, onOpen: session.onOpen, onMessage: handlers.onMessage, onDown: session.onDown, onFatal: session.onFatal });
-const batcher = new NoteBatcher({ clock, send: (m) => state.room && conn.send(m), intervalMs: 50 });
-const piano = new Piano($('#keyboard'), { low: 36, high: 96, onPress: notes.localNoteOn, onRelease: notes.localNoteOff });
+// Notes go out at once after a pause and at most every 25 ms while they
+// keep coming (the protocol allows 25-200 ms; the quota counts notes, not
+// messages).
+const batcher = new NoteBatcher({ clock, send: (m) => state.room && conn.send(m), intervalMs: 25 });
+// 88 keys, A0 to C8, as on a piano.
+const piano = new Piano($('#keyboard'), { low: 21, high: 108, onPress: notes.localNoteOn, onRelease: notes.localNoteOff });
 piano.velocity = Number($('#velocity').value);
 
 const app = { state, clock, jitter, synth, chat, conn, batcher, piano };
@@ -55,4 +57,5 @@ setInterval(actions.listRooms, 15000);
 conn.connect();
 
 // For tests and debugging in the console.
-window.pianorhythm = { state, clock, jitter, conn, piano, synth, errors };
+// request(kind, msg) sends as the page's own controls do.
+window.pianorhythm = { state, clock, jitter, conn, piano, synth, batcher, errors, request: actions.request };

@@ -5,6 +5,10 @@
 // local player and each remote user) holds released notes until it lifts.
 
 const MAX_VOICES = 64;
+// A note asked for while the context is still resuming (the first key
+// press unlocks it) is played once it runs, if that is within LATE_MS of
+// when it was meant; older ones are dropped rather than played in a heap.
+const LATE_MS = 400;
 
 export class Synth {
   constructor() {
@@ -12,19 +16,64 @@ export class Synth {
     this.voices = new Map(); // "source:note" -> voice
     this.sustained = new Set(); // sources whose pedal is down
     this.volume = 0.8;
+    this.resuming = false; // unlock asked the context to resume
+    this.waiting = []; // {fn, asked}: calls made while it resumes
+    this.tap = null; // an AnalyserNode on the output (see level)
   }
 
   // unlock creates or resumes the AudioContext; browsers allow it only from
-  // a user gesture. Returns true when audio can play.
+  // a user gesture. Returns true when audio can play (now, or once the
+  // context has resumed: the calls made meanwhile are played then, in
+  // order).
   unlock() {
     if (!this.ctx) {
       const Ctx = window.AudioContext || window.webkitAudioContext;
       if (!Ctx) return false;
       this.ctx = new Ctx({ latencyHint: 'interactive' });
       this.build();
+      this.ctx.addEventListener('statechange', () => this.flushWaiting());
     }
-    if (this.ctx.state === 'suspended') this.ctx.resume();
+    // A resume() asked for before any gesture never completes; each
+    // gesture asks again, and the first one allowed starts the audio.
+    if (this.ctx.state === 'suspended') {
+      this.resuming = true;
+      this.ctx.resume().then(() => this.flushWaiting(), () => {});
+    }
     return true;
+  }
+
+  flushWaiting() {
+    if (!this.running) return;
+    this.resuming = false;
+    const waiting = this.waiting;
+    this.waiting = [];
+    const now = performance.now();
+    for (const { fn, asked } of waiting) if (now - asked < LATE_MS) fn(now - asked);
+  }
+
+  // whenRunning runs fn(lateMs) now when the context runs, else once a
+  // resume asked for by unlock succeeds (in order, if within LATE_MS);
+  // false when no resume was asked for.
+  whenRunning(fn) {
+    if (this.running) {
+      fn(0);
+      return true;
+    }
+    if (!this.resuming) return false;
+    this.waiting.push({ fn, asked: performance.now() });
+    return true;
+  }
+
+  // level is the peak amplitude (0..1) of what the synthesizer plays now,
+  // read from an analyser on its output: the page's own audio tap, for the
+  // browser tests and a level meter.
+  level() {
+    if (!this.tap) return 0;
+    const buf = new Float32Array(this.tap.fftSize);
+    this.tap.getFloatTimeDomainData(buf);
+    let peak = 0;
+    for (const v of buf) peak = Math.max(peak, Math.abs(v));
+    return peak;
   }
 
   get running() {
@@ -54,6 +103,9 @@ export class Synth {
     this.bus.connect(this.master);
     this.bus.connect(reverb).connect(wet).connect(this.master);
     this.master.connect(comp).connect(ctx.destination);
+    this.tap = ctx.createAnalyser();
+    this.tap.fftSize = 2048;
+    comp.connect(this.tap);
 
     // Harmonic amplitudes of a soft, piano-ish tone.
     const amps = [0, 1, 0.55, 0.32, 0.22, 0.12, 0.09, 0.05, 0.035, 0.02];
@@ -63,7 +115,10 @@ export class Synth {
 
   // noteOn starts note for source at velocity (1-127), atMs from now.
   noteOn(source, note, velocity, atMs = 0) {
-    if (!this.running) return;
+    if (!this.running) {
+      this.whenRunning((late) => this.noteOn(source, note, velocity, atMs - late));
+      return;
+    }
     const key = source + ':' + note;
     const t = this.ctx.currentTime + Math.max(0, atMs) / 1000;
     const old = this.voices.get(key);
@@ -76,6 +131,7 @@ export class Synth {
   }
 
   noteOff(source, note, atMs = 0) {
+    if (!this.running && this.whenRunning((late) => this.noteOff(source, note, atMs - late))) return;
     const voice = this.voices.get(source + ':' + note);
     if (!voice || !this.ctx) return;
     if (this.sustained.has(source)) {

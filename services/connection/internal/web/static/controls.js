@@ -24,24 +24,69 @@ function openRoomSettings() {
   });
 }
 
-function isTyping(t) {
-  return t && t.closest && t.closest('input, textarea, select, [contenteditable], dialog');
+// TEXT_FIELDS are the elements that take typed text: while one has the
+// focus, keys type; everywhere else they play.
+const TEXT_FIELDS = 'input:not([type]), input[type=text], input[type=password], input[type=search], input[type=email], input[type=number], input[type=url], input[type=tel], textarea, select, [contenteditable]';
+
+function isTextField(t) {
+  return !!(t && t.closest && t.closest(TEXT_FIELDS));
+}
+
+function inDialog(t) {
+  return !!(t && t.closest && t.closest('dialog'));
+}
+
+// pianoTakesKeys gives the computer keyboard back to the piano: whatever
+// has the focus (a text field, a button, a checkbox, a slider) loses it.
+function pianoTakesKeys() {
+  const a = document.activeElement;
+  if (a && a !== document.body && !inDialog(a) && a.blur) a.blur();
+  showFocusHint();
+}
+
+// showFocusHint says where the keys go: to the piano, or to the text field
+// that has the focus (and how to get them back).
+function showFocusHint() {
+  const a = document.activeElement;
+  const hint = $('#focus-hint');
+  if (isTextField(a) && !inDialog(a)) {
+    const what = a.id === 'chat-input' ? 'the chat' : a.placeholder ? `\u201c${a.placeholder}\u201d` : 'a text field';
+    hint.dataset.where = 'field';
+    hint.textContent = `Typing in ${what} \u2014 Esc or a click on the piano to play`;
+  } else {
+    hint.dataset.where = 'piano';
+    hint.textContent = 'Your keys play the piano';
+  }
 }
 
 export function bind() {
+  // Any press outside a text field (the piano above all) hands the keys
+  // back to the piano; the piano's own mousedown prevents the default
+  // focus change, so the field would otherwise keep them.
+  document.addEventListener('pointerdown', (e) => {
+    if (!isTextField(e.target) && !inDialog(e.target) && isTextField(document.activeElement)) pianoTakesKeys();
+  }, { capture: true });
+  document.addEventListener('focusin', showFocusHint);
+  document.addEventListener('focusout', () => setTimeout(showFocusHint, 0));
+  showFocusHint();
+
   document.addEventListener('keydown', (e) => {
-    if (isTyping(e.target)) {
-      if (e.key === 'Escape' && e.target.blur) e.target.blur();
+    if (inDialog(e.target)) return;
+    if (isTextField(e.target)) {
+      if (e.key === 'Escape') pianoTakesKeys();
       return;
     }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === 'Escape') return pianoTakesKeys();
     if (e.code === 'Space' || e.key === ' ') {
       e.preventDefault();
+      pianoTakesKeys(); // a focused button or checkbox would be clicked too
       if (!e.repeat) setSustain(!state.sustain);
       return;
     }
     if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
       e.preventDefault();
+      pianoTakesKeys(); // a focused slider would move too
       $('#octave').textContent = String(piano.shiftOctave(e.key === 'ArrowLeft' ? -1 : 1));
       return;
     }
@@ -117,6 +162,7 @@ export function bind() {
     askLogin(() => conn.reconnectNow());
   });
 
+  bindKeyboardPan();
   $('#midi-btn').addEventListener('click', startMIDI);
   navigator.permissions?.query({ name: 'midi' }).then((p) => p.state === 'granted' && startMIDI()).catch(() => {});
 }
@@ -132,6 +178,28 @@ function startMIDI() {
       b.classList.toggle('on', names.length > 0);
     },
   }).catch((err) => toast(`MIDI unavailable: ${err.message}`, 'warn'));
+}
+
+// bindKeyboardPan keeps the 88 keys reachable where they do not fit: the
+// keyboard scrolls sideways (a slider below it does it by touch, where a
+// swipe on the keys plays them), starting centered on middle C.
+function bindKeyboardPan() {
+  const box = $('#keyboard-scroll');
+  const pan = $('#keyboard-pan');
+  const range = () => box.scrollWidth - box.clientWidth;
+  const sync = () => {
+    pan.hidden = range() <= 1;
+    if (!pan.hidden) pan.value = String(Math.round((1000 * box.scrollLeft) / range()));
+  };
+  const center = () => {
+    const c4 = box.querySelector('[data-note="60"]');
+    if (c4 && range() > 1) box.scrollLeft = c4.offsetLeft - box.clientWidth / 2 + c4.offsetWidth / 2;
+    sync();
+  };
+  pan.addEventListener('input', () => (box.scrollLeft = (Number(pan.value) / 1000) * range()));
+  box.addEventListener('scroll', sync, { passive: true });
+  new ResizeObserver(center).observe(box);
+  center();
 }
 
 function slug(s) {

@@ -5,10 +5,15 @@
 import { $, toast, nameOf, roomLabel } from './ui.js';
 import { authCall } from './auth.js';
 
-// askRoomPassword calls done(password), with '' when cancelled.
-export function askRoomPassword(room, done) {
+// askRoomPassword asks for the password of the room called name (wrong:
+// the last one was refused, said in the dialog) and calls done(password),
+// with '' when cancelled.
+export function askRoomPassword(name, wrong, done) {
   const dlg = $('#password-dialog');
-  dlg.querySelector('.dlg-room').textContent = room;
+  dlg.querySelector('.dlg-room').textContent = name;
+  const err = dlg.querySelector('.dlg-error');
+  err.hidden = !wrong;
+  err.textContent = wrong ? 'That password is not right. Try again.' : '';
   const input = dlg.querySelector('input[name=password]');
   input.value = '';
   dlg.onclose = () => done(dlg.returnValue === 'ok' ? input.value : '');

@@ -4,11 +4,12 @@
 import { int } from './net.js';
 import { LS_GUEST } from './auth.js';
 import { roomSettingsDone, roomSettingsFailed, closeRoomSettings } from './dialogs.js';
-import { $, toast, renderFriends, colorOf, nameOf, roomLabel } from './ui.js';
+import { $, toast, dismissToasts, renderFriends, colorOf, nameOf, roomLabel } from './ui.js';
+import { joinRefusal, refusal } from './messages.js';
 import { join, listRooms, listFriends, ping, friendActions, askPassword } from './actions.js';
-import { setStatus, renderMe, renderRoom, renderRoomList, renderQuota } from './room-view.js';
+import { setStatus, renderMe, renderRoom, renderRoomList, renderQuota, renderFriendsPanel } from './room-view.js';
 import { playRemote, forgetRemotePlayers } from './notes.js';
-import { onDown } from './session.js';
+import { welcomed } from './session.js';
 
 let state, clock, jitter, chat, piano, synth;
 
@@ -29,14 +30,17 @@ export function onMessage(msg) {
 
 const handlers = {
   welcome(w) {
+    // Who this page was before (a guest who just logged in, say): that
+    // user's leave from the room is not news to the person at this page.
+    if (state.me?.id && state.me.id !== w.user?.id) state.formerIds.add(state.me.id);
     state.me = w.user || {};
     state.welcomed = true;
-    state.tokenFailures = 0;
     clock.fromWelcome(int(w.serverTime));
     if (w.token && state.me.guest) localStorage.setItem(LS_GUEST, w.token);
-    clearInterval(onDown.timer);
-    $('#reconnect-banner').hidden = true;
+    welcomed();
+    if (state.me.guest) state.friends.clear();
     renderMe();
+    renderFriendsPanel();
     for (let i = 0; i < 3; i++) setTimeout(ping, i * 250);
     join(state.lastRoom.id, state.lastRoom.password);
     listRooms();
@@ -51,6 +55,8 @@ const handlers = {
     const password = req?.room === room.id ? req.password : state.lastRoom.id === room.id ? state.lastRoom.password : '';
     state.lastRoom = { id: room.id, password: password || '' };
     history.replaceState(null, '', room.id === 'lobby' ? location.pathname + location.search : '#' + encodeURIComponent(room.id));
+    dismissToasts('join');
+    dismissToasts('room');
     closeRoomSettings();
     forgetRemotePlayers();
     chat.clear();
@@ -65,6 +71,7 @@ const handlers = {
 
   userJoined(u) {
     if (!inRoom(u.roomId) || !u.member?.user) return;
+    if (state.formerIds.has(u.member.user.id)) return;
     const known = state.members.has(u.member.user.id);
     state.members.set(u.member.user.id, u.member);
     if (!known) chat.notice(`${nameOf(u.member.user)} joined.`);
@@ -95,7 +102,11 @@ const handlers = {
     state.members.delete(u.userId);
     piano.releaseAll(u.userId);
     synth.allOff(u.userId);
-    if (m) chat.notice(`${nameOf(m.user)} left${u.reason && u.reason !== 'left' ? ' (' + u.reason + ')' : ''}.`);
+    jitter.forget(u.userId);
+    // A former self (this page before a login) leaves silently; a moved
+    // member (another window of theirs took the seat) did not leave.
+    const quiet = state.formerIds.has(u.userId) || u.reason === 'moved';
+    if (m && !quiet) chat.notice(`${nameOf(m.user)} left${u.reason === 'kicked' || u.reason === 'banned' ? ' (' + u.reason + ')' : ''}.`);
     renderRoom();
   },
 
@@ -110,6 +121,8 @@ const handlers = {
     }
     if (!r.room || !inRoom(r.room.id)) return;
     const before = state.room;
+    if (!r.room.settings?.onlyOwnerCanChat) dismissToasts('room:chat');
+    if (!r.room.settings?.onlyOwnerCanPlay) dismissToasts('room:play');
     state.room = r.room;
     state.ownerId = r.room.ownerId || '';
     announceChanges(before, r.room);
@@ -131,8 +144,10 @@ const handlers = {
     if (k.userId === state.me?.id) {
       closeRoomSettings();
       // "room lost": the room did not survive a server restart (the edge says so).
-      if (k.reason === 'room lost') toast('This room was lost when the server restarted; you are back in the lobby.');
-      else toast(ban ? `You were banned from this room for ${Math.round(ban / 60)} min.` : 'You were kicked from this room.');
+      const name = roomLabel(state.room) || k.roomId;
+      const until = new Date(Date.now() + ban * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      if (k.reason === 'room lost') toast('This room was lost when the server restarted; you are back in the lobby.', 'warn');
+      else toast(ban ? `The owner banned you from \u201c${name}\u201d until ${until}.` : `The owner removed you from \u201c${name}\u201d.`, 'warn', 7000);
       state.room = null;
       state.lastRoom = { id: 'lobby', password: '' };
       join('lobby');
@@ -157,15 +172,17 @@ const handlers = {
     renderRoom();
   },
 
+  // Each event plays at the batch's time + its delay + the sender's
+  // playback buffer (see JitterBuffer), never before that sender's
+  // previous event.
   notes(b) {
     const source = b.userId || '?';
     const t0 = int(b.time);
     const now = clock.now();
-    jitter.observe(now - t0);
-    const base = t0 + jitter.ms - now;
+    const base = t0 + jitter.observe(source, now - t0) - now;
     const color = colorOf(state.members.get(source)?.user || { id: source });
     for (const ev of b.events || []) {
-      const at = Math.max(0, Math.min(1500, base + int(ev.delayMs)));
+      const at = jitter.order(source, Math.max(0, Math.min(1500, base + int(ev.delayMs))));
       playRemote(source, color, ev, at);
     }
   },
@@ -189,6 +206,7 @@ const handlers = {
   roomList(r) {
     state.rooms = r.rooms || [];
     renderRoomList();
+    renderFriends($('#friends'), state.friends, friendActions, state.rooms);
   },
 
   friendUpdate(f, req) {
@@ -199,7 +217,8 @@ const handlers = {
       if (!fr.status || fr.status === 'FRIEND_STATUS_UNSPECIFIED') state.friends.delete(id);
       else state.friends.set(id, fr);
     }
-    renderFriends($('#friends'), state.friends, friendActions);
+    renderFriends($('#friends'), state.friends, friendActions, state.rooms);
+    renderRoom(); // "+ Friend" only for members not yet asked
     if (req?.kind === 'friendAct') toast('Friends updated.', 'ok', 1500);
   },
 
@@ -209,10 +228,8 @@ const handlers = {
 
   noteQuota(q) {
     renderQuota(q);
-    if (int(q.allowance) <= 0 && Date.now() - state.quotaToastAt > 5000) {
-      state.quotaToastAt = Date.now();
-      toast('Note quota reached: some notes were not sent.', 'warn');
-    }
+    if (int(q.allowance) <= 0) toast('You are playing faster than the room allows: some notes were not sent.', 'warn', { tag: 'quota' });
+    else dismissToasts('quota');
   },
 
   profile(p, req) {
@@ -233,19 +250,26 @@ const handlers = {
     const code = e.code || 'ERROR';
     if (req?.kind === 'join') {
       if (code === 'WRONG_PASSWORD') {
-        if (req.password) toast('Wrong password.');
-        askPassword(req.room);
+        askPassword(req.room, !!req.password);
         return;
       }
-      toast(`Cannot join ${req.room}: ${e.message || code}`);
+      toast(joinRefusal(code, e.message, roomName(req.room)), 'error', { ms: 7000, tag: 'join:' + req.room });
       if (!state.room && req.room !== 'lobby') join('lobby');
       return;
     }
     if (req?.kind === 'friends' && state.me?.guest) return; // guests have no friends list
-    if (req?.kind === 'roomSettings') roomSettingsFailed(e.message || code);
-    toast(e.message ? `${e.message} (${code})` : code);
+    if (req?.kind === 'roomSettings') return roomSettingsFailed(e.message || code);
+    const tag = req?.kind === 'chat' ? 'room:chat' : '';
+    toast(refusal(code, req?.kind), 'error', { tag });
+    if (e.message) console.info('refused', req?.kind, code, e.message);
   },
 };
+
+// roomName is the name of roomId as the room list knows it, else the id.
+function roomName(roomId) {
+  const r = state.rooms.find((x) => x.id === roomId);
+  return r ? roomLabel(r) : roomId;
+}
 
 function inRoom(roomId) {
   return state.room && (!roomId || roomId === state.room.id);

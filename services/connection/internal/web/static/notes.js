@@ -18,10 +18,7 @@ export function init(app) {
 export function localNoteOn(note, velocity) {
   enableSound();
   if (playLocked()) {
-    if (Date.now() - state.lockToastAt > 5000) {
-      state.lockToastAt = Date.now();
-      toast('Only the room owner may play in this room.', 'warn');
-    }
+    toast('Only the room owner may play in this room.', 'warn', { tag: 'room:play' });
     return;
   }
   synth.noteOn(ME, note, velocity);
@@ -46,18 +43,19 @@ export function setSustain(on) {
 }
 
 // playRemote schedules one remote event atMs from now: the sound on the
-// audio clock at once (sample accurate, in order), the key light by timer.
+// audio clock at once (sample accurate, in order), the key light by timer
+// (at once when it is due within a millisecond).
 export function playRemote(source, color, ev, atMs) {
   const kind = typeof ev.kind === 'number' ? KINDS[ev.kind] : ev.kind;
   const note = int(ev.note);
   switch (kind) {
     case 'NOTE_ON':
       synth.noteOn(source, note, int(ev.velocity) || 64, atMs);
-      setTimeout(() => piano.press(note, source, color), atMs);
+      later(atMs, () => piano.press(note, source, color));
       break;
     case 'NOTE_OFF':
       synth.noteOff(source, note, atMs);
-      setTimeout(() => piano.release(note, source), atMs);
+      later(atMs, () => piano.release(note, source));
       break;
     case 'SUSTAIN_ON':
       synth.sustain(source, true, atMs);
@@ -66,6 +64,11 @@ export function playRemote(source, color, ev, atMs) {
       synth.sustain(source, false, atMs);
       break;
   }
+}
+
+function later(ms, fn) {
+  if (ms < 1) fn();
+  else setTimeout(fn, ms);
 }
 
 export function forgetRemotePlayers() {

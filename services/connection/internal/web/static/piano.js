@@ -32,6 +32,11 @@ for (const code of [...LOWER_ROW, ...UPPER_ROW]) KEY_TO_CODE.set(codeLabel(code)
 // Piano renders keys low..high into el. Every key is an element with
 // data-note; a pressed key has class "active", data-by (the ids of who holds
 // it) and its presser's color in --press.
+// The keyboard is as wide as its container, but never narrower than
+// MIN_WHITE_PX per white key: on a narrow screen it scrolls (see
+// controls.js) rather than shrinking the keys below a fingertip.
+export const MIN_WHITE_PX = 24;
+
 export class Piano {
   constructor(el, { low = 36, high = 96, onPress, onRelease }) {
     this.el = el;
@@ -51,6 +56,8 @@ export class Piano {
     this.el.textContent = '';
     let whites = 0;
     for (let n = this.low; n <= this.high; n++) if (!BLACK.has(n % 12)) whites++;
+    this.whites = whites;
+    this.el.style.minWidth = `${whites * MIN_WHITE_PX}px`;
     const ww = 100 / whites;
     let wi = 0;
     for (let n = this.low; n <= this.high; n++) {

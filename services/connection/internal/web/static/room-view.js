@@ -67,7 +67,7 @@ export function renderRoom() {
   $('#keyboard').classList.toggle('locked', silenced);
   $('#chat-log').classList.toggle('moderating', isStaff());
   document.title = room ? `${roomLabel(room)} \u00b7 PianoRhythm` : 'PianoRhythm';
-  renderMembers($('#members'), { members: state.members, ownerId: state.ownerId, meId: state.me?.id, canModerate: !room?.lobby && canModerate(), actions: memberActions });
+  renderMembers($('#members'), { members: state.members, ownerId: state.ownerId, meId: state.me?.id, canFriend: !!state.me && !state.me.guest, friends: state.friends, canModerate: !room?.lobby && canModerate(), actions: memberActions });
   $('#member-count').textContent = `(${state.members.size})`;
   $('#claim-btn').hidden = !room || room.lobby || !!state.ownerId;
   // The list is fetched on demand; the count of the room we are in is
@@ -76,6 +76,14 @@ export function renderRoom() {
   if (listed && (listed.memberCount || 0) !== state.members.size) listed.memberCount = state.members.size;
   if (listed) Object.assign(listed, { settings: room.settings, hasPassword: room.hasPassword });
   renderRoomList();
+}
+
+// renderFriendsPanel shows the friends panel to members only: guests have
+// no friends (the server refuses them), so they are offered a login.
+export function renderFriendsPanel() {
+  const guest = !state.me || !!state.me.guest;
+  $('#friends-section').hidden = guest;
+  $('#friends-guest').hidden = !guest;
 }
 
 export function renderRoomList() {

@@ -34,12 +34,38 @@ export function roomLabel(room) {
   return room?.settings?.name || room?.id || '';
 }
 
-export function toast(text, kind = 'error', ms = 4500) {
+// toast shows text in #toasts (top right, away from the keys) for ms.
+// The third argument is ms or {ms, tag}. A toast already showing the same
+// text is not repeated: it stays longer and counts the repeats. tag names
+// the state the toast describes; dismissToasts(tag) removes it once that
+// state changed (the right password got in, the server is back).
+export function toast(text, kind = 'error', opts = {}) {
+  const { ms = 4500, tag = '' } = typeof opts === 'number' ? { ms: opts } : opts;
   const box = $('#toasts');
-  const t = el('div', { class: 'toast ' + kind, role: 'status', text });
-  box.append(t);
-  setTimeout(() => t.classList.add('leaving'), ms);
-  setTimeout(() => t.remove(), ms + 400);
+  let t = [...box.children].find((c) => c.dataset.text === text && !c.classList.contains('leaving'));
+  if (t) {
+    const n = Number(t.dataset.count || 1) + 1;
+    t.dataset.count = String(n);
+    t.querySelector('.count').textContent = `\u00d7${n}`;
+  } else {
+    t = el('div', { class: 'toast ' + kind, role: 'status', dataset: { text, tag } },
+      el('span', { class: 'text', text }), el('span', { class: 'count' }),
+      el('button', { class: 'close', type: 'button', title: 'Dismiss', text: '\u2715', onclick: () => t.remove() }));
+    box.append(t);
+  }
+  clearTimeout(t.leaveTimer);
+  clearTimeout(t.removeTimer);
+  t.leaveTimer = setTimeout(() => t.classList.add('leaving'), ms);
+  t.removeTimer = setTimeout(() => t.remove(), ms + 400);
+  return t;
+}
+
+// dismissToasts removes the toasts whose tag is tag or starts with tag + ':'.
+export function dismissToasts(tag) {
+  for (const t of [...$('#toasts').children]) {
+    const g = t.dataset.tag || '';
+    if (g === tag || g.startsWith(tag + ':')) t.remove();
+  }
 }
 
 function clock(ts) {
@@ -96,7 +122,10 @@ export class Chat {
 }
 
 // renderMembers fills #members: one li per member with data-user-id.
-export function renderMembers(ul, { members, ownerId, meId, canModerate, actions }) {
+// Tools (add friend for members who are not guests, and the owner's
+// make-owner, kick and ban) are always shown, on a row of their own.
+// Members already friends (or asked) are not offered "+ Friend" again.
+export function renderMembers(ul, { members, ownerId, meId, canFriend, friends = new Map(), canModerate, actions }) {
   ul.textContent = '';
   const sorted = [...members.values()].sort((a, b) =>
     (b.user.id === ownerId) - (a.user.id === ownerId) || nameOf(a.user).localeCompare(nameOf(b.user)));
@@ -105,11 +134,11 @@ export function renderMembers(ul, { members, ownerId, meId, canModerate, actions
     const isOwner = u.id === ownerId;
     const isMe = u.id === meId;
     const tools = [];
-    if (!isMe) tools.push(el('button', { class: 'mini', title: 'Add friend', text: '+', onclick: () => actions.friend(u.id) }));
+    if (canFriend && !isMe && !u.guest && !friends.has(u.id)) tools.push(el('button', { class: 'mini', title: 'Send a friend request', text: '+ Friend', dataset: { act: 'friend' }, onclick: () => actions.friend(u.id) }));
     if (canModerate && !isMe) {
-      tools.push(el('button', { class: 'mini', title: 'Make owner', text: '\u2191', onclick: () => actions.transfer(u.id) }));
-      tools.push(el('button', { class: 'mini', title: 'Kick', text: '\u2715', onclick: () => actions.kick(u.id, 0) }));
-      tools.push(el('button', { class: 'mini danger', title: 'Ban for 10 minutes', text: '\u2298', onclick: () => actions.kick(u.id, 600) }));
+      tools.push(el('button', { class: 'mini', title: 'Make them the room owner', text: 'Make owner', dataset: { act: 'transfer' }, onclick: () => actions.transfer(u.id) }));
+      tools.push(el('button', { class: 'mini', title: 'Remove from the room', text: 'Kick', dataset: { act: 'kick' }, onclick: () => actions.kick(u.id, 0) }));
+      tools.push(el('button', { class: 'mini danger', title: 'Remove and keep out for 10 minutes', text: 'Ban 10 min', dataset: { act: 'ban' }, onclick: () => actions.kick(u.id, 600) }));
     }
     ul.append(el('li', { dataset: { userId: u.id }, class: isMe ? 'me' : '' },
       el('span', { class: 'dot', style: `background:${colorOf(u)}` }),
@@ -117,7 +146,7 @@ export function renderMembers(ul, { members, ownerId, meId, canModerate, actions
       isOwner ? el('span', { class: 'crown', title: 'Room owner', text: '\u265B' }) : null,
       u.guest && !isMe ? el('span', { class: 'tag', text: 'guest' }) : null, // own: the Log in button says it
       isMe ? el('span', { class: 'tag you', text: 'you' }) : null,
-      el('span', { class: 'tools' }, tools)));
+      tools.length ? el('span', { class: 'tools' }, tools) : null));
   }
 }
 
@@ -143,7 +172,8 @@ export function renderRooms(ul, rooms, currentId, onJoin) {
 const FRIEND_STATUS = { ACCEPTED: 'friend', OUTGOING: 'request sent', INCOMING: 'wants to be friends' };
 
 // renderFriends fills #friends from a Map(userId -> Friend).
-export function renderFriends(ul, friends, actions) {
+// A friend's room shows by name when it is in rooms (the room list).
+export function renderFriends(ul, friends, actions, rooms = []) {
   ul.textContent = '';
   if (!friends.size) {
     ul.append(el('li', { class: 'empty', text: 'No friends yet' }));
@@ -153,16 +183,17 @@ export function renderFriends(ul, friends, actions) {
     const u = f.user || {};
     const tools = [];
     if (f.status === 'INCOMING') {
-      tools.push(el('button', { class: 'mini', title: 'Accept', text: '\u2713', onclick: () => actions.act(u.id, 'ACCEPT') }));
-      tools.push(el('button', { class: 'mini', title: 'Decline', text: '\u2715', onclick: () => actions.act(u.id, 'DECLINE') }));
+      tools.push(el('button', { class: 'mini primary', text: 'Accept', dataset: { act: 'accept' }, onclick: () => actions.act(u.id, 'ACCEPT') }));
+      tools.push(el('button', { class: 'mini', text: 'Decline', dataset: { act: 'decline' }, onclick: () => actions.act(u.id, 'DECLINE') }));
     } else {
-      tools.push(el('button', { class: 'mini', title: 'Remove', text: '\u2715', onclick: () => actions.act(u.id, 'REMOVE') }));
+      tools.push(el('button', { class: 'mini', text: f.status === 'OUTGOING' ? 'Cancel' : 'Remove', dataset: { act: 'remove' }, onclick: () => actions.act(u.id, 'REMOVE') }));
     }
-    if (f.online && f.roomId) tools.unshift(el('button', { class: 'mini', title: 'Join their room', text: '\u2192', onclick: () => actions.join(f.roomId) }));
+    if (f.online && f.roomId) tools.unshift(el('button', { class: 'mini primary', text: 'Join their room', dataset: { act: 'join' }, onclick: () => actions.join(f.roomId) }));
+    const room = f.roomId ? rooms.find((r) => r.id === f.roomId) : null;
     ul.append(el('li', { dataset: { userId: u.id || '' } },
       el('span', { class: 'dot' + (f.online ? ' online' : ''), style: `background:${f.online ? colorOf(u) : '#555'}` }),
       el('span', { class: 'name', title: u.id, text: nameOf(u) }),
-      el('span', { class: 'tag', text: f.status !== 'ACCEPTED' ? (FRIEND_STATUS[f.status] || '') : f.online ? (f.roomId ? 'in ' + f.roomId : 'online') : 'offline' }),
+      el('span', { class: 'tag', text: f.status !== 'ACCEPTED' ? (FRIEND_STATUS[f.status] || '') : f.online ? (f.roomId ? 'in ' + (room ? roomLabel(room) : f.roomId) : 'online') : 'offline' }),
       el('span', { class: 'tools' }, tools)));
   }
 }
