@@ -10,6 +10,7 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/roomview"
 	"github.com/pianorhythm/server/services/room/internal/clock"
 )
 
@@ -30,7 +31,7 @@ type (
 )
 
 func (touchCmd) run(_ context.Context, a *roomActor, _ *actor.Context) (any, error) {
-	return public(a.room), nil
+	return roomview.Public(a.room), nil
 }
 
 func (passwordHash) run(_ context.Context, a *roomActor, _ *actor.Context) (any, error) {

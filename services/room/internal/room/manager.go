@@ -16,6 +16,7 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/roomview"
 )
 
 // Manager is the RoomManager's handle: the RoomManager actor finds or
@@ -279,7 +280,7 @@ func (m *Manager) Create(ctx context.Context, caller auth.Identity, id string, s
 	if _, err := m.ask(ctx, id, touchCmd{}); err != nil {
 		m.c.log.WarnContext(ctx, "start room actor", "room", id, "err", err)
 	}
-	return public(saved.GetRoom()), nil
+	return roomview.Public(saved.GetRoom()), nil
 }
 
 // Join puts the caller in a room. A full lobby sends the joiner on to

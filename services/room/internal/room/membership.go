@@ -12,6 +12,7 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/roomview"
 )
 
 // chatHistoryOnJoin is how many past messages a joiner receives.
@@ -107,7 +108,7 @@ func (a *roomActor) join(ctx context.Context, m joinRoom) (*pb.JoinRoomResponse,
 		name = id.UserID
 	}
 	return &pb.JoinRoomResponse{
-		Room:                 public(a.room),
+		Room:                 roomview.Public(a.room),
 		Members:              res.GetMembers(),
 		ChatHistory:          res.GetChatHistory(),
 		WelcomeMessage:       welcome(a.room.GetSettings().GetWelcomeMessage(), name),

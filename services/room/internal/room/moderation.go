@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/roomview"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"time"
 
@@ -62,7 +63,7 @@ func (a *roomActor) updateSettings(ctx context.Context, m updateRoomSettings) (*
 	if err != nil {
 		return nil, err
 	}
-	return public(a.room), nil
+	return roomview.Public(a.room), nil
 }
 
 // kick removes a member, and bans them for ban_seconds when set. A ban

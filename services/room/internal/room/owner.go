@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/roomview"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -66,7 +67,7 @@ func (a *roomActor) claim(ctx context.Context, m claimCmd) (*pb.Room, error) {
 		return nil, refuse(ReasonPermission, "lobbies have no owner")
 	}
 	if a.room.GetOwnerId() == m.caller.UserID {
-		return public(a.room), nil
+		return roomview.Public(a.room), nil
 	}
 	seat, err := a.member(ctx, m.caller.UserID)
 	if err != nil {
@@ -133,7 +134,7 @@ func (a *roomActor) setOwner(ctx context.Context, userID string, allowed func(*p
 		return nil, err
 	}
 	stopTimer(&a.seatTimer)
-	return public(a.room), nil
+	return roomview.Public(a.room), nil
 }
 
 // seatExpired frees the seat of an owner who did not come back in time.

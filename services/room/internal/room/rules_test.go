@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/roomview"
 	"github.com/pianorhythm/server/pkg/rpc"
 )
 
@@ -66,7 +67,7 @@ func TestLobbyIndex(t *testing.T) {
 
 func TestPublicHidesPassword(t *testing.T) {
 	r := &pb.Room{Id: "x", PasswordHash: "$argon2id$...", Settings: &pb.RoomSettings{Password: proto.String("pw")}}
-	p := public(r)
+	p := roomview.Public(r)
 	if p.GetPasswordHash() != "" || p.GetSettings().Password != nil || !p.GetHasPassword() {
 		t.Fatalf("public = %v", p)
 	}

@@ -7,6 +7,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/roomview"
 )
 
 // Server implements pb.RoomServiceServer in front of a Manager.
@@ -86,7 +87,7 @@ func (s *Server) GetRoom(ctx context.Context, req *pb.GetRoomRequest) (*pb.Room,
 	if err != nil {
 		return nil, fromState("get room", err)
 	}
-	return public(r), nil
+	return roomview.Public(r), nil
 }
 
 // ListRooms lists public rooms with their member counts; staff may ask for
@@ -117,7 +118,7 @@ func (s *Server) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.L
 		if !includePrivate && !r.GetSettings().GetPublic() && !r.GetLobby() {
 			continue
 		}
-		out.Rooms = append(out.Rooms, public(r))
+		out.Rooms = append(out.Rooms, roomview.Public(r))
 	}
 	return out, nil
 }

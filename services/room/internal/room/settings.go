@@ -137,21 +137,6 @@ func applySettings(r *pb.Room, upd *pb.RoomSettings) error {
 	return nil
 }
 
-// public returns a copy of r fit for callers: no password hash, no
-// password, has_password set.
-func public(r *pb.Room) *pb.Room {
-	if r == nil {
-		return nil
-	}
-	c := proto.CloneOf(r)
-	c.HasPassword = c.PasswordHash != "" || c.HasPassword
-	c.PasswordHash = ""
-	if c.Settings != nil {
-		c.Settings.Password = nil
-	}
-	return c
-}
-
 // welcome replaces %%user%% in msg with name.
 func welcome(msg, name string) string {
 	return strings.ReplaceAll(msg, "%%user%%", name)

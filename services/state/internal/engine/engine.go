@@ -73,18 +73,3 @@ func (e *Engine) event(ctx context.Context, roomID string, set func(*pb.RoomEven
 	}
 	return b
 }
-
-// Public returns a copy of r fit for events and callers outside the
-// services: no password hash, has_password set.
-func Public(r *pb.Room) *pb.Room {
-	if r == nil {
-		return nil
-	}
-	c := proto.CloneOf(r)
-	c.HasPassword = c.PasswordHash != "" || c.HasPassword
-	c.PasswordHash = ""
-	if c.Settings != nil {
-		c.Settings.Password = nil
-	}
-	return c
-}

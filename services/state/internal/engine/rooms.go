@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/roomview"
 	"github.com/pianorhythm/server/services/state/internal/archive"
 	"github.com/pianorhythm/server/services/state/internal/live"
 )
@@ -113,7 +114,7 @@ func (e *Engine) UpdateRoom(ctx context.Context, r *pb.Room, version int64) (*pb
 		}))
 	}
 	if !proto.Equal(old.GetSettings(), r.GetSettings()) || old.GetPasswordHash() != r.GetPasswordHash() {
-		pub := Public(r)
+		pub := roomview.Public(r)
 		events = append(events, e.event(ctx, r.GetId(), func(ev *pb.RoomEvent) {
 			ev.Event = &pb.RoomEvent_RoomUpdated{RoomUpdated: &pb.RoomUpdated{Room: pub}}
 		}))
