@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string) error {
 	keyPrefix := fs.String("key-prefix", "PR_KEY_PREFIX", "pr:", "prefix of every Redis key and channel")
 	instance := fs.String("instance-id", "PR_INSTANCE_ID", "", "name of this edge instance; empty generates one")
 	admins := fs.String("admins", "PR_ADMINS", "", "comma-separated usernames that become admins when they register or log in")
+	pprofAddr := fs.String("pprof-addr", "PR_PPROF_ADDR", "", "loopback address serving net/http/pprof for operators, e.g. 127.0.0.1:6060 (empty: off)")
 	logLevel := fs.String("log-level", "PR_LOG_LEVEL", "info", "debug, info, warn or error")
 	seed := fs.Secret("signing-seed", "PR_USER_SIGNING_SEED", "", "base64 Ed25519 seed signing access tokens (empty: a key kept in -data-dir)")
 	discordID := fs.String("discord-client-id", "PR_DISCORD_CLIENT_ID", "", "Discord OAuth2 client id (empty: Discord login off)")
@@ -173,6 +174,15 @@ func run(ctx context.Context, args []string) error {
 	cfg.MeterProvider = tel.MeterProvider()
 	cfg.Admins = splitList(*admins)
 
+	if *pprofAddr != "" {
+		pctx, stopPprof := context.WithCancel(ctx)
+		_, done, err := servePprof(pctx, *pprofAddr, cfg.Logger)
+		if err != nil {
+			stopPprof()
+			return err
+		}
+		defer func() { stopPprof(); <-done }()
+	}
 	sys, err := allinone.Start(ctx, cfg)
 	if err != nil {
 		return err

@@ -42,7 +42,7 @@ type Recorder struct {
 	lat        []int64
 	heardCount atomic.Int64
 	counting   atomic.Bool
-	late     atomic.Int64 // heard while not counting (before start, after drain)
+	late       atomic.Int64 // heard while not counting (before start, after drain)
 }
 
 // Heard records a batch stamped stamp, received now.
@@ -140,7 +140,7 @@ type Result struct {
 	Events                  int
 	Connected               int
 	ConnectErrors           int
-	FirstConnectError       string `json:",omitempty"`
+	FirstConnectError       string  `json:",omitempty"`
 	SetupSeconds            float64 // wall time to connect and join every client
 	Batches                 int64   // batches sent
 	SendErrors              int64
