@@ -59,6 +59,10 @@ func (r *Recorder) Heard(stamp int64) {
 // room i mod Rooms); the first Players members of each room play.
 type Config struct {
 	Dialer Dialer
+	// FirstDialer, when set, dials the first client of each room (which
+	// joins first, alone, and plays first): an account allowed to create
+	// the room as asked, a large one for instance.
+	FirstDialer Dialer
 	// Clients is the number of connections; Rooms the number of rooms
 	// (zero means 1); RoomPrefix names them ("<prefix><n>", zero means
 	// "bench-").
@@ -203,7 +207,40 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	sctx, cancel := context.WithTimeout(ctx, cfg.SetupTimeout)
 	sem := make(chan struct{}, cfg.DialConcurrency)
 	var wg sync.WaitGroup
+	dial := func(i int) {
+		src := ""
+		if len(cfg.Sources) > 0 {
+			src = cfg.Sources[i%len(cfg.Sources)]
+		}
+		m := &member{rec: &Recorder{}, room: i % cfg.Rooms}
+		d := cfg.Dialer
+		if i < cfg.Rooms && cfg.FirstDialer != nil {
+			d = cfg.FirstDialer
+		}
+		c, err := d.Dial(sctx, src, fmt.Sprintf("%s%d", cfg.RoomPrefix, m.room), m.rec)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			nerr++
+			if firstErr == nil {
+				firstErr = err
+			}
+			return
+		}
+		m.c = c
+		members[i] = m
+	}
+	if cfg.FirstDialer != nil {
+		// The rooms' first members, before anyone else.
+		for i := range min(cfg.Rooms, cfg.Clients) {
+			wg.Go(func() { dial(i) })
+		}
+		wg.Wait()
+	}
 	for i := range cfg.Clients {
+		if i < cfg.Rooms && cfg.FirstDialer != nil {
+			continue
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-sctx.Done():
@@ -213,23 +250,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			src := ""
-			if len(cfg.Sources) > 0 {
-				src = cfg.Sources[i%len(cfg.Sources)]
-			}
-			m := &member{rec: &Recorder{}, room: i % cfg.Rooms}
-			c, err := cfg.Dialer.Dial(sctx, src, fmt.Sprintf("%s%d", cfg.RoomPrefix, m.room), m.rec)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				nerr++
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
-			}
-			m.c = c
-			members[i] = m
+			dial(i)
 		})
 	}
 	wg.Wait()

@@ -32,6 +32,12 @@ type WSDialer struct {
 	JSON bool
 	// Create asks for the room to be created if it does not exist.
 	Create bool
+	// Token is an access token (Authorization: Bearer); empty means a
+	// guest.
+	Token string
+	// MaxPlayers is the capacity asked for when creating a room; zero
+	// means the server's default.
+	MaxPlayers int32
 	// Timeout bounds one write and each step of the handshake; zero
 	// means 10s.
 	Timeout time.Duration
@@ -73,7 +79,11 @@ func (d *WSDialer) Dial(ctx context.Context, src, room string, rec *Recorder) (C
 	if d.JSON {
 		sub = SubprotocolJSON
 	}
-	ws, resp, err := websocket.Dial(ctx, d.URL, &websocket.DialOptions{HTTPClient: d.client(src), Subprotocols: []string{sub}})
+	opts := &websocket.DialOptions{HTTPClient: d.client(src), Subprotocols: []string{sub}}
+	if d.Token != "" {
+		opts.HTTPHeader = http.Header{"Authorization": {"Bearer " + d.Token}}
+	}
+	ws, resp, err := websocket.Dial(ctx, d.URL, opts)
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
@@ -135,7 +145,11 @@ func (c *wsClient) send(ctx context.Context, m *pb.ClientMessage) error {
 func (c *wsClient) join(ctx context.Context, room string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.d.timeout())
 	defer cancel()
-	if err := c.send(ctx, &pb.ClientMessage{Id: "join", Payload: &pb.ClientMessage_Join{Join: &pb.Join{Room: room, Create: c.d.Create}}}); err != nil {
+	j := &pb.Join{Room: room, Create: c.d.Create}
+	if c.d.MaxPlayers > 0 {
+		j.Settings = &pb.RoomSettings{MaxPlayers: &c.d.MaxPlayers}
+	}
+	if err := c.send(ctx, &pb.ClientMessage{Id: "join", Payload: &pb.ClientMessage_Join{Join: j}}); err != nil {
 		return fmt.Errorf("send join: %w", err)
 	}
 	for {
