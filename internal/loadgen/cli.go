@@ -91,7 +91,7 @@ func Report(w io.Writer, target string, r Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(k string, f string, v ...any) { fmt.Fprintf(tw, "%s\t"+f+"\n", append([]any{k}, v...)...) }
 	p("target", "%s", target)
-	p("connections", "%d of %d in %d rooms (%d errors%s)", r.Connected, r.Clients, r.Rooms, r.ConnectErrors, firstErr(r))
+	p("connections", "%d of %d in %d rooms (%d errors, %d joins retried%s)", r.Connected, r.Clients, r.Rooms, r.ConnectErrors, r.JoinRetries, firstErr(r))
 	p("connect and join", "%.2f s wall, server CPU %.2f s (%.2f ms per connection)", r.SetupSeconds, r.ServerSetupCPUSeconds, r.ServerSetupCPUPerConnMs)
 	p("server RSS", "%.1f MiB before, %.1f MiB joined, %.1f KiB per connection", r.ServerRSSBeforeMiB, r.ServerRSSAfterSetupMiB, r.ServerRSSPerConnKiB)
 	if r.Rate > 0 {

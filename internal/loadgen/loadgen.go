@@ -59,9 +59,11 @@ func (r *Recorder) Heard(stamp int64) {
 // room i mod Rooms); the first Players members of each room play.
 type Config struct {
 	Dialer Dialer
-	// FirstDialer, when set, dials the first client of each room (which
-	// joins first, alone, and plays first): an account allowed to create
-	// the room as asked, a large one for instance.
+	// FirstDialer, when set, dials the first client of each room: an
+	// account allowed to create the room as asked, a large one for
+	// instance. Nil means Dialer. The rooms' first clients join (and
+	// create) their rooms before everyone else, as someone opens a room
+	// before others come in, and play first.
 	FirstDialer Dialer
 	// Clients is the number of connections; Rooms the number of rooms
 	// (zero means 1); RoomPrefix names them ("<prefix><n>", zero means
@@ -93,6 +95,9 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
+	if c.FirstDialer == nil {
+		c.FirstDialer = c.Dialer
+	}
 	if c.Rooms <= 0 {
 		c.Rooms = 1
 	}
@@ -144,6 +149,7 @@ type Result struct {
 	Events                  int
 	Connected               int
 	ConnectErrors           int
+	JoinRetries             int64   // joins answered "try again" (UNAVAILABLE) and retried
 	FirstConnectError       string  `json:",omitempty"`
 	SetupSeconds            float64 // wall time to connect and join every client
 	Batches                 int64   // batches sent
@@ -214,7 +220,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		m := &member{rec: &Recorder{}, room: i % cfg.Rooms}
 		d := cfg.Dialer
-		if i < cfg.Rooms && cfg.FirstDialer != nil {
+		if i < cfg.Rooms {
 			d = cfg.FirstDialer
 		}
 		c, err := d.Dial(sctx, src, fmt.Sprintf("%s%d", cfg.RoomPrefix, m.room), m.rec)
@@ -230,17 +236,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		m.c = c
 		members[i] = m
 	}
-	if cfg.FirstDialer != nil {
-		// The rooms' first members, before anyone else.
-		for i := range min(cfg.Rooms, cfg.Clients) {
-			wg.Go(func() { dial(i) })
-		}
-		wg.Wait()
+	// The rooms' first members, before anyone else.
+	for i := range min(cfg.Rooms, cfg.Clients) {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			dial(i)
+		})
 	}
-	for i := range cfg.Clients {
-		if i < cfg.Rooms && cfg.FirstDialer != nil {
-			continue
-		}
+	wg.Wait()
+	for i := cfg.Rooms; i < cfg.Clients; i++ {
 		select {
 		case sem <- struct{}{}:
 		case <-sctx.Done():
@@ -258,6 +263,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.SetupSeconds = time.Since(start).Seconds()
 	afterSetup := proc()
 	res.ConnectErrors = nerr
+	for _, d := range []Dialer{cfg.Dialer, cfg.FirstDialer} {
+		if r, ok := d.(interface{ Retries() int64 }); ok {
+			res.JoinRetries += r.Retries()
+		}
+		if cfg.FirstDialer == cfg.Dialer {
+			break
+		}
+	}
 	if firstErr != nil {
 		res.FirstConnectError = firstErr.Error()
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -44,7 +45,15 @@ type WSDialer struct {
 
 	mu         sync.Mutex
 	transports map[string]*http.Client
+	retries    atomic.Int64
 }
+
+// Retries is the number of joins answered UNAVAILABLE ("try again") and
+// retried, since the dialer was made.
+func (d *WSDialer) Retries() int64 { return d.retries.Load() }
+
+// joinAttempts bounds the tries of one join answered UNAVAILABLE.
+const joinAttempts = 10
 
 var _ Dialer = (*WSDialer)(nil)
 
@@ -149,6 +158,25 @@ func (c *wsClient) join(ctx context.Context, room string) error {
 	if c.d.MaxPlayers > 0 {
 		j.Settings = &pb.RoomSettings{MaxPlayers: &c.d.MaxPlayers}
 	}
+	for attempt := 1; ; attempt++ {
+		err := c.joinOnce(ctx, j)
+		if err == nil || !errors.Is(err, errTryAgain) || attempt == joinAttempts {
+			return err
+		}
+		c.d.retries.Add(1)
+		select {
+		case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+// errTryAgain marks a join refused as UNAVAILABLE, which a client retries.
+var errTryAgain = errors.New("try again")
+
+func (c *wsClient) joinOnce(ctx context.Context, j *pb.Join) error {
+	room := j.GetRoom()
 	if err := c.send(ctx, &pb.ClientMessage{Id: "join", Payload: &pb.ClientMessage_Join{Join: j}}); err != nil {
 		return fmt.Errorf("send join: %w", err)
 	}
@@ -165,6 +193,9 @@ func (c *wsClient) join(ctx context.Context, room string) error {
 			continue
 		}
 		if e := m.GetError(); e != nil {
+			if e.GetCode() == pb.ErrorReason_UNAVAILABLE.String() {
+				return fmt.Errorf("join %s: %s: %w", room, e.GetMessage(), errTryAgain)
+			}
 			return fmt.Errorf("join %s: %s: %s", room, e.GetCode(), e.GetMessage())
 		}
 		if m.GetRoomJoined() != nil {

@@ -113,6 +113,7 @@ func run(ctx context.Context) error {
 	runNo := 0
 	one := func(scenario string, s *server, cfg loadgen.Config) loadgen.Result {
 		runNo++
+		waitIdle(s.pid())
 		cfg.ServerPID = s.pid()
 		cfg.RoomPrefix = fmt.Sprintf("r%d-", runNo)
 		cfg.Sources = sources(8)
@@ -129,7 +130,6 @@ func run(ctx context.Context) error {
 		res.Scenarios[scenario] = append(res.Scenarios[scenario], Run{Target: s.name, Result: r})
 		fmt.Fprintf(os.Stderr, "== %s: %s\n", scenario, s.name)
 		loadgen.Report(os.Stderr, s.name, r)
-		time.Sleep(2 * time.Second) // let the leaves settle
 		return r
 	}
 	order := []string{"ours", "naive", "centrifuge"}
@@ -201,6 +201,24 @@ func run(ctx context.Context) error {
 		return err
 	}
 	return writeReport(dir)
+}
+
+// waitIdle waits (at most 60s) until the server uses under a tenth of a
+// core: the previous run's departures (presence, analytics) are done.
+func waitIdle(pid int) {
+	deadline := time.Now().Add(60 * time.Second)
+	prev, _ := loadgen.ReadProc(pid)
+	for time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		cur, err := loadgen.ReadProc(pid)
+		if err != nil {
+			return
+		}
+		if cur.CPU-prev.CPU < 100*time.Millisecond {
+			return
+		}
+		prev = cur
+	}
 }
 
 // sources are n loopback addresses (per-IP limits of our server count a
