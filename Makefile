@@ -23,6 +23,7 @@ GOVULNCHECK_VERSION := v1.9.0
 FUZZTIME ?= 20s
 FUZZ_TARGETS := \
 	services/connection ./internal/codec FuzzDecodeClient \
+	services/connection ./internal/codec FuzzNotesJSON \
 	services/connection ./internal/mpp FuzzDecode \
 	services/connection ./internal/edge FuzzValidateNotes \
 	pkg ./text FuzzChat \

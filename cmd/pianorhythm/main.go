@@ -75,6 +75,7 @@ func run(ctx context.Context, args []string) error {
 	refreshTTL := fs.Duration("refresh-ttl", "PR_REFRESH_TTL", 30*24*time.Hour, "refresh token lifetime")
 	loginLimit := fs.Int("login-limit", "PR_LOGIN_LIMIT", 10, "failed logins per 15 minutes per account and address, then locked out")
 	grace := fs.Duration("empty-room-grace", "PR_EMPTY_ROOM_GRACE", 30*time.Second, "how long an empty room lives")
+	maxCap := fs.Int("max-room-capacity", "PR_MAX_ROOM_CAPACITY", 500, "largest max players staff may give a room (concerts, classes); others keep 20")
 	hold := fs.Duration("owner-seat-hold", "PR_OWNER_SEAT_HOLD", 15*time.Second, "how long a departed owner's seat is held")
 	stream := fs.String("analytics-stream", "PR_ANALYTICS_STREAM", "", "analytics Redis stream (empty: <key-prefix>analytics:events)")
 	group := fs.String("analytics-group", "PR_ANALYTICS_GROUP", "analytics", "analytics consumer group")
@@ -151,7 +152,7 @@ func run(ctx context.Context, args []string) error {
 		Discord: usersvc.DiscordConfig{ClientID: *discordID, ClientSecret: *discordSecret, RedirectURL: *discordRedirect,
 			AuthURL: *discordAuth, TokenURL: *discordToken, UserInfoURL: *discordUser},
 	}
-	cfg.Room = roomsvc.Config{EmptyRoomGrace: *grace, OwnerSeatHold: *hold}
+	cfg.Room = roomsvc.Config{EmptyRoomGrace: *grace, OwnerSeatHold: *hold, MaxRoomCapacity: int32(*maxCap)}
 	cfg.Edge = connsvc.Config{MPPMOTD: *motd, TrustedProxies: splitList(*proxies)}
 	cfg.Analytics = analyticssvc.Config{Stream: *stream, Group: *group, Consumer: *consumer, BatchSize: *batch, ClaimIdle: *claimIdle}
 	cfg.Monitor = monitorsvc.Config{

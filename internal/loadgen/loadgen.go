@@ -90,6 +90,9 @@ type Config struct {
 	// ServerPID is the relay's process, read from /proc for CPU and RSS;
 	// zero means not measured.
 	ServerPID int
+	// OnPlay, if set, is called when playing starts (after every client
+	// joined), to start a profile for instance.
+	OnPlay func()
 	// MaxClients bounds Clients (a guard against typos); zero means 20,000.
 	MaxClients int
 }
@@ -315,6 +318,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var batches, sendErrs, expected atomic.Int64
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
 	pctx, stop := context.WithTimeout(ctx, cfg.Duration)
+	if cfg.OnPlay != nil {
+		cfg.OnPlay()
+	}
 	genBefore, srvBefore, playStart := selfCPU(), proc(), time.Now()
 	var pw sync.WaitGroup
 	for _, p := range players {

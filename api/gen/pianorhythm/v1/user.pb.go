@@ -36,6 +36,9 @@ const (
 	Action_ACTION_CHAT               Action = 5
 	Action_ACTION_PLAY               Action = 6
 	Action_ACTION_BYPASS_MAINTENANCE Action = 7
+	// Create (or resize) a room beyond the ordinary capacity, up to the
+	// room service's configured ceiling (concerts, classes): staff.
+	Action_ACTION_CREATE_LARGE_ROOM Action = 8
 )
 
 // Enum value maps for Action.
@@ -49,6 +52,7 @@ var (
 		5: "ACTION_CHAT",
 		6: "ACTION_PLAY",
 		7: "ACTION_BYPASS_MAINTENANCE",
+		8: "ACTION_CREATE_LARGE_ROOM",
 	}
 	Action_value = map[string]int32{
 		"ACTION_UNSPECIFIED":        0,
@@ -59,6 +63,7 @@ var (
 		"ACTION_CHAT":               5,
 		"ACTION_PLAY":               6,
 		"ACTION_BYPASS_MAINTENANCE": 7,
+		"ACTION_CREATE_LARGE_ROOM":  8,
 	}
 )
 
@@ -1718,7 +1723,7 @@ const file_pianorhythm_v1_user_proto_rawDesc = "" +
 	"\aroom_id\x18\x03 \x01(\tR\x06roomId\x12\x1f\n" +
 	"\vinstance_id\x18\x04 \x01(\tR\n" +
 	"instanceId\x12#\n" +
-	"\rconnection_id\x18\x05 \x01(\tR\fconnectionId*\xba\x01\n" +
+	"\rconnection_id\x18\x05 \x01(\tR\fconnectionId*\xd8\x01\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ACTION_CREATE_ROOM\x10\x01\x12\x18\n" +
@@ -1727,7 +1732,8 @@ const file_pianorhythm_v1_user_proto_rawDesc = "" +
 	"\fACTION_ADMIN\x10\x04\x12\x0f\n" +
 	"\vACTION_CHAT\x10\x05\x12\x0f\n" +
 	"\vACTION_PLAY\x10\x06\x12\x1d\n" +
-	"\x19ACTION_BYPASS_MAINTENANCE\x10\a2\xbd\r\n" +
+	"\x19ACTION_BYPASS_MAINTENANCE\x10\a\x12\x1c\n" +
+	"\x18ACTION_CREATE_LARGE_ROOM\x10\b2\xbd\r\n" +
 	"\vUserService\x12O\n" +
 	"\vCreateGuest\x12\".pianorhythm.v1.CreateGuestRequest\x1a\x1c.pianorhythm.v1.AuthResponse\x12I\n" +
 	"\bRegister\x12\x1f.pianorhythm.v1.RegisterRequest\x1a\x1c.pianorhythm.v1.AuthResponse\x12C\n" +

@@ -73,6 +73,7 @@ func run(ctx context.Context) error {
 	rates := flag.String("rates", "0.5,1,1.5,2,3,4", "capacity steps: batches/s per member, 50 rooms x 20")
 	rounds := flag.Int("rounds", 2, "rounds of the one-room scenario (ours, naive, centrifuge each)")
 	only := flag.String("only", "", "comma-separated scenarios to run (arrival,oneroom,capacity,profile,large,arrival10k); empty: all but arrival10k")
+	freshOurs := flag.Bool("fresh", true, "restart our server before each of its runs")
 	commitFlag := flag.String("commit", "", "commit named in the results (empty: root's git HEAD)")
 	outDir := flag.String("out", "", "directory of the results (empty: <root>/bench/fanout)")
 	flag.Parse()
@@ -111,9 +112,38 @@ func run(ctx context.Context) error {
 		servers[name] = s
 	}
 	runNo := 0
+	// Our server gets a fresh process for every run: a run's thousand
+	// guests leave work behind (archive writes, analytics) that would
+	// weigh on the next (bench/fanout/README.md); the references start
+	// fresh once, they keep nothing.
+	restart := func(s *server) (*server, error) {
+		s.stop()
+		n, err := start(ctx, s.name, bin, work, *redisURL, nil)
+		if err != nil {
+			return nil, err
+		}
+		servers[s.name] = n
+		return n, nil
+	}
+	// prepare, if set, completes a run's configuration once its server is
+	// up (ours: a token of that process).
+	var prepare func(s *server, cfg *loadgen.Config) error
 	one := func(scenario string, s *server, cfg loadgen.Config) loadgen.Result {
 		runNo++
+		if s.name == "ours" && *freshOurs && runNo > 1 {
+			var err error
+			if s, err = restart(s); err != nil {
+				res.Notes = append(res.Notes, scenario+": restart ours: "+err.Error())
+				return loadgen.Result{}
+			}
+		}
 		waitIdle(s.pid())
+		if prepare != nil {
+			if err := prepare(s, &cfg); err != nil {
+				res.Notes = append(res.Notes, scenario+" ("+s.name+"): "+err.Error())
+				return loadgen.Result{}
+			}
+		}
 		cfg.ServerPID = s.pid()
 		cfg.RoomPrefix = fmt.Sprintf("r%d-", runNo)
 		cfg.Sources = sources(8)
@@ -122,6 +152,9 @@ func run(ctx context.Context) error {
 			cfg.Dialer = relay.Dialer{URL: s.url}
 		default:
 			cfg.Dialer = &loadgen.WSDialer{URL: s.url, Create: true}
+		}
+		if cfg.FirstDialer == nil {
+			cfg.FirstDialer = cfg.Dialer
 		}
 		r, err := loadgen.Run(ctx, cfg)
 		if err != nil {
@@ -133,11 +166,6 @@ func run(ctx context.Context) error {
 		return r
 	}
 	order := []string{"ours", "naive", "centrifuge"}
-	if want("arrival") {
-		for _, n := range order {
-			one("arrival", servers[n], loadgen.Config{Clients: 1000, Rooms: 50})
-		}
-	}
 	if want("oneroom") {
 		for range *rounds {
 			for _, n := range order {
@@ -164,24 +192,29 @@ func run(ctx context.Context) error {
 		}
 	}
 	if want("profile") {
-		s := servers["ours"]
 		top := make(chan string, 1)
-		go func() { top <- profile(ctx, s, bin, *dur-2*time.Second) }()
-		one("profile", s, loadgen.Config{Clients: 1000, Rooms: 50, Rate: 5, Duration: *dur})
+		prof := loadgen.Config{Clients: 1000, Rooms: 50, Rate: 5, Duration: *dur}
+		prof.OnPlay = func() { go func() { top <- profile(ctx, servers["ours"], bin, *dur-2*time.Second) }() }
+		one("profile", servers["ours"], prof)
 		res.ProfileTop = <-top
 	}
 	if want("large") {
 		for _, n := range order {
-			cfg := loadgen.Config{Clients: 301, Rooms: 1, Players: 1, Rate: 50, Duration: *dur}
-			if n == "ours" {
-				owner, err := adminDialer(ctx, servers[n], 301)
-				if err != nil {
-					res.Notes = append(res.Notes, "large room: "+err.Error())
-					continue
+			prepare = func(s *server, cfg *loadgen.Config) error {
+				if s.name != "ours" {
+					return nil
 				}
+				owner, err := adminDialer(ctx, s, 301)
 				cfg.FirstDialer = owner
+				return err
 			}
-			one("large", servers[n], cfg)
+			one("large", servers[n], loadgen.Config{Clients: 301, Rooms: 1, Players: 1, Rate: 50, Duration: *dur})
+		}
+		prepare = nil
+	}
+	if want("arrival") {
+		for _, n := range order {
+			one("arrival", servers[n], loadgen.Config{Clients: 1000, Rooms: 50})
 		}
 	}
 	if want("arrival10k") {
@@ -234,7 +267,6 @@ func sources(n int) []string {
 // profile takes a CPU profile of our server for d while a run goes on and
 // returns the top entries.
 func profile(ctx context.Context, s *server, bin string, d time.Duration) string {
-	time.Sleep(2 * time.Second) // past the arrival
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.pprof, int(d.Seconds())), nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
