@@ -165,7 +165,11 @@ func (x *AuthResponse) GetRefreshToken() string {
 type CreateGuestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Optional wish; a name is generated when empty or taken.
-	DisplayName   string `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	DisplayName string `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Only an access token, no refresh token (none is stored): the guest of
+	// one WebSocket connection, which lives as long as the connection (the
+	// edge asks this for every connection without a token).
+	AccessOnly    bool `protobuf:"varint,2,opt,name=access_only,json=accessOnly,proto3" json:"access_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -205,6 +209,13 @@ func (x *CreateGuestRequest) GetDisplayName() string {
 		return x.DisplayName
 	}
 	return ""
+}
+
+func (x *CreateGuestRequest) GetAccessOnly() bool {
+	if x != nil {
+		return x.AccessOnly
+	}
+	return false
 }
 
 type RegisterRequest struct {
@@ -1633,9 +1644,11 @@ const file_pianorhythm_v1_user_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\v2\x14.pianorhythm.v1.UserR\x04user\x12!\n" +
 	"\faccess_token\x18\x02 \x01(\tR\vaccessToken\x12Q\n" +
 	"\x17access_token_expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x14accessTokenExpiresAt\x12#\n" +
-	"\rrefresh_token\x18\x04 \x01(\tR\frefreshToken\"7\n" +
+	"\rrefresh_token\x18\x04 \x01(\tR\frefreshToken\"X\n" +
 	"\x12CreateGuestRequest\x12!\n" +
-	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\"l\n" +
+	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x1f\n" +
+	"\vaccess_only\x18\x02 \x01(\bR\n" +
+	"accessOnly\"l\n" +
 	"\x0fRegisterRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12!\n" +

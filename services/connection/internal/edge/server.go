@@ -272,7 +272,10 @@ func (s *Server) authenticate(ctx context.Context, token, clientIP string) (sess
 		ctx = metadata.AppendToOutgoingContext(ctx, "x-forwarded-for", clientIP)
 	}
 	if token == "" {
-		res, err := s.deps.User.CreateGuest(ctx, &pb.CreateGuestRequest{})
+		// Access only: the connection's guest lives as long as the
+		// connection, and a refresh token per arrival was a state call
+		// and a Redis key each (issue 16).
+		res, err := s.deps.User.CreateGuest(ctx, &pb.CreateGuestRequest{AccessOnly: true})
 		if err != nil {
 			return session{}, fmt.Errorf("create guest: %w", err)
 		}

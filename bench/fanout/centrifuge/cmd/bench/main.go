@@ -213,8 +213,16 @@ func run(ctx context.Context) error {
 		prepare = nil
 	}
 	if want("arrival") {
+		// Every relay fresh, so the RSS per connection is the arrival's.
 		for _, n := range order {
-			one("arrival", servers[n], loadgen.Config{Clients: 1000, Rooms: 50})
+			s := servers[n]
+			if n != "ours" || !*freshOurs {
+				var err error
+				if s, err = restart(s); err != nil {
+					return err
+				}
+			}
+			one("arrival", s, loadgen.Config{Clients: 1000, Rooms: 50})
 		}
 	}
 	if want("arrival10k") {
@@ -299,7 +307,12 @@ func machine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("%d x %s, shared with other work", n, model)
+	load, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(load))
+	if len(f) > 3 {
+		f = f[:3]
+	}
+	return fmt.Sprintf("%d x %s, shared with other work (load average %s at start)", n, model, strings.Join(f, " "))
 }
 
 func commit(root string) string {
