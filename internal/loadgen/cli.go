@@ -98,7 +98,7 @@ func Report(w io.Writer, target string, r Result) {
 		p("batches", "%d sent (%d send errors), %v/s per player, %d events", r.Batches, r.SendErrors, r.Rate, r.Events)
 		p("deliveries", "%d of %d (%d lost), %.0f/s", r.Deliveries, r.Expected, r.Lost, r.DeliveriesPerSecond)
 		p("latency ms", "p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f", r.P50Ms, r.P99Ms, r.P999Ms, r.MaxMs)
-		p("server CPU", "%.2f s playing (%.2f cores), %.4f s per 1,000 deliveries", r.ServerPlayCPUSeconds, r.ServerCores, r.ServerCPUPer1000Deliv)
+		p("server CPU", "%.2f s playing (%.2f cores), %.4f s per 1,000 deliveries (%.4f net of the idle %.3f cores)", r.ServerPlayCPUSeconds, r.ServerCores, r.ServerCPUPer1000Deliv, r.ServerNetPer1000Deliv, r.ServerIdleCores)
 		bound := ""
 		if r.GeneratorBound {
 			bound = "  GENERATOR-BOUND: this run measures the generator, not the relay"

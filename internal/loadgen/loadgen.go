@@ -90,6 +90,10 @@ type Config struct {
 	// ServerPID is the relay's process, read from /proc for CPU and RSS;
 	// zero means not measured.
 	ServerPID int
+	// IdleSample is how long the server's CPU is sampled, after every
+	// client joined and before playing, as its idle baseline (timers,
+	// health checks, heartbeats); zero means 2s, negative means none.
+	IdleSample time.Duration
 	// OnPlay, if set, is called when playing starts (after every client
 	// joined), to start a profile for instance.
 	OnPlay func()
@@ -169,6 +173,8 @@ type Result struct {
 	ServerSetupCPUPerConnMs float64
 	ServerPlayCPUSeconds    float64 // CPU while playing and draining
 	ServerCPUPer1000Deliv   float64 // seconds of server CPU per 1,000 deliveries
+	ServerIdleCores         float64 // the server's CPU / wall while idle with every client joined
+	ServerNetPer1000Deliv   float64 // ServerCPUPer1000Deliv less the idle baseline
 	ServerRSSBeforeMiB      float64
 	ServerRSSAfterSetupMiB  float64
 	ServerRSSPerConnKiB     float64 // (RSS after setup - before) / connected
@@ -318,6 +324,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var batches, sendErrs, expected atomic.Int64
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
 	pctx, stop := context.WithTimeout(ctx, cfg.Duration)
+	if cfg.ServerPID != 0 && cfg.IdleSample >= 0 {
+		d := cfg.IdleSample
+		if d == 0 {
+			d = 2 * time.Second
+		}
+		a, t0 := proc(), time.Now()
+		time.Sleep(d)
+		res.ServerIdleCores = (proc().CPU - a.CPU).Seconds() / time.Since(t0).Seconds()
+	}
 	if cfg.OnPlay != nil {
 		cfg.OnPlay()
 	}
@@ -394,6 +409,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.ServerCores = res.ServerPlayCPUSeconds / wall.Seconds()
 		if res.Deliveries > 0 {
 			res.ServerCPUPer1000Deliv = res.ServerPlayCPUSeconds * 1000 / float64(res.Deliveries)
+			net := res.ServerPlayCPUSeconds - res.ServerIdleCores*wall.Seconds()
+			res.ServerNetPer1000Deliv = max(0, net) * 1000 / float64(res.Deliveries)
 		}
 		busy := (res.ServerCores + res.GeneratorCores) / float64(runtime.NumCPU())
 		res.GeneratorBound = busy >= 0.9 && res.GeneratorCores > res.ServerCores

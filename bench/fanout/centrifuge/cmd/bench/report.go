@@ -30,14 +30,8 @@ func writeReport(dir string) error {
 		}
 		all = append(all, r)
 	}
-	// BEFORE first, then by date.
-	sort.SliceStable(all, func(i, j int) bool {
-		bi, bj := strings.EqualFold(all[i].Label, "before"), strings.EqualFold(all[j].Label, "before")
-		if bi != bj {
-			return bi
-		}
-		return all[i].Date < all[j].Date
-	})
+	// In the order they were made (BEFORE, AFTER, BEFORE-2, ...).
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Date < all[j].Date })
 	var w strings.Builder
 	p := func(f string, a ...any) { fmt.Fprintf(&w, f, a...) }
 	p("# bench/fanout results\n\n")
@@ -108,27 +102,28 @@ func report(w *strings.Builder, r *Results) {
 	}
 	if runs := r.Scenarios["oneroom"]; len(runs) > 0 {
 		p("### One room: 19 listeners, one player at 50 batches/s (2 events each); %d rounds, medians\n\n", len(runs)/3)
-		p("| relay | p50 ms | p99 ms | p99.9 ms | lost | server CPU s per 1,000 deliveries | runs (p50 / CPU) |\n|---|---|---|---|---|---|---|\n")
+		p("| relay | p50 ms | p99 ms | p99.9 ms | lost | server CPU s per 1,000 deliveries | net of idle | idle cores | runs (p50 / CPU) |\n|---|---|---|---|---|---|---|---|---|\n")
 		m := byTarget(runs)
-		med := map[string][2]float64{}
+		med := map[string][3]float64{}
 		for _, t := range targets {
-			var p50, p99, p999, cpu []float64
+			var p50, p99, p999, cpu, netc, idle []float64
 			var lost int64
 			var each []string
 			for _, x := range m[t] {
 				p50, p99, p999, cpu = append(p50, x.P50Ms), append(p99, x.P99Ms), append(p999, x.P999Ms), append(cpu, x.ServerCPUPer1000Deliv)
+				netc, idle = append(netc, x.ServerNetPer1000Deliv), append(idle, x.ServerIdleCores)
 				lost += x.Lost
 				each = append(each, fmt.Sprintf("%.3f / %.4f", x.P50Ms, x.ServerCPUPer1000Deliv))
 			}
 			if len(p50) == 0 {
 				continue
 			}
-			med[t] = [2]float64{median(p50), median(cpu)}
-			p("| %s | %.3f | %.3f | %.3f | %d | %.4f | %s |\n", t, median(p50), median(p99), median(p999), lost, median(cpu), strings.Join(each, "; "))
+			med[t] = [3]float64{median(p50), median(cpu), median(netc)}
+			p("| %s | %.3f | %.3f | %.3f | %d | %.4f | %.4f | %.3f | %s |\n", t, median(p50), median(p99), median(p999), lost, median(cpu), median(netc), median(idle), strings.Join(each, "; "))
 		}
-		p("\nOurs / naive: p50 %s, CPU per delivery %s. Ours / Centrifuge: p50 %s, CPU per delivery %s.\n\n",
-			ratio(med["ours"][0], med["naive"][0]), ratio(med["ours"][1], med["naive"][1]),
-			ratio(med["ours"][0], med["centrifuge"][0]), ratio(med["ours"][1], med["centrifuge"][1]))
+		p("\nOurs / naive: p50 %s, CPU per delivery %s (net of idle %s). Ours / Centrifuge: p50 %s, CPU per delivery %s (net %s).\n\n",
+			ratio(med["ours"][0], med["naive"][0]), ratio(med["ours"][1], med["naive"][1]), ratio(med["ours"][2], med["naive"][2]),
+			ratio(med["ours"][0], med["centrifuge"][0]), ratio(med["ours"][1], med["centrifuge"][1]), ratio(med["ours"][2], med["centrifuge"][2]))
 	}
 	var capNames []string
 	for k := range r.Scenarios {
@@ -138,7 +133,7 @@ func report(w *strings.Builder, r *Results) {
 	}
 	if len(capNames) > 0 {
 		p("### Capacity: 50 rooms x 20 members, every member plays; the rate steps up until p99 > 15 ms or a delivery is lost\n\n")
-		p("| relay | batches/s per member | deliveries/s | p50 ms | p99 ms | max ms | lost | server cores | CPU s per 1,000 | generator cores |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		p("| relay | joined | batches/s per member | deliveries/s | p50 ms | p99 ms | max ms | lost | server cores | CPU s per 1,000 | net of idle | generator cores |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		sort.Slice(capNames, func(i, j int) bool {
 			var a, b float64
 			fmt.Sscanf(capNames[i], "capacity %f", &a)
@@ -155,7 +150,7 @@ func report(w *strings.Builder, r *Results) {
 					if x.Result.GeneratorBound {
 						g = " GEN"
 					}
-					p("| %s | %g | %.0f | %.3f | %.3f | %.1f | %d | %.2f | %.4f | %.2f%s |\n", t, x.Result.Rate, x.Result.DeliveriesPerSecond, x.Result.P50Ms, x.Result.P99Ms, x.Result.MaxMs, x.Result.Lost, x.Result.ServerCores, x.Result.ServerCPUPer1000Deliv, x.Result.GeneratorCores, g)
+					p("| %s | %d | %g | %.0f | %.3f | %.3f | %.1f | %d | %.2f | %.4f | %.4f | %.2f%s |\n", t, x.Result.Connected, x.Result.Rate, x.Result.DeliveriesPerSecond, x.Result.P50Ms, x.Result.P99Ms, x.Result.MaxMs, x.Result.Lost, x.Result.ServerCores, x.Result.ServerCPUPer1000Deliv, x.Result.ServerNetPer1000Deliv, x.Result.GeneratorCores, g)
 				}
 			}
 		}
