@@ -65,6 +65,10 @@ type publisher struct {
 type listening struct {
 	others  bool  // another instance is subscribed
 	checked int64 // unix ns
+	// asked is when a sender last let an event through to have a stale
+	// "only us" checked again (unix ns), so one event per period does,
+	// not every event until the publisher gets to it.
+	asked atomic.Int64
 }
 
 type pubItem struct {
@@ -123,15 +127,24 @@ func (p *publisher) othersListen(channel string) bool {
 	return others
 }
 
-// alone reports a fresh "only us" for channel: the event need not even
-// be marshalled.
+// alone reports "only us" for channel: the event need not even be
+// marshalled. When the answer is stale, one event per listenersTTL goes
+// through to the publisher, which asks Redis again.
 func (p *publisher) alone(channel string) bool {
 	v, ok := p.listeners.Load(channel)
 	if !ok {
 		return false
 	}
 	l := v.(*listening)
-	return !l.others && p.now().UnixNano()-l.checked < int64(listenersTTL)
+	if l.others {
+		return false
+	}
+	now := p.now().UnixNano()
+	if now-l.checked < int64(listenersTTL) {
+		return true
+	}
+	asked := l.asked.Load()
+	return now-asked < int64(listenersTTL) || !l.asked.CompareAndSwap(asked, now)
 }
 
 // forget drops what is known of channel (this instance left the room).

@@ -151,3 +151,28 @@ func TestPublisherDropsAreCountedAndLoggedOncePerPeriod(t *testing.T) {
 		t.Fatalf("log lines do not carry the counts:\n%s", strings.Join(lines, "\n"))
 	}
 }
+
+// TestPublisherAsksAgainOncePerPeriod: once "only us" is stale, one event
+// goes through to have it checked again; the others are still skipped.
+func TestPublisherAsksAgainOncePerPeriod(t *testing.T) {
+	now := time.Unix(1000, 0)
+	p := &publisher{now: func() time.Time { return now }}
+	p.listeners.Store("c", &listening{others: false, checked: now.UnixNano()})
+	if !p.alone("c") {
+		t.Fatal("fresh: not alone")
+	}
+	now = now.Add(listenersTTL)
+	through := 0
+	for range 100 {
+		if !p.alone("c") {
+			through++
+		}
+	}
+	if through != 1 {
+		t.Fatalf("%d events let through to recheck, want 1", through)
+	}
+	now = now.Add(listenersTTL)
+	if p.alone("c") {
+		t.Fatal("a period later, no event let through")
+	}
+}
