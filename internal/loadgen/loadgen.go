@@ -340,15 +340,22 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var pw sync.WaitGroup
 	for _, p := range players {
 		pw.Go(func() {
-			// A random phase, so the players do not all send at once.
+			// A random phase, so the players do not all send at once; the
+			// schedule starts at the first send, so each keeps its phase
+			// (counting from the common start would line every player up
+			// on the same instants after the first batch: bursts of a
+			// whole round of batches, whose queueing is then measured).
 			t := time.NewTimer(time.Duration(rand.Int64N(int64(interval))))
 			defer t.Stop()
-			next := time.Now()
+			var next time.Time
 			for {
 				select {
 				case <-pctx.Done():
 					return
 				case <-t.C:
+				}
+				if next.IsZero() {
+					next = time.Now()
 				}
 				if err := p.c.Play(pctx, Stamp(), cfg.Events); err != nil {
 					if pctx.Err() != nil {
