@@ -23,6 +23,7 @@ GOVULNCHECK_VERSION := v1.9.0
 FUZZTIME ?= 20s
 FUZZ_TARGETS := \
 	services/connection ./internal/codec FuzzDecodeClient \
+	services/connection ./internal/codec FuzzNotesJSON \
 	services/connection ./internal/mpp FuzzDecode \
 	services/connection ./internal/edge FuzzValidateNotes \
 	pkg ./text FuzzChat \
@@ -31,7 +32,7 @@ FUZZ_TARGETS := \
 	pkg ./auth FuzzVerify \
 	pkg ./auth FuzzClaims
 
-.PHONY: test proto proto-check lint run bench tools fuzz vulncheck
+.PHONY: test proto proto-check lint run bench bench-fanout tools fuzz vulncheck
 
 # test runs every module's tests and fails at the end if any module failed,
 # so one run shows every failure. With REDIS_URL set it then fails when the
@@ -114,3 +115,13 @@ run:
 
 bench:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); done
+
+# bench-fanout drives our all-in-one, the plain relay (bench/fanout/naive)
+# and the Centrifuge reference with the same load generator, back to back
+# (a few minutes), and writes bench/fanout/results-<LABEL>.json and
+# RESULTS.md. Our server uses REDIS_URL (empty: its embedded Redis). Not
+# part of `make test`. BENCH_FANOUT_FLAGS: e.g. -only oneroom -duration 10s.
+LABEL ?= run
+BENCH_FANOUT_FLAGS ?=
+bench-fanout:
+	cd bench/fanout/centrifuge && $(GO) run ./cmd/bench -root $(CURDIR) -label $(LABEL) $(BENCH_FANOUT_FLAGS)

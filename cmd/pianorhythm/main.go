@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string) error {
 	keyPrefix := fs.String("key-prefix", "PR_KEY_PREFIX", "pr:", "prefix of every Redis key and channel")
 	instance := fs.String("instance-id", "PR_INSTANCE_ID", "", "name of this edge instance; empty generates one")
 	admins := fs.String("admins", "PR_ADMINS", "", "comma-separated usernames that become admins when they register or log in")
+	pprofAddr := fs.String("pprof-addr", "PR_PPROF_ADDR", "", "loopback address serving net/http/pprof for operators, e.g. 127.0.0.1:6060 (empty: off)")
 	logLevel := fs.String("log-level", "PR_LOG_LEVEL", "info", "debug, info, warn or error")
 	seed := fs.Secret("signing-seed", "PR_USER_SIGNING_SEED", "", "base64 Ed25519 seed signing access tokens (empty: a key kept in -data-dir)")
 	discordID := fs.String("discord-client-id", "PR_DISCORD_CLIENT_ID", "", "Discord OAuth2 client id (empty: Discord login off)")
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string) error {
 	refreshTTL := fs.Duration("refresh-ttl", "PR_REFRESH_TTL", 30*24*time.Hour, "refresh token lifetime")
 	loginLimit := fs.Int("login-limit", "PR_LOGIN_LIMIT", 10, "failed logins per 15 minutes per account and address, then locked out")
 	grace := fs.Duration("empty-room-grace", "PR_EMPTY_ROOM_GRACE", 30*time.Second, "how long an empty room lives")
+	maxCap := fs.Int("max-room-capacity", "PR_MAX_ROOM_CAPACITY", 500, "largest max players staff may give a room (concerts, classes); others keep 20")
 	hold := fs.Duration("owner-seat-hold", "PR_OWNER_SEAT_HOLD", 15*time.Second, "how long a departed owner's seat is held")
 	stream := fs.String("analytics-stream", "PR_ANALYTICS_STREAM", "", "analytics Redis stream (empty: <key-prefix>analytics:events)")
 	group := fs.String("analytics-group", "PR_ANALYTICS_GROUP", "analytics", "analytics consumer group")
@@ -150,7 +152,7 @@ func run(ctx context.Context, args []string) error {
 		Discord: usersvc.DiscordConfig{ClientID: *discordID, ClientSecret: *discordSecret, RedirectURL: *discordRedirect,
 			AuthURL: *discordAuth, TokenURL: *discordToken, UserInfoURL: *discordUser},
 	}
-	cfg.Room = roomsvc.Config{EmptyRoomGrace: *grace, OwnerSeatHold: *hold}
+	cfg.Room = roomsvc.Config{EmptyRoomGrace: *grace, OwnerSeatHold: *hold, MaxRoomCapacity: int32(*maxCap)}
 	cfg.Edge = connsvc.Config{MPPMOTD: *motd, TrustedProxies: splitList(*proxies)}
 	cfg.Analytics = analyticssvc.Config{Stream: *stream, Group: *group, Consumer: *consumer, BatchSize: *batch, ClaimIdle: *claimIdle}
 	cfg.Monitor = monitorsvc.Config{
@@ -173,6 +175,15 @@ func run(ctx context.Context, args []string) error {
 	cfg.MeterProvider = tel.MeterProvider()
 	cfg.Admins = splitList(*admins)
 
+	if *pprofAddr != "" {
+		pctx, stopPprof := context.WithCancel(ctx)
+		_, done, err := servePprof(pctx, *pprofAddr, cfg.Logger)
+		if err != nil {
+			stopPprof()
+			return err
+		}
+		defer func() { stopPprof(); <-done }()
+	}
 	sys, err := allinone.Start(ctx, cfg)
 	if err != nil {
 		return err

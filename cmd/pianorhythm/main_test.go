@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +38,7 @@ func TestBadConfigurationFailsWithOneClearLine(t *testing.T) {
 		{"taken port", []string{"-state-addr", taken.Addr().String()}, taken.Addr().String()},
 		{"unwritable data dir", []string{"-data-dir", filepath.Join(readOnly, "data")}, readOnly},
 		{"bad log level", []string{"-log-level", "loud"}, "PR_LOG_LEVEL"},
+		{"pprof off loopback", []string{"-pprof-addr", "0.0.0.0:6060"}, "PR_PPROF_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,5 +62,29 @@ func TestBadConfigurationFailsWithOneClearLine(t *testing.T) {
 				t.Errorf("error = %q, want one line naming %q", msg, tt.want)
 			}
 		})
+	}
+}
+
+// TestPprofServesOnLoopback: an operator turning -pprof-addr on gets the
+// profiles' index on that address, and nothing listens once ctx ends.
+func TestPprofServesOnLoopback(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	addr, done, err := servePprof(ctx, "127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine") {
+		t.Fatalf("GET /debug/pprof/ = %d %q", resp.StatusCode, body)
+	}
+	cancel()
+	<-done
+	if _, err := http.Get("http://" + addr + "/debug/pprof/"); err == nil {
+		t.Fatal("pprof still served after stop")
 	}
 }

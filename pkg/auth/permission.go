@@ -25,6 +25,7 @@ var permissions = map[pb.Action]permission{
 	pb.Action_ACTION_JOIN_PRO_ROOM:      {pb.Role_PRO, pb.ErrorReason_PRO_ONLY},
 	pb.Action_ACTION_MODERATE:           {pb.Role_MODERATOR, pb.ErrorReason_PERMISSION_DENIED},
 	pb.Action_ACTION_BYPASS_MAINTENANCE: {pb.Role_MODERATOR, pb.ErrorReason_MAINTENANCE},
+	pb.Action_ACTION_CREATE_LARGE_ROOM:  {pb.Role_MODERATOR, pb.ErrorReason_PERMISSION_DENIED},
 	pb.Action_ACTION_ADMIN:              {pb.Role_ADMIN, pb.ErrorReason_PERMISSION_DENIED},
 }
 

@@ -29,6 +29,11 @@ type Config struct {
 	// RoomCapacity is the default and largest max players of a room. Zero
 	// means 20.
 	RoomCapacity int32
+	// MaxRoomCapacity is the largest max players staff may give a room
+	// (pb.Action_ACTION_CREATE_LARGE_ROOM: moderators and admins), for
+	// concerts and classes; everyone else is held to RoomCapacity. Zero
+	// means 500; a value below RoomCapacity means RoomCapacity.
+	MaxRoomCapacity int32
 	// ChatLimit messages per ChatWindow per member; zero means 4.
 	ChatLimit int32
 	// OwnerChatLimit is ChatLimit for the room's owner; zero means 10.
@@ -81,6 +86,10 @@ func (c Config) withDefaults() Config {
 	if c.RoomCapacity == 0 {
 		c.RoomCapacity = 20
 	}
+	if c.MaxRoomCapacity == 0 {
+		c.MaxRoomCapacity = 500
+	}
+	c.MaxRoomCapacity = max(c.MaxRoomCapacity, c.RoomCapacity)
 	if c.ChatLimit == 0 {
 		c.ChatLimit = 4
 	}
@@ -124,6 +133,9 @@ func (c Config) withDefaults() Config {
 // bound for Hit).
 const maxLimit = 1_000_000
 
+// maxRoomCapacity is the most seats the state service stores for a room.
+const maxRoomCapacity = 10_000
+
 // Validate reports a configuration New cannot use.
 func (c Config) Validate() error {
 	var errs []error
@@ -137,13 +149,16 @@ func (c Config) Validate() error {
 		}
 	}
 	for name, n := range map[string]int32{
-		"lobby capacity": c.LobbyCapacity, "room capacity": c.RoomCapacity,
+		"lobby capacity": c.LobbyCapacity, "room capacity": c.RoomCapacity, "max room capacity": c.MaxRoomCapacity,
 		"chat limit": c.ChatLimit, "owner chat limit": c.OwnerChatLimit,
 		"password pause": c.PasswordPause, "password lockout": c.PasswordLockout, "password room limit": c.PasswordRoomLimit,
 	} {
 		if n < 0 || n > maxLimit {
 			errs = append(errs, fmt.Errorf("%s %d is not within 0-%d", name, n, maxLimit))
 		}
+	}
+	if c.MaxRoomCapacity > maxRoomCapacity {
+		errs = append(errs, fmt.Errorf("max room capacity %d is over %d", c.MaxRoomCapacity, maxRoomCapacity))
 	}
 	if c.MailboxSize < 0 {
 		errs = append(errs, fmt.Errorf("mailbox size %d is negative", c.MailboxSize))

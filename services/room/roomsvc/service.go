@@ -47,6 +47,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		OwnerSeatHold:  cfg.OwnerSeatHold,
 		LobbyCapacity:  cfg.LobbyCapacity,
 		RoomCapacity:   cfg.RoomCapacity,
+		LargeCapacity:  cfg.MaxRoomCapacity,
 		ChatLimit:      cfg.ChatLimit,
 		OwnerChatLimit: cfg.OwnerChatLimit,
 		ChatWindow:     cfg.ChatWindow,

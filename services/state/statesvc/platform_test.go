@@ -234,8 +234,8 @@ func TestValidation(t *testing.T) {
 		"get user colon":      func() error { _, err := c.GetUser(ctx, &pb.GetUserRequest{UserId: "a:b"}); return err },
 		"save user nil":       func() error { _, err := c.SaveUser(ctx, &pb.SaveUserRequest{}); return err },
 		"join without member": func() error { _, err := c.AddUserToRoom(ctx, &pb.AddUserToRoomRequest{RoomId: "r"}); return err },
-		"room too big": func() error {
-			_, err := c.SaveRoom(ctx, &pb.SaveRoomRequest{Room: &pb.Room{Id: "r", Settings: &pb.RoomSettings{MaxPlayers: ptr(int32(21))}}})
+		"room over the storable maximum": func() error {
+			_, err := c.SaveRoom(ctx, &pb.SaveRoomRequest{Room: &pb.Room{Id: "r", Settings: &pb.RoomSettings{MaxPlayers: ptr(int32(10_001))}}})
 			return err
 		},
 		"lobby too big": func() error {

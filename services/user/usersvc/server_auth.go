@@ -38,6 +38,10 @@ func (s *server) CreateGuest(ctx context.Context, req *pb.CreateGuestRequest) (*
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	if req.GetAccessOnly() {
+		resp, err := s.svc.sessions.IssueAccess(u)
+		return resp, s.toStatus(ctx, err)
+	}
 	return s.issue(ctx, u)
 }
 

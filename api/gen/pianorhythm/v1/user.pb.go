@@ -36,6 +36,9 @@ const (
 	Action_ACTION_CHAT               Action = 5
 	Action_ACTION_PLAY               Action = 6
 	Action_ACTION_BYPASS_MAINTENANCE Action = 7
+	// Create (or resize) a room beyond the ordinary capacity, up to the
+	// room service's configured ceiling (concerts, classes): staff.
+	Action_ACTION_CREATE_LARGE_ROOM Action = 8
 )
 
 // Enum value maps for Action.
@@ -49,6 +52,7 @@ var (
 		5: "ACTION_CHAT",
 		6: "ACTION_PLAY",
 		7: "ACTION_BYPASS_MAINTENANCE",
+		8: "ACTION_CREATE_LARGE_ROOM",
 	}
 	Action_value = map[string]int32{
 		"ACTION_UNSPECIFIED":        0,
@@ -59,6 +63,7 @@ var (
 		"ACTION_CHAT":               5,
 		"ACTION_PLAY":               6,
 		"ACTION_BYPASS_MAINTENANCE": 7,
+		"ACTION_CREATE_LARGE_ROOM":  8,
 	}
 )
 
@@ -160,7 +165,11 @@ func (x *AuthResponse) GetRefreshToken() string {
 type CreateGuestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Optional wish; a name is generated when empty or taken.
-	DisplayName   string `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	DisplayName string `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Only an access token, no refresh token (none is stored): the guest of
+	// one WebSocket connection, which lives as long as the connection (the
+	// edge asks this for every connection without a token).
+	AccessOnly    bool `protobuf:"varint,2,opt,name=access_only,json=accessOnly,proto3" json:"access_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -200,6 +209,13 @@ func (x *CreateGuestRequest) GetDisplayName() string {
 		return x.DisplayName
 	}
 	return ""
+}
+
+func (x *CreateGuestRequest) GetAccessOnly() bool {
+	if x != nil {
+		return x.AccessOnly
+	}
+	return false
 }
 
 type RegisterRequest struct {
@@ -1628,9 +1644,11 @@ const file_pianorhythm_v1_user_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\v2\x14.pianorhythm.v1.UserR\x04user\x12!\n" +
 	"\faccess_token\x18\x02 \x01(\tR\vaccessToken\x12Q\n" +
 	"\x17access_token_expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x14accessTokenExpiresAt\x12#\n" +
-	"\rrefresh_token\x18\x04 \x01(\tR\frefreshToken\"7\n" +
+	"\rrefresh_token\x18\x04 \x01(\tR\frefreshToken\"X\n" +
 	"\x12CreateGuestRequest\x12!\n" +
-	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\"l\n" +
+	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x1f\n" +
+	"\vaccess_only\x18\x02 \x01(\bR\n" +
+	"accessOnly\"l\n" +
 	"\x0fRegisterRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12!\n" +
@@ -1718,7 +1736,7 @@ const file_pianorhythm_v1_user_proto_rawDesc = "" +
 	"\aroom_id\x18\x03 \x01(\tR\x06roomId\x12\x1f\n" +
 	"\vinstance_id\x18\x04 \x01(\tR\n" +
 	"instanceId\x12#\n" +
-	"\rconnection_id\x18\x05 \x01(\tR\fconnectionId*\xba\x01\n" +
+	"\rconnection_id\x18\x05 \x01(\tR\fconnectionId*\xd8\x01\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ACTION_CREATE_ROOM\x10\x01\x12\x18\n" +
@@ -1727,7 +1745,8 @@ const file_pianorhythm_v1_user_proto_rawDesc = "" +
 	"\fACTION_ADMIN\x10\x04\x12\x0f\n" +
 	"\vACTION_CHAT\x10\x05\x12\x0f\n" +
 	"\vACTION_PLAY\x10\x06\x12\x1d\n" +
-	"\x19ACTION_BYPASS_MAINTENANCE\x10\a2\xbd\r\n" +
+	"\x19ACTION_BYPASS_MAINTENANCE\x10\a\x12\x1c\n" +
+	"\x18ACTION_CREATE_LARGE_ROOM\x10\b2\xbd\r\n" +
 	"\vUserService\x12O\n" +
 	"\vCreateGuest\x12\".pianorhythm.v1.CreateGuestRequest\x1a\x1c.pianorhythm.v1.AuthResponse\x12I\n" +
 	"\bRegister\x12\x1f.pianorhythm.v1.RegisterRequest\x1a\x1c.pianorhythm.v1.AuthResponse\x12C\n" +

@@ -84,6 +84,9 @@ func (f Format) DecodeClient(typ websocket.MessageType, data []byte, m *pb.Clien
 	var err error
 	switch f {
 	case JSON:
+		if decodeNotesJSON(data, m) {
+			return nil
+		}
 		err = jsonIn.Unmarshal(data, m)
 	case MPP:
 		return errors.New("decode client message: MPP frames are decoded by the connection's mpp.Session")

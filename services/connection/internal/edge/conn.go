@@ -44,6 +44,9 @@ type conn struct {
 	remote   string // the client's address (clientip), for the admin listing
 	clientIP string // the client's IP, forwarded on calls for per-IP limits
 	q        *sendq.Queue
+	// cork, when set, is the socket under ws: the writer holds the
+	// flushes of a drained batch and sends them in one write (cork.go).
+	cork *corkConn
 	// mpp is the Multiplayer Piano side of an /mpp connection (nil on
 	// /ws): everything sent to the client goes through it (sendFrame,
 	// sendMsg), and it decodes what the client sends.
@@ -360,11 +363,24 @@ func (c *conn) writeLoop() {
 		// a deadline keeps the write path free of timers (a stuck write ends
 		// when the slow timeout closes the socket).
 		batch = c.q.Drain(batch)
+		corked := c.cork != nil && len(batch) > 1
+		if corked {
+			c.cork.cork()
+		}
 		for _, b := range batch {
 			if c.ctx.Err() != nil && c.reason.Code == closecode.Slow.Code {
+				if corked {
+					_ = c.cork.uncork()
+				}
 				return // free the socket for the close frame
 			}
 			if err := c.ws.Write(context.Background(), typ, b); err != nil {
+				c.fail(closecode.Normal.WithReason("write failed"))
+				return
+			}
+		}
+		if corked {
+			if err := c.cork.uncork(); err != nil {
 				c.fail(closecode.Normal.WithReason("write failed"))
 				return
 			}

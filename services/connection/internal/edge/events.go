@@ -51,6 +51,13 @@ func (s *Server) onRedis(channel string, payload []byte) {
 		if relayed && ev.GetOriginInstance() == s.cfg.InstanceID {
 			return // already delivered locally
 		}
+		if !relayed {
+			// A membership change (perhaps someone joining through another
+			// instance, subscribed before its join): the publisher asks
+			// Redis again who listens before it next skips a publish, so
+			// the newcomer hears every note played after it is announced.
+			s.pub.forget(channel)
+		}
 		msg, event := roomMessage(ev)
 		if msg == nil && event == nil {
 			return

@@ -25,8 +25,11 @@ type metrics struct {
 	// fanoutDropped counts what a full room fan-out dropped: note events
 	// (kind "notes") and state events (kind "event").
 	fanoutDropped metric.Int64Counter
-	// publishFailed counts room events not published to Redis.
-	publishFailed metric.Int64Counter
+	// publishFailed counts room events not published to Redis (down or
+	// failing); publishDropped those dropped because the publish queue was
+	// full (Redis behind).
+	publishFailed  metric.Int64Counter
+	publishDropped metric.Int64Counter
 }
 
 // newMetrics builds the instruments on m; nil means a no-op meter.
@@ -52,9 +55,11 @@ func newMetrics(m metric.Meter) *metrics {
 	ms.fanoutDropped, _ = m.Int64Counter("edge.fanout.dropped",
 		metric.WithDescription("deliveries a full room fan-out dropped: note events (kind=notes), state events (kind=event)"))
 	ms.publishFailed, _ = m.Int64Counter("edge.redis.publish_failed",
-		metric.WithDescription("room events not published to Redis (down, failing or behind)"))
+		metric.WithDescription("room events not published to Redis (down or failing)"))
+	ms.publishDropped, _ = m.Int64Counter("edge.redis.publish_dropped",
+		metric.WithDescription("room events dropped before Redis: the publish queue was full (Redis behind)"))
 	for _, p := range []any{ms.open, ms.framesIn, ms.framesOut, ms.refusedFrames, ms.cursorsOut, ms.notesOut, ms.notesDropped, ms.slowCloses, ms.closes,
-		ms.fanoutDropped, ms.publishFailed} {
+		ms.fanoutDropped, ms.publishFailed, ms.publishDropped} {
 		if p == nil {
 			return newMetrics(nil)
 		}

@@ -34,12 +34,14 @@ func (s *Server) ServeMPP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// MPP clients negotiate no subprotocol.
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
+	cw := &corkWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
 	if err != nil {
 		return // Accept has answered the request.
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
 	c := newConn(s, ws, codec.MPP, from)
+	c.cork = cw.conn
 	c.queryToken = token
 	c.run()
 }

@@ -86,8 +86,14 @@ func validateNotes(nb *pb.NoteBatch) error {
 		if e.GetDelayMs() > maxDelayMs {
 			return invalid("delayMs must be 0-1000")
 		}
-		if e.GetKind() == pb.NoteKind_NOTE_KIND_UNSPECIFIED {
+		switch e.GetKind() {
+		case pb.NoteKind_NOTE_ON, pb.NoteKind_NOTE_OFF, pb.NoteKind_SUSTAIN_ON, pb.NoteKind_SUSTAIN_OFF:
+		case pb.NoteKind_NOTE_KIND_UNSPECIFIED:
 			return invalid("note event kind is missing")
+		default:
+			// A kind the protocol does not define (a newer client's, or
+			// garbage) would be relayed to members that cannot play it.
+			return invalid("note event kind must be NOTE_ON, NOTE_OFF, SUSTAIN_ON or SUSTAIN_OFF")
 		}
 	}
 	return nil

@@ -160,7 +160,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.notes = track.NewNotes(s.events, track.NotesConfig{})
 	s.rooms = roomwatch.New(roomwatch.Config{Interval: cfg.RoomListInterval, Logger: deps.Logger}, s.listRooms)
 	s.redis = pubsub.NewWatcher(deps.Redis, pubsub.WatcherConfig{Interval: cfg.RedisCheckInterval, OnChange: s.redisChanged})
-	s.pub = newPublisher(deps.Redis, s.redis.Up, deps.Logger, s.metrics.publishFailed)
+	s.pub = newPublisher(deps.Redis, s.redis.Up, deps.Logger, s.metrics.publishFailed, s.metrics.publishDropped)
 	s.sub = pubsub.NewSubscriber(context.Background(), deps.Redis, s.onRedis, pubsub.SubscriberConfig{Healthy: s.redis.Up})
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -241,7 +241,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	cw := &corkWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		Subprotocols:   codec.Subprotocols,
 		OriginPatterns: s.cfg.OriginPatterns,
 	})
@@ -255,6 +256,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
 	c := newConn(s, ws, format, from)
+	c.cork = cw.conn
 	c.admit(sess)
 	c.run()
 }
@@ -270,7 +272,10 @@ func (s *Server) authenticate(ctx context.Context, token, clientIP string) (sess
 		ctx = metadata.AppendToOutgoingContext(ctx, "x-forwarded-for", clientIP)
 	}
 	if token == "" {
-		res, err := s.deps.User.CreateGuest(ctx, &pb.CreateGuestRequest{})
+		// Access only: the connection's guest lives as long as the
+		// connection, and a refresh token per arrival was a state call
+		// and a Redis key each (issue 16).
+		res, err := s.deps.User.CreateGuest(ctx, &pb.CreateGuestRequest{AccessOnly: true})
 		if err != nil {
 			return session{}, fmt.Errorf("create guest: %w", err)
 		}

@@ -72,6 +72,7 @@ func (a *connActor) dropRoom() {
 	}
 	srv.hub.Leave(s.roomID, a.c.id)
 	srv.sub.Unsubscribe(pubsub.RoomChannel(srv.cfg.KeyPrefix, s.roomID))
+	srv.pub.forget(pubsub.RoomChannel(srv.cfg.KeyPrefix, s.roomID))
 	s.roomID, s.room = "", nil
 	a.c.notes.SetRoom("")
 }

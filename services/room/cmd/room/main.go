@@ -20,6 +20,7 @@ func run(ctx context.Context, p *boot.Program) error {
 	redisURL := fs.Secret("redis-url", "REDIS_URL", "", "Redis URL for analytics events (empty: events are dropped)")
 	stream := fs.String("analytics-stream", "PR_ANALYTICS_STREAM", "pr:analytics:events", "analytics Redis stream")
 	grace := fs.Duration("empty-room-grace", "PR_EMPTY_ROOM_GRACE", 30*time.Second, "how long an empty room lives")
+	maxCap := fs.Int("max-room-capacity", "PR_MAX_ROOM_CAPACITY", 500, "largest max players staff may give a room (concerts, classes); others keep 20")
 	hold := fs.Duration("owner-seat-hold", "PR_OWNER_SEAT_HOLD", 15*time.Second, "how long a departed owner's seat is held")
 	if err := p.Parse(ctx); err != nil {
 		return err
@@ -47,7 +48,7 @@ func run(ctx context.Context, p *boot.Program) error {
 		}
 		deps.Events = p.Events(rdb, *stream)
 	}
-	svc, err := roomsvc.New(roomsvc.Config{EmptyRoomGrace: *grace, OwnerSeatHold: *hold}, deps)
+	svc, err := roomsvc.New(roomsvc.Config{EmptyRoomGrace: *grace, OwnerSeatHold: *hold, MaxRoomCapacity: int32(*maxCap)}, deps)
 	if err != nil {
 		return err
 	}

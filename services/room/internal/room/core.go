@@ -22,6 +22,9 @@ type Options struct {
 	OwnerSeatHold  time.Duration
 	LobbyCapacity  int32
 	RoomCapacity   int32
+	// LargeCapacity is the ceiling of max players for callers allowed
+	// ACTION_CREATE_LARGE_ROOM (at least RoomCapacity).
+	LargeCapacity  int32
 	ChatLimit      int32
 	OwnerChatLimit int32
 	ChatWindow     time.Duration
@@ -53,4 +56,6 @@ func (c *core) call(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, c.opt.StateTimeout)
 }
 
-func (c *core) limits() limits { return limits{room: c.opt.RoomCapacity, lobby: c.opt.LobbyCapacity} }
+func (c *core) limits() limits {
+	return limits{room: c.opt.RoomCapacity, lobby: c.opt.LobbyCapacity, large: max(c.opt.LargeCapacity, c.opt.RoomCapacity)}
+}

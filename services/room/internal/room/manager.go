@@ -258,7 +258,7 @@ func (m *Manager) Create(ctx context.Context, caller auth.Identity, id string, s
 	if lobbyIndex(id) > 0 {
 		return nil, refuse(ReasonAlreadyExists, "lobby names are reserved")
 	}
-	if err := validateSettings(settings, m.c.opt.RoomCapacity); err != nil {
+	if err := validateSettings(settings, m.c.limits().ceiling(false, caller)); err != nil {
 		return nil, err
 	}
 	r := &pb.Room{

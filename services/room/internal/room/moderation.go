@@ -51,7 +51,7 @@ func (a *roomActor) updateSettings(ctx context.Context, m updateRoomSettings) (*
 		if !a.isOwner(r, m.caller) {
 			return false, refuse(ReasonPermission, "only the owner may change the room")
 		}
-		if err := validateSettings(m.settings, a.c.limits().capacity(r.GetLobby())); err != nil {
+		if err := validateSettings(m.settings, a.c.limits().ceiling(r.GetLobby(), m.caller)); err != nil {
 			return false, err
 		}
 		upd := proto.CloneOf(r)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/auth"
 	"github.com/pianorhythm/server/pkg/text"
 )
 
@@ -51,12 +52,18 @@ func lobbyName(n int) string {
 
 // limits are the capacities the service enforces.
 type limits struct {
-	room, lobby int32
+	room, lobby, large int32
 }
 
-func (l limits) capacity(lobby bool) int32 {
+// ceiling is the largest max players caller may give a room (lobby or
+// not): lobbies keep theirs; staff (ACTION_CREATE_LARGE_ROOM) may go up
+// to the large ceiling, everyone else to the room capacity.
+func (l limits) ceiling(lobby bool, caller auth.Identity) int32 {
 	if lobby {
 		return l.lobby
+	}
+	if ok, _ := caller.May(pb.Action_ACTION_CREATE_LARGE_ROOM); ok {
+		return l.large
 	}
 	return l.room
 }

@@ -11,10 +11,13 @@ import (
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 )
 
-// Default capacities, from the product rules.
+// Default capacities, from the product rules, and the most seats state
+// stores for any room: who may go past RoomCapacity (staff, for concerts
+// and classes, up to a configured ceiling) is the room service's rule.
 const (
 	RoomCapacity  = 20
 	LobbyCapacity = 30
+	MaxCapacity   = 10_000
 )
 
 // Capacity is the number of seats of r: settings.max_players, or 20 (30 for

@@ -133,7 +133,7 @@ func checkRoom(r *pb.Room) error {
 		return invalidf("room is required")
 	}
 	st := r.GetSettings()
-	limit := int32(live.RoomCapacity)
+	limit := int32(live.MaxCapacity)
 	if r.GetLobby() {
 		limit = live.LobbyCapacity
 	}

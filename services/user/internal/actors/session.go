@@ -27,6 +27,16 @@ func (s *Session) Issue(ctx context.Context, u *pb.User) (*pb.AuthResponse, erro
 	return s.issue(ctx, u, token.NewFamily())
 }
 
+// IssueAccess is Issue without a refresh token (nothing is stored): an
+// access token only, for a guest that lives as long as one connection.
+func (s *Session) IssueAccess(u *pb.User) (*pb.AuthResponse, error) {
+	access, exp, err := s.env.Signer.Mint(account.Identity(u))
+	if err != nil {
+		return nil, err
+	}
+	return &pb.AuthResponse{User: u, AccessToken: access, AccessTokenExpiresAt: timestamppb.New(exp)}, nil
+}
+
 // Rotate trades a refresh token for a new access token and a new refresh
 // token of the same family.
 func (s *Session) Rotate(ctx context.Context, refresh string) (*pb.AuthResponse, error) {
