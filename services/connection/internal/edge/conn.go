@@ -18,6 +18,7 @@ import (
 	"github.com/pianorhythm/server/services/connection/internal/mpp"
 	"github.com/pianorhythm/server/services/connection/internal/quota"
 	"github.com/pianorhythm/server/services/connection/internal/sendq"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -122,7 +123,7 @@ func newConn(s *Server, ws *websocket.Conn, format codec.Format, from peer) *con
 // admit gives the connection its session (who it is).
 func (c *conn) admit(sess session) {
 	sess.quota = quota.New(quota.Lobby, c.srv.cfg.QuotaRefill, time.Now())
-	sess.cursors = bucket{tokens: float64(c.srv.cfg.CursorBurst), last: time.Now()}
+	sess.cursors = rate.NewLimiter(rate.Limit(c.srv.cfg.CursorsPerSecond), c.srv.cfg.CursorBurst)
 	c.s = &sess
 	c.userID = sess.ident.UserID
 	c.connected = time.Now()

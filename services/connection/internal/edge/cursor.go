@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"math"
-	"time"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
@@ -25,7 +24,7 @@ func (a *connActor) handleCursor(ctx context.Context, _ string, m *pb.ClientMess
 	if !finite(cur.GetX()) || !finite(cur.GetY()) {
 		return nil, invalid("cursor x and y must be finite numbers")
 	}
-	if !s.cursors.allow(time.Now(), c.srv.cfg.CursorsPerSecond, c.srv.cfg.CursorBurst) {
+	if !s.cursors.Allow() {
 		return nil, nil
 	}
 	cur.UserId = c.userID

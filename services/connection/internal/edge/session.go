@@ -9,6 +9,7 @@ import (
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/services/connection/internal/pubsub"
 	"github.com/pianorhythm/server/services/connection/internal/quota"
+	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -43,7 +44,7 @@ type session struct {
 
 	quota   *quota.Quota
 	joins   []time.Time
-	cursors bucket
+	cursors *rate.Limiter
 	// started: the actor has started once; a second start is a restart.
 	started bool
 	calls   callQueue
@@ -75,24 +76,6 @@ func (a *connActor) dropRoom() {
 	srv.pub.forget(pubsub.RoomChannel(srv.cfg.KeyPrefix, s.roomID))
 	s.roomID, s.room = "", nil
 	a.c.notes.SetRoom("")
-}
-
-// bucket is a token bucket: rate per second, up to burst.
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func (b *bucket) allow(now time.Time, rate float64, burst int) bool {
-	if dt := now.Sub(b.last).Seconds(); dt > 0 {
-		b.tokens = min(b.tokens+dt*rate, float64(burst))
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
 
 // info describes the connection for the admin listing.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -78,7 +79,7 @@ type Session struct {
 	welcome *pb.Welcome
 	saidHi  bool // the client's hi arrived
 	greeted bool // answered
-	cursors bucket
+	cursors *rate.Limiter
 
 	// The channel as the client knows it; room is nil outside one.
 	room *pb.Room
@@ -104,7 +105,7 @@ type member struct {
 func NewSession(cfg Config, push func(frame []byte) bool) *Session {
 	cfg = cfg.withDefaults()
 	s := &Session{cfg: cfg, push: push}
-	s.cursors = bucket{tokens: float64(cfg.CursorBurst), last: cfg.Now()}
+	s.cursors = rate.NewLimiter(rate.Limit(cfg.CursorRate), cfg.CursorBurst)
 	return s
 }
 
@@ -196,7 +197,7 @@ func (s *Session) accept(items []decoded, err error) (Input, error) {
 			in.Bye = true
 			return in, errors.Join(errs...)
 		case forward:
-			if it.msg.GetCursor() != nil && !s.cursors.allow(s.cfg.Now(), s.cfg.CursorRate, s.cfg.CursorBurst) {
+			if it.msg.GetCursor() != nil && !s.cursors.AllowN(s.cfg.Now(), 1) {
 				continue
 			}
 			in.Messages = append(in.Messages, it.msg)
@@ -497,22 +498,4 @@ func plural(n int64, unit string) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
-}
-
-// bucket is a token bucket: rate per second, up to burst.
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func (b *bucket) allow(now time.Time, rate float64, burst int) bool {
-	if dt := now.Sub(b.last).Seconds(); dt > 0 {
-		b.tokens = min(b.tokens+dt*rate, float64(burst))
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
