@@ -67,6 +67,11 @@ fuzz:
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 VULNCHECK_STDLIB ?= warn
 VULNDB := $(BIN)/vulndb-$(VULNDB_VERSION)
+# One govulncheck over every module's packages, in workspace mode (the
+# versions our programs are built with): the workspace's packages are
+# loaded and analysed once, about 30 s here, where one run per module took
+# about 4 minutes of CI's 20.
+VULN_PATTERNS := $(foreach m,$(MODULES),$(patsubst $(CURDIR)%,.%/...,$(m)))
 vulncheck:
 	@mkdir -p $(BIN)
 	@test -x $(BIN)/govulncheck-$(GOVULNCHECK_VERSION) || \
@@ -75,10 +80,9 @@ vulncheck:
 	  GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) && \
 	  src=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && \
 	  rm -rf $(VULNDB).tmp && $(BIN)/indexdb -vulns $$src/data/osv -out $(VULNDB).tmp && mv $(VULNDB).tmp $(VULNDB); }
-	@failed=""; for m in $(MODULES); do echo "== govulncheck $$m"; \
-	  (cd $$m && set -o pipefail && $(BIN)/govulncheck-$(GOVULNCHECK_VERSION) -db file://$(VULNDB) -format json ./... | \
-	    $(GO) run $(CURDIR)/internal/vulngate -stdlib=$(VULNCHECK_STDLIB)) || failed="$$failed $$m"; done; \
-	if [ -n "$$failed" ]; then echo "vulncheck failed in:$$failed"; exit 1; fi
+	@echo "== govulncheck $(VULN_PATTERNS)"
+	@set -o pipefail; $(BIN)/govulncheck-$(GOVULNCHECK_VERSION) -db file://$(VULNDB) -format json $(VULN_PATTERNS) | \
+	  $(GO) run ./internal/vulngate -stdlib=$(VULNCHECK_STDLIB)
 
 tools:
 	@mkdir -p $(BIN)
