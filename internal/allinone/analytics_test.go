@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,33 +19,16 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/internal/allinone"
+	"github.com/pianorhythm/server/pkg/logtest"
 	"github.com/pianorhythm/server/pkg/store/storetest"
 )
-
-// logBuffer collects the system's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // system is one all-in-one run for the analytics tests.
 type system struct {
 	t    *testing.T
 	sys  *allinone.System
 	base string
-	logs *logBuffer
+	logs *logtest.Buffer
 	cfg  allinone.Config
 }
 
@@ -57,7 +39,7 @@ func startWith(t *testing.T, cfg allinone.Config) *system {
 	free := "127.0.0.1:0"
 	cfg.HTTPAddr, cfg.StateAddr, cfg.UserAddr, cfg.RoomAddr = free, free, free, free
 	cfg.ConnectionAddr, cfg.AnalyticsAddr, cfg.MonitorAddr = free, free, free
-	logs := &logBuffer{}
+	logs := &logtest.Buffer{}
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sys, err := allinone.Start(ctx, cfg)
 	if err != nil {

@@ -1,7 +1,6 @@
 package boot
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,36 +8,18 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/pianorhythm/server/pkg/logtest"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/store"
 )
 
-// syncBuffer is a log destination safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // parsed is a Program after Parse whose log goes to the returned buffer.
-func parsed(t *testing.T, name string) (*Program, *syncBuffer) {
+func parsed(t *testing.T, name string) (*Program, *logtest.Buffer) {
 	t.Helper()
 	p := New(name, "127.0.0.1:0", nil)
 	t.Cleanup(func() {
@@ -49,7 +30,7 @@ func parsed(t *testing.T, name string) (*Program, *syncBuffer) {
 	if err := p.Parse(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	var buf syncBuffer
+	var buf logtest.Buffer
 	p.Log = slog.New(slog.NewTextHandler(&buf, nil))
 	return p, &buf
 }
@@ -259,7 +240,7 @@ func TestMainExitsWhenStoppingHangs(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMainExitsWhenStoppingHangs$")
 	cmd.Env = append(os.Environ(), "BOOT_TEST_HANG=1")
-	var stderr syncBuffer
+	var stderr logtest.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/logtest"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/telemetry"
 )
@@ -22,7 +23,7 @@ import (
 // gauges, and changes its log level at once: a debug line appears after
 // the change, not before.
 func TestDiagnosticsReportTheProcessAndChangeTheLogLevel(t *testing.T) {
-	var buf syncBuffer
+	var buf logtest.Buffer
 	level := new(slog.LevelVar) // info
 	log := slog.New(telemetry.NewLevelHandler(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}), level))
 	srv := startServer(t, rpc.ServerConfig{

@@ -1,12 +1,9 @@
 package rpc_test
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/logtest"
 	"github.com/pianorhythm/server/pkg/rpc"
 )
 
@@ -106,7 +104,7 @@ func TestServerPanicBecomesInternal(t *testing.T) {
 		stack           []byte
 	}
 	reports := make(chan report, 1)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	fake := newFakeState()
 	fake.setHandler(func(context.Context, string) error { panic("boom") })
 	srv := startServer(t, rpc.ServerConfig{
@@ -137,7 +135,7 @@ func TestServerPanicBecomesInternal(t *testing.T) {
 }
 
 func TestServerRequestLogging(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	fake := newFakeState()
 	srv := startServer(t, rpc.ServerConfig{
 		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -202,26 +200,6 @@ func TestServerCloseBeforeServe(t *testing.T) {
 	lis, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	require.NoError(t, lis.Close())
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-var _ io.Writer = (*syncBuffer)(nil)
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestServerReportsFaults: handler errors that are the server's fault reach

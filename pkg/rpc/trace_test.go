@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/logtest"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/telemetry"
 )
@@ -24,7 +25,7 @@ import (
 func TestTraceFlowsToServerLogs(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
-	var logs syncBuffer
+	var logs logtest.Buffer
 	serverTel, err := telemetry.Setup(t.Context(), telemetry.Config{
 		ServiceName: "state", LogLevel: -4, LogWriter: &logs,
 	})

@@ -27,6 +27,7 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 
+	"github.com/pianorhythm/server/pkg/logtest"
 	"github.com/pianorhythm/server/pkg/telemetry"
 )
 
@@ -245,7 +246,7 @@ func TestBadOTLPEndpointIsOneClearError(t *testing.T) {
 }
 
 func TestLogLevelChangesAtRunTime(t *testing.T) {
-	var buf syncBuffer
+	var buf logtest.Buffer
 	tel, err := telemetry.Setup(t.Context(), telemetry.Config{LogLevel: slog.LevelInfo, LogWriter: &buf})
 	require.NoError(t, err)
 	tel.Logger().Debug("before the change")
@@ -275,30 +276,6 @@ func TestLogLevelChangesAtRunTime(t *testing.T) {
 	}
 	_, err = telemetry.ParseLevel("loud")
 	assert.Error(t, err)
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
 }
 
 func TestShutdownTwice(t *testing.T) {

@@ -1,11 +1,9 @@
 package monitorsvc_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/auth"
+	"github.com/pianorhythm/server/pkg/logtest"
 	"github.com/pianorhythm/server/pkg/rpc"
 	"github.com/pianorhythm/server/pkg/telemetry"
 	"github.com/pianorhythm/server/services/monitor/monitorsvc"
@@ -101,28 +100,11 @@ func TestErrorRatePerServiceOverTime(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestSetLogLevelOfAService: staff change a service's log level through
 // the monitor; the service logs at the new level from its next call on.
 func TestSetLogLevelOfAService(t *testing.T) {
 	ctx := ctxT(t)
-	var buf lockedBuffer
+	var buf logtest.Buffer
 	level := new(slog.LevelVar)
 	log := slog.New(telemetry.NewLevelHandler(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}), level))
 	srv, err := rpc.NewServer(rpc.ServerConfig{ServiceKeys: serviceKeys, Name: "room", Logger: log, LogLevel: level})

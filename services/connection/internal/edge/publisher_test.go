@@ -1,16 +1,15 @@
 package edge
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/logtest"
 	"github.com/pianorhythm/server/pkg/store/storetest"
 	"github.com/pianorhythm/server/services/connection/internal/pubsub"
 	"github.com/redis/go-redis/v9"
@@ -104,29 +103,11 @@ func waitFor(t *testing.T, ok func() bool) {
 	}
 }
 
-// lockedBuffer is a log sink safe for concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Split(strings.TrimSpace(l.b.String()), "\n")
-}
-
 // TestPublisherDropsAreCountedAndLoggedOncePerPeriod: under overload every
 // dropped publish is counted, and an operator gets one line per period
 // saying how many, not one per batch.
 func TestPublisherDropsAreCountedAndLoggedOncePerPeriod(t *testing.T) {
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	dropped := &counter{}
 	now := time.Unix(1000, 0)
 	p := &publisher{log: slog.New(slog.NewTextHandler(&logs, nil)), failed: &counter{}, dropped: dropped,
@@ -143,7 +124,7 @@ func TestPublisherDropsAreCountedAndLoggedOncePerPeriod(t *testing.T) {
 	if got := dropped.n.Load(); got != 2001 {
 		t.Fatalf("counted %d drops, want 2001", got)
 	}
-	lines := logs.lines()
+	lines := logs.Lines()
 	if len(lines) != 2 {
 		t.Fatalf("%d log lines, want 2:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
