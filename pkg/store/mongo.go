@@ -71,9 +71,13 @@ type Mongo struct {
 	// URI is the server's connection string (for an embedded server, its
 	// loopback address).
 	URI string
+	// DataDir is the embedded server's directory of SQLite files (absolute);
+	// empty for a real server.
+	DataDir string
 
 	cancel context.CancelFunc // stops the embedded server
 	done   chan struct{}      // closed when the embedded server has stopped
+	keeper chan struct{}      // closed when its id index keeper has stopped
 	once   sync.Once
 }
 
@@ -143,9 +147,19 @@ func openEmbeddedMongo(ctx context.Context, cfg MongoConfig) (*Mongo, error) {
 		<-done
 		return nil, err
 	}
+	if _, err := ensureIDIndexes(ctx, dir); err != nil {
+		cfg.Logger.Warn("embedded mongodb: add _id path indexes", "err", err)
+	}
+	keeper := make(chan struct{})
+	go func() {
+		defer close(keeper)
+		keepIDIndexes(runCtx, dir, cfg.Logger)
+	}()
 	m.Embedded = true
+	m.DataDir = dir
 	m.cancel = cancel
 	m.done = done
+	m.keeper = keeper
 	return m, nil
 }
 
@@ -195,6 +209,7 @@ func (m *Mongo) Close(ctx context.Context) error {
 		err = m.Client.Disconnect(ctx)
 		if m.cancel != nil {
 			m.cancel()
+			<-m.keeper
 			<-m.done
 		}
 	})

@@ -168,7 +168,7 @@ func (l *Ledger) seenID(eventID string) string { return l.cfg.Tracker + ":" + ev
 // is each update guarded by the journal's absence from the document. A
 // first attempt needs no guard, since no document can list a journal id
 // just made, and an unguarded update by _id alone is what FerretDB's
-// SQLite backend finds by primary key (any other filter reads the whole
+// SQLite backend finds from an index (any other filter reads the whole
 // collection, see pkg/store/README.md).
 func (l *Ledger) finish(ctx context.Context, jid string, at time.Time, evs []*pb.Event, again bool) (int, error) {
 	owned, err := l.claim(ctx, jid, evs)
@@ -227,7 +227,7 @@ func (l *Ledger) claim(ctx context.Context, jid string, evs []*pb.Event) ([]*pb.
 	}
 	// A mark that exists already is ours if an earlier attempt of this
 	// journal wrote it. One lookup by _id each: the only filter FerretDB
-	// answers from its primary key.
+	// answers from an index.
 	ours := map[string]bool{}
 	for i := range dup {
 		id := l.seenID(evs[i].GetId())
