@@ -33,54 +33,48 @@ const idIndexSuffix = "__id_path"
 const idIndexInterval = time.Second
 
 // ensureIDIndexes adds the missing _id path indexes to every database
-// file in dir and returns how many it created.
-func ensureIDIndexes(ctx context.Context, dir string) (int, error) {
+// file in dir.
+func ensureIDIndexes(ctx context.Context, dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.sqlite"))
 	if err != nil {
-		return 0, fmt.Errorf("list database files in %s: %w", dir, err)
+		return fmt.Errorf("list database files in %s: %w", dir, err)
 	}
-	created := 0
 	var errs []error
 	for _, f := range files {
-		n, err := ensureIDIndexesIn(ctx, f)
-		created += n
-		if err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, ensureIDIndexesIn(ctx, f))
 	}
-	return created, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-func ensureIDIndexesIn(ctx context.Context, file string) (int, error) {
+func ensureIDIndexesIn(ctx context.Context, file string) error {
 	// mode=rw: a database dropped since the Glob is not created again.
 	// busy_timeout as FerretDB's own: an index build waits for its writers.
 	db, err := sql.Open("sqlite", "file:"+file+"?mode=rw&_pragma=busy_timeout(10000)")
 	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", file, err)
+		return fmt.Errorf("open %s: %w", file, err)
 	}
 	defer db.Close()
 	rows, err := db.QueryContext(ctx, `SELECT c.table_name FROM _ferretdb_collections c
 		WHERE NOT EXISTS (SELECT 1 FROM sqlite_master m WHERE m.type = 'index' AND m.name = c.table_name || ?)`, idIndexSuffix)
 	if err != nil {
 		if strings.Contains(err.Error(), "no such table") {
-			return 0, nil // a database FerretDB has not set up yet
+			return nil // a database FerretDB has not set up yet
 		}
-		return 0, fmt.Errorf("list collections of %s: %w", file, err)
+		return fmt.Errorf("list collections of %s: %w", file, err)
 	}
 	var tables []string
 	for rows.Next() {
 		var t string
 		if err := rows.Scan(&t); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("list collections of %s: %w", file, err)
+			return fmt.Errorf("list collections of %s: %w", file, err)
 		}
 		tables = append(tables, t)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("list collections of %s: %w", file, err)
+		return fmt.Errorf("list collections of %s: %w", file, err)
 	}
-	created := 0
 	for _, t := range tables {
 		// Table names are FerretDB's own (collection name and a hash);
 		// quoted as identifiers all the same.
@@ -90,11 +84,10 @@ func ensureIDIndexesIn(ctx context.Context, file string) (int, error) {
 			if strings.Contains(err.Error(), "no such table") {
 				continue // dropped meanwhile
 			}
-			return created, fmt.Errorf("index _id of %s in %s: %w", t, file, err)
+			return fmt.Errorf("index _id of %s in %s: %w", t, file, err)
 		}
-		created++
 	}
-	return created, nil
+	return nil
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
@@ -112,7 +105,7 @@ func keepIDIndexes(ctx context.Context, dir string, log *slog.Logger) {
 			return
 		case <-t.C:
 		}
-		_, err := ensureIDIndexes(ctx, dir)
+		err := ensureIDIndexes(ctx, dir)
 		switch {
 		case err != nil && !failing && ctx.Err() == nil:
 			log.Warn("embedded mongodb: add _id path indexes", "err", err)

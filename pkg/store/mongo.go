@@ -147,7 +147,7 @@ func openEmbeddedMongo(ctx context.Context, cfg MongoConfig) (*Mongo, error) {
 		<-done
 		return nil, err
 	}
-	if _, err := ensureIDIndexes(ctx, dir); err != nil {
+	if err := ensureIDIndexes(ctx, dir); err != nil {
 		cfg.Logger.Warn("embedded mongodb: add _id path indexes", "err", err)
 	}
 	keeper := make(chan struct{})
