@@ -28,12 +28,15 @@ type Sweep struct{}
 // of answering them.
 type sweepTick struct{}
 
-// SweepLedger is what a tracker does on Sweep with its ledger.
+// SweepLedger is what a tracker does on Sweep with its ledger: finish
+// what a dead process left, forget old seen marks, and clean finished
+// journals' ids out of the counter documents.
 func SweepLedger(ctx context.Context, l *ledger.Ledger) error {
+	cleaned := l.Cleanup(ctx)
 	if _, err := l.Recover(ctx); err != nil {
-		return err
+		return errors.Join(err, cleaned)
 	}
-	return l.Expire(ctx)
+	return errors.Join(l.Expire(ctx), cleaned)
 }
 
 // TypeName is the name of t in EventCounts: the enum name in lower case

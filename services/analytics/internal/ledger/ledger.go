@@ -14,7 +14,9 @@
 //     document does not list the journal yet: one atomic step per
 //     document, so a repeated update does nothing.
 //  4. The tracker's After hook runs (it must be idempotent).
-//  5. The journal is deleted, then its id is pulled from the documents.
+//  5. The journal is deleted. Its id is pulled from the documents later
+//     (Cleanup), together with the other journals finished since, in one
+//     update per document instead of one per document and batch.
 //
 // A crash anywhere leaves the journal behind; Recover finishes journals
 // older than StaleAfter by running the same steps again. Journals are
@@ -98,7 +100,18 @@ type Ledger struct {
 
 	expireMu  sync.Mutex
 	expiredAt time.Time // the last Expire that deleted
+
+	cleanMu sync.Mutex
+	// unclean lists, per document, the finished journals it still lists
+	// (Cleanup removes them).
+	unclean map[docKey][]string
 }
+
+type docKey struct{ coll, id string }
+
+// maxUnclean is how many documents may wait for Cleanup before a batch
+// cleans up at once (when sweeps fail or are far apart).
+const maxUnclean = 20000
 
 // New returns a ledger; call EnsureIndexes once at start.
 func New(cfg Config) *Ledger {
@@ -187,19 +200,82 @@ func (l *Ledger) finish(ctx context.Context, jid string, at time.Time, evs []*pb
 	if _, err := l.journals.DeleteOne(ctx, bson.D{{Key: "_id", Value: jid}}); err != nil {
 		return 0, fmt.Errorf("close %s journal: %w", l.cfg.Tracker, err)
 	}
-	// Cleanup only: a journal id left in a document after a crash here is
-	// never applied again (the journal is gone), so it is harmless.
-	for coll, ids := range opIDs(ops) {
-		pull := make([]mongo.WriteModel, len(ids))
-		for i, id := range ids {
-			pull[i] = mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).
-				SetUpdate(bson.D{{Key: "$pull", Value: bson.D{{Key: journalField, Value: jid}}}})
-		}
-		if _, err := store.BulkWrite(ctx, l.cfg.DB.Collection(coll), pull, false); err != nil {
-			l.cfg.Logger.Debug("journal cleanup left for later", "tracker", l.cfg.Tracker, "collection", coll, "err", err)
+	if l.finished(jid, ops) > maxUnclean {
+		if err := l.Cleanup(ctx); err != nil {
+			l.cfg.Logger.Debug("journal cleanup left for later", "tracker", l.cfg.Tracker, "err", err)
 		}
 	}
 	return len(owned), nil
+}
+
+// finished records that journal jid, applied by ops, is deleted: its id
+// may now be pulled from the documents. It returns how many documents
+// wait for Cleanup. A journal id left in a document
+// (a crash before Cleanup) is never applied again, since the journal is
+// gone, so it is harmless.
+func (l *Ledger) finished(jid string, ops []Op) (unclean int) {
+	l.cleanMu.Lock()
+	defer l.cleanMu.Unlock()
+	if l.unclean == nil {
+		l.unclean = map[docKey][]string{}
+	}
+	for _, op := range ops {
+		k := docKey{op.Coll, op.ID}
+		l.unclean[k] = append(l.unclean[k], jid)
+	}
+	return len(l.unclean)
+}
+
+// Unclean returns how many documents list finished journals not yet
+// pulled by Cleanup.
+func (l *Ledger) Unclean() int {
+	l.cleanMu.Lock()
+	defer l.cleanMu.Unlock()
+	return len(l.unclean)
+}
+
+// Cleanup pulls the ids of finished journals from the documents that list
+// them, one update per document. What fails is kept for the next Cleanup.
+func (l *Ledger) Cleanup(ctx context.Context) error {
+	l.cleanMu.Lock()
+	todo := l.unclean
+	l.unclean = nil
+	l.cleanMu.Unlock()
+	byColl := map[string][]docKey{}
+	for k := range todo {
+		byColl[k.coll] = append(byColl[k.coll], k)
+	}
+	var errs []error
+	for coll, keys := range byColl {
+		pull := make([]mongo.WriteModel, len(keys))
+		for i, k := range keys {
+			pull[i] = mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: k.id}}).
+				SetUpdate(bson.D{{Key: "$pullAll", Value: bson.D{{Key: journalField, Value: todo[k]}}}})
+		}
+		_, err := store.BulkWrite(ctx, l.cfg.DB.Collection(coll), pull, false)
+		if err == nil {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("clean up %s journal ids in %s: %w", l.cfg.Tracker, coll, err))
+		// Keep what failed (all of it, unless the failures are known).
+		again := keys
+		var bwe mongo.BulkWriteException
+		if errors.As(err, &bwe) && bwe.WriteConcernError == nil && len(bwe.WriteErrors) > 0 {
+			again = nil
+			for _, we := range bwe.WriteErrors {
+				again = append(again, keys[we.Index])
+			}
+		}
+		l.cleanMu.Lock()
+		if l.unclean == nil {
+			l.unclean = map[docKey][]string{}
+		}
+		for _, k := range again {
+			l.unclean[k] = append(l.unclean[k], todo[k]...)
+		}
+		l.cleanMu.Unlock()
+	}
+	return errors.Join(errs...)
 }
 
 // claim writes the seen marks of evs for jid and returns the events jid
@@ -246,9 +322,12 @@ func (l *Ledger) claim(ctx context.Context, jid string, evs []*pb.Event) ([]*pb.
 	return out, nil
 }
 
-// apply makes sure every document exists (an upsert with only
-// $setOnInsert, which repeats harmlessly), then applies each op (again:
-// unless the document already lists the journal).
+// apply applies ops for journal jid. On a first attempt each op is one
+// upsert: no document can list a journal id just made, and one statement
+// per document is what FerretDB's SQLite backend makes cheap (each is its
+// own transaction). Again (Recover), each document is first made to exist
+// (an upsert with only $setOnInsert, which repeats harmlessly), then
+// updated unless it lists the journal already.
 func (l *Ledger) apply(ctx context.Context, jid string, ops []Op, again bool) error {
 	byColl := map[string][]Op{}
 	for _, op := range ops {
@@ -258,46 +337,72 @@ func (l *Ledger) apply(ctx context.Context, jid string, ops []Op, again bool) er
 		c := l.cfg.DB.Collection(coll)
 		var create, update []mongo.WriteModel
 		for _, op := range byColl[coll] {
+			filter := bson.D{{Key: "_id", Value: op.ID}}
+			upd := opUpdate(op, jid)
+			if !again {
+				if len(op.Insert) > 0 {
+					upd = append(upd, bson.E{Key: "$setOnInsert", Value: op.Insert})
+				}
+				update = append(update, mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(upd).SetUpsert(true))
+				continue
+			}
 			ins := bson.M{journalField: bson.A{}}
 			maps.Copy(ins, op.Insert)
-			create = append(create, mongo.NewUpdateOneModel().
-				SetFilter(bson.D{{Key: "_id", Value: op.ID}}).
+			create = append(create, mongo.NewUpdateOneModel().SetFilter(filter).
 				SetUpdate(bson.D{{Key: "$setOnInsert", Value: ins}}).SetUpsert(true))
-			upd := bson.D{{Key: "$push", Value: bson.D{{Key: journalField, Value: jid}}}}
-			for name, m := range map[string]bson.M{"$inc": op.Inc, "$max": op.Max, "$set": op.Set} {
-				if len(m) > 0 {
-					upd = append(upd, bson.E{Key: name, Value: m})
-				}
-			}
-			filter := bson.D{{Key: "_id", Value: op.ID}}
-			if again {
-				filter = append(filter, bson.E{Key: journalField, Value: bson.D{{Key: "$ne", Value: jid}}})
-			}
+			filter = append(filter, bson.E{Key: journalField, Value: bson.D{{Key: "$ne", Value: jid}}})
 			update = append(update, mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(upd))
 		}
-		if err := l.createAll(ctx, c, create); err != nil {
-			return err
+		if len(create) > 0 {
+			if err := upsertAll(ctx, c, create); err != nil {
+				return fmt.Errorf("create %s documents: %w", coll, err)
+			}
+			if _, err := store.BulkWrite(ctx, c, update, false); err != nil {
+				return fmt.Errorf("update %s: %w", coll, err)
+			}
+			continue
 		}
-		if _, err := store.BulkWrite(ctx, c, update, false); err != nil {
+		if err := upsertAll(ctx, c, update); err != nil {
 			return fmt.Errorf("update %s: %w", coll, err)
 		}
 	}
 	return nil
 }
 
-// createAll runs the upserts; two processes creating one document at once
-// make one of them fail with a duplicate key, which a retry resolves.
-func (l *Ledger) createAll(ctx context.Context, c *mongo.Collection, models []mongo.WriteModel) error {
+// opUpdate is op's change of a document for journal jid: its counters
+// and the journal's id in the document's list.
+func opUpdate(op Op, jid string) bson.D {
+	upd := bson.D{{Key: "$push", Value: bson.D{{Key: journalField, Value: jid}}}}
+	for _, f := range []struct {
+		name string
+		m    bson.M
+	}{{"$inc", op.Inc}, {"$max", op.Max}, {"$set", op.Set}} {
+		if len(f.m) > 0 {
+			upd = append(upd, bson.E{Key: f.name, Value: f.m})
+		}
+	}
+	return upd
+}
+
+// upsertAll runs unordered upserts. Two processes creating one document
+// at once make one of them fail with a duplicate key, having changed
+// nothing; running the failed ones again finds the document and updates
+// it.
+func upsertAll(ctx context.Context, c *mongo.Collection, models []mongo.WriteModel) error {
 	for attempt := 0; ; attempt++ {
 		_, err := store.BulkWrite(ctx, c, models, false)
 		if err == nil {
 			return nil
 		}
 		var bwe mongo.BulkWriteException
-		if attempt < 3 && errors.As(err, &bwe) && bwe.WriteConcernError == nil && allDuplicates(bwe) {
-			continue
+		if attempt >= 3 || !errors.As(err, &bwe) || bwe.WriteConcernError != nil || !allDuplicates(bwe) {
+			return err
 		}
-		return fmt.Errorf("create %s documents: %w", c.Name(), err)
+		failed := make([]mongo.WriteModel, 0, len(bwe.WriteErrors))
+		for _, we := range bwe.WriteErrors {
+			failed = append(failed, models[we.Index])
+		}
+		models = failed
 	}
 }
 
@@ -401,15 +506,6 @@ func merge(ops []Op) []Op {
 		maps.Copy(m.Insert, op.Insert)
 	}
 	return out
-}
-
-// opIDs returns the ids of the documents ops update, by collection.
-func opIDs(ops []Op) map[string][]string {
-	ids := map[string][]string{}
-	for _, op := range ops {
-		ids[op.Coll] = append(ids[op.Coll], op.ID)
-	}
-	return ids
 }
 
 // add sums two counter increments: int64 stays int64, a float makes a

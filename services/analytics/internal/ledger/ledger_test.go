@@ -68,7 +68,13 @@ func TestApplyCountsEachEventOnce(t *testing.T) {
 	require.Equal(t, 1, n, "e2 was applied before")
 
 	a := read(t, db, "ann")
+	require.Len(t, a.J, 2, "each batch's journal is listed until the cleanup")
+	require.Equal(t, 2, l.Unclean(), "ann and bob wait for the cleanup")
+	require.NoError(t, l.Cleanup(ctx))
+	require.Zero(t, l.Unclean())
+	a = read(t, db, "ann")
 	require.Equal(t, totals{Notes: 17, Events: 3, Largest: 10, User: "ann", J: []string{}}, a, "journal ids are cleaned up")
+	require.Empty(t, read(t, db, "bob").J)
 	require.EqualValues(t, 1, read(t, db, "bob").Notes)
 	left, err := db.Collection(JournalCollection).CountDocuments(ctx, bson.D{})
 	require.NoError(t, err)
