@@ -87,6 +87,7 @@ func run(ctx context.Context, args []string) error {
 	webhook := fs.Secret("webhook-url", "PR_MONITOR_WEBHOOK_URL", "", "URL POSTed a JSON alert when an error group spikes (empty: log only)")
 	spike := fs.Int("spike-threshold", "PR_MONITOR_SPIKE_THRESHOLD", 10, "reports of one error group per minute above which it alerts")
 	recentLogs := fs.Int("recent-logs", "PR_MONITOR_RECENT_LOGS", 500, "recent WARN and ERROR log entries kept")
+	arriving := fs.Int("max-arriving", "PR_MAX_ARRIVING", 32, "new connections signed in at once; the others wait their turn (up to a minute, then 503)")
 	motd := fs.String("mpp-motd", "PR_MPP_MOTD", "", "message of the day of /mpp (Multiplayer Piano clients; empty: a welcome naming the server)")
 	proxies := fs.String("trusted-proxies", "PR_TRUSTED_PROXIES", "",
 		"comma-separated CIDRs or IPs of the proxies whose X-Forwarded-For names the client (empty: none, the socket's peer is the client)")
@@ -153,7 +154,7 @@ func run(ctx context.Context, args []string) error {
 			AuthURL: *discordAuth, TokenURL: *discordToken, UserInfoURL: *discordUser},
 	}
 	cfg.Room = roomsvc.Config{EmptyRoomGrace: *grace, OwnerSeatHold: *hold, MaxRoomCapacity: int32(*maxCap)}
-	cfg.Edge = connsvc.Config{MPPMOTD: *motd, TrustedProxies: splitList(*proxies)}
+	cfg.Edge = connsvc.Config{MPPMOTD: *motd, TrustedProxies: splitList(*proxies), MaxArriving: *arriving}
 	cfg.Analytics = analyticssvc.Config{Stream: *stream, Group: *group, Consumer: *consumer, BatchSize: *batch, ClaimIdle: *claimIdle}
 	cfg.Monitor = monitorsvc.Config{
 		CheckInterval: *interval, History: *history, WebhookURL: *webhook, SpikeThreshold: *spike,

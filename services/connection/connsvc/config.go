@@ -37,6 +37,14 @@ type Config struct {
 	JoinsPerSecond int
 	// CallTimeout bounds each call to another service. Zero means 5s.
 	CallTimeout time.Duration
+	// MaxArriving is how many new connections are signed in (a guest made,
+	// or a token's profile read) at once; the others wait their turn, so a
+	// crowd arriving together is let in at the pace the services answer
+	// instead of overrunning their deadlines. Zero means 32.
+	MaxArriving int
+	// ArrivalWait is how long a new connection waits for its turn before
+	// it is refused (503 with Retry-After on /ws). Zero means 60s.
+	ArrivalWait time.Duration
 	// HeartbeatTTL is the TTL of the instance heartbeat; it is refreshed
 	// every third of it. Zero means 30s.
 	HeartbeatTTL time.Duration
@@ -93,6 +101,7 @@ func (c Config) withDefaults() Config {
 	def(&c.SlowTimeout, time.Second)
 	def(&c.QuotaRefill, 2*time.Second)
 	def(&c.CallTimeout, 5*time.Second)
+	def(&c.ArrivalWait, time.Minute)
 	def(&c.HeartbeatTTL, 30*time.Second)
 	def(&c.GhostInterval, 5*time.Second)
 	def(&c.ReadyTimeout, 2*time.Second)
@@ -116,6 +125,9 @@ func (c Config) withDefaults() Config {
 	if c.JoinsPerSecond == 0 {
 		c.JoinsPerSecond = 8
 	}
+	if c.MaxArriving == 0 {
+		c.MaxArriving = 32
+	}
 	return c
 }
 
@@ -127,7 +139,7 @@ func (c Config) Validate() error {
 		"ping interval": c.PingInterval, "idle timeout": c.IdleTimeout, "slow timeout": c.SlowTimeout,
 		"quota refill": c.QuotaRefill, "call timeout": c.CallTimeout, "heartbeat ttl": c.HeartbeatTTL,
 		"ghost interval": c.GhostInterval, "ready timeout": c.ReadyTimeout, "redis check interval": c.RedisCheckInterval,
-		"room list interval": c.RoomListInterval,
+		"room list interval": c.RoomListInterval, "arrival wait": c.ArrivalWait,
 	} {
 		if d < 0 {
 			errs = append(errs, errors.New(name+" must not be negative"))
@@ -136,7 +148,7 @@ func (c Config) Validate() error {
 	if c.IdleTimeout <= c.PingInterval {
 		errs = append(errs, errors.New("idle timeout must exceed the ping interval"))
 	}
-	if c.SendQueueBytes < 0 || c.MaxFrameBytes < 0 || c.JoinsPerSecond < 0 || c.CursorsPerSecond < 0 || c.CursorBurst < 0 {
+	if c.SendQueueBytes < 0 || c.MaxFrameBytes < 0 || c.JoinsPerSecond < 0 || c.CursorsPerSecond < 0 || c.CursorBurst < 0 || c.MaxArriving < 0 {
 		errs = append(errs, errors.New("sizes and rates must not be negative"))
 	}
 	if _, err := clientip.Parse(c.TrustedProxies); err != nil {

@@ -114,6 +114,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		InstanceID: cfg.InstanceID, KeyPrefix: cfg.KeyPrefix,
 		PingInterval: cfg.PingInterval, IdleTimeout: cfg.IdleTimeout, SlowTimeout: cfg.SlowTimeout,
 		QuotaRefill: cfg.QuotaRefill, CallTimeout: cfg.CallTimeout,
+		MaxArriving: cfg.MaxArriving, ArrivalWait: cfg.ArrivalWait,
 		SendQueueBytes: cfg.SendQueueBytes, MaxFrameBytes: cfg.MaxFrameBytes,
 		JoinsPerSecond: cfg.JoinsPerSecond, OriginPatterns: cfg.OriginPatterns,
 		ClientIP: clientIP, HeartbeatTTL: cfg.HeartbeatTTL, RedisCheckInterval: cfg.RedisCheckInterval,

@@ -30,6 +30,7 @@ func run(ctx context.Context, p *boot.Program) error {
 	}
 	instance := fs.String("instance-id", "PR_INSTANCE_ID", "", "edge instance id (empty: generated)")
 	prefix := fs.String("key-prefix", "PR_KEY_PREFIX", "pr:", "Redis key and channel prefix")
+	arriving := fs.Int("max-arriving", "PR_MAX_ARRIVING", 32, "new connections signed in at once; the others wait their turn (up to a minute, then 503)")
 	proxies := fs.String("trusted-proxies", "PR_TRUSTED_PROXIES", "",
 		"comma-separated CIDRs or IPs of the proxies whose X-Forwarded-For names the client (empty: none, the socket's peer is the client)")
 	stream := fs.String("analytics-stream", "PR_ANALYTICS_STREAM", "pr:analytics:events", "analytics Redis stream (notes, connections opened and closed)")
@@ -73,7 +74,7 @@ func run(ctx context.Context, p *boot.Program) error {
 	// Closed after the service (closers run in reverse): the last counts
 	// of the connections closed at shutdown are flushed.
 	events := p.Events(rdb, *stream)
-	cfg := connsvc.Config{InstanceID: *instance, KeyPrefix: *prefix, TrustedProxies: splitList(*proxies), MPPMOTD: *motd}
+	cfg := connsvc.Config{InstanceID: *instance, KeyPrefix: *prefix, TrustedProxies: splitList(*proxies), MPPMOTD: *motd, MaxArriving: *arriving}
 	svc, err := connsvc.New(cfg, connsvc.Deps{
 		Events: events,
 		Redis:  rdb.Client, Room: pb.NewRoomServiceClient(conns["room"]), User: pb.NewUserServiceClient(conns["user"]),

@@ -30,6 +30,9 @@ type metrics struct {
 	// full (Redis behind).
 	publishFailed  metric.Int64Counter
 	publishDropped metric.Int64Counter
+	// arrivalsRefused counts connections refused because they waited
+	// ArrivalWait for a turn to sign in.
+	arrivalsRefused metric.Int64Counter
 }
 
 // newMetrics builds the instruments on m; nil means a no-op meter.
@@ -56,6 +59,8 @@ func newMetrics(m metric.Meter) *metrics {
 		metric.WithDescription("deliveries a full room fan-out dropped: note events (kind=notes), state events (kind=event)"))
 	ms.publishFailed, _ = m.Int64Counter("edge.redis.publish_failed",
 		metric.WithDescription("room events not published to Redis (down or failing)"))
+	ms.arrivalsRefused, _ = m.Int64Counter("edge.arrivals.refused",
+		metric.WithDescription("new connections refused after waiting their turn to sign in (the edge was busy letting others in)"))
 	ms.publishDropped, _ = m.Int64Counter("edge.redis.publish_dropped",
 		metric.WithDescription("room events dropped before Redis: the publish queue was full (Redis behind)"))
 	for _, p := range []any{ms.open, ms.framesIn, ms.framesOut, ms.refusedFrames, ms.cursorsOut, ms.notesOut, ms.notesDropped, ms.slowCloses, ms.closes,

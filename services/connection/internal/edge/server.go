@@ -44,6 +44,10 @@ type Config struct {
 	MaxFrameBytes  int
 	// JoinsPerSecond is the join rate limit of one connection.
 	JoinsPerSecond int
+	// MaxArriving connections are signed in at once (at least 1); the
+	// others wait up to ArrivalWait for their turn (see arrive).
+	MaxArriving int
+	ArrivalWait time.Duration
 	// OriginPatterns are the cross-origin hosts allowed to open /ws (see
 	// websocket.AcceptOptions); same-origin is always allowed.
 	OriginPatterns []string
@@ -111,6 +115,8 @@ type Server struct {
 	rooms   *roomwatch.Watcher
 	// beatNow asks the instance loop for a heartbeat at once.
 	beatNow chan struct{}
+	// arriving holds a token per connection being signed in.
+	arriving chan struct{}
 
 	mu      sync.Mutex
 	closing bool
@@ -133,10 +139,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, deps: deps, log: deps.Logger,
-		metrics: newMetrics(deps.Meter),
-		tracer:  tp.Tracer(tracerName),
-		beatNow: make(chan struct{}, 1),
-		events:  deps.Events,
+		metrics:  newMetrics(deps.Meter),
+		tracer:   tp.Tracer(tracerName),
+		beatNow:  make(chan struct{}, 1),
+		arriving: make(chan struct{}, max(cfg.MaxArriving, 1)),
+		events:   deps.Events,
 	}
 	if s.events == nil {
 		s.events = discard{}
@@ -235,8 +242,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.authenticate(r.Context(), token, from.ip)
 	if err != nil {
 		status := http.StatusServiceUnavailable
-		if errors.Is(err, errBadToken) {
+		switch {
+		case errors.Is(err, errBadToken):
 			status = http.StatusUnauthorized
+		case errors.Is(err, errBusy):
+			w.Header().Set("Retry-After", "1")
 		}
 		http.Error(w, err.Error(), status)
 		return
@@ -261,11 +271,44 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.run()
 }
 
-var errBadToken = errors.New("invalid token")
+var (
+	errBadToken = errors.New("invalid token")
+	errBusy     = errors.New("server busy: too many connections arriving, try again in a moment")
+)
+
+// arrive waits for a turn to sign a new connection in (at most
+// ArrivalWait) and returns its release. With every turn taken the
+// services are as busy as arrivals make them: calls made beyond that
+// would only wait in their queues until their deadlines refused them, so
+// a crowd arriving at once would lock most of itself out.
+func (s *Server) arrive(ctx context.Context) (release func(), err error) {
+	release = func() { <-s.arriving }
+	select {
+	case s.arriving <- struct{}{}:
+		return release, nil
+	default:
+	}
+	t := time.NewTimer(s.cfg.ArrivalWait)
+	defer t.Stop()
+	select {
+	case s.arriving <- struct{}{}:
+		return release, nil
+	case <-t.C:
+		s.metrics.arrivalsRefused.Add(ctx, 1)
+		return nil, errBusy
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait to sign in: %w", ctx.Err())
+	}
+}
 
 // authenticate makes the session of a new connection: a guest without a
 // token, else the token's user with the profile of the user service.
 func (s *Server) authenticate(ctx context.Context, token, clientIP string) (session, error) {
+	release, err := s.arrive(ctx)
+	if err != nil {
+		return session{}, err
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
 	if clientIP != "" {
