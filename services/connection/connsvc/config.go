@@ -40,7 +40,8 @@ type Config struct {
 	// MaxArriving is how many new connections are signed in (a guest made,
 	// or a token's profile read) at once; the others wait their turn, so a
 	// crowd arriving together is let in at the pace the services answer
-	// instead of overrunning their deadlines. Zero means 32.
+	// instead of overrunning their deadlines; as many closed connections
+	// are signed out (leave, go offline) at once. Zero means 32.
 	MaxArriving int
 	// ArrivalWait is how long a new connection waits for its turn before
 	// it is refused (503 with Retry-After on /ws). Zero means 60s.

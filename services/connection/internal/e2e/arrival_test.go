@@ -14,19 +14,24 @@ import (
 	"github.com/pianorhythm/server/services/connection/internal/codec"
 )
 
-// guestHold holds the state service's SaveUser calls (every new guest
-// makes one) until the test opens it: the services busy with a crowd.
-type guestHold struct {
-	held chan struct{} // one value per call being held
-	open chan struct{}
+// callHold holds a service's calls of one method until the test opens
+// it: the services busy with a crowd.
+type callHold struct {
+	method string
+	held   chan struct{} // one value per call being held
+	open   chan struct{}
 }
 
-func newGuestHold() *guestHold {
-	return &guestHold{held: make(chan struct{}, 64), open: make(chan struct{})}
+func newCallHold(method string) *callHold {
+	return &callHold{method: method, held: make(chan struct{}, 64), open: make(chan struct{})}
 }
 
-func (g *guestHold) interceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	if info.FullMethod == pb.StateService_SaveUser_FullMethodName {
+// newGuestHold holds the state service's SaveUser calls: every new guest
+// makes one.
+func newGuestHold() *callHold { return newCallHold(pb.StateService_SaveUser_FullMethodName) }
+
+func (g *callHold) interceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	if info.FullMethod == g.method {
 		select {
 		case <-g.open:
 		default:
@@ -37,7 +42,7 @@ func (g *guestHold) interceptor(ctx context.Context, req any, info *grpc.UnarySe
 	return next(ctx, req)
 }
 
-func (g *guestHold) release() {
+func (g *callHold) release() {
 	select {
 	case <-g.open:
 	default:
@@ -128,4 +133,40 @@ func TestArrivalsWaitTheirTurn(t *testing.T) {
 		welcomed(t, <-first)
 		welcomed(t, <-dialGuest(e))
 	})
+}
+
+// TestDeparturesWaitTheirTurn: connections closing together are signed
+// out MaxArriving at a time, the others waiting as long as it takes
+// rather than piling leaves on the services until their deadlines drop
+// them (a seat the room would keep showing); the member who stays sees
+// every one of them leave.
+func TestDeparturesWaitTheirTurn(t *testing.T) {
+	h := newCallHold(pb.RoomService_LeaveRoom_FullMethodName)
+	w := newWorldWith(t, worldOpts{roomIcpt: h.interceptor})
+	t.Cleanup(h.release)
+	e := w.edge(connsvc.Config{MaxArriving: 1})
+	stay := e.dial(t, codec.JSON, "")
+	stay.join("leaving-together", true)
+	var leaving []*client
+	for range 3 {
+		c := e.dial(t, codec.Proto, "")
+		c.join("leaving-together", false)
+		leaving = append(leaving, c)
+	}
+	gone := map[string]bool{}
+	for _, c := range leaving {
+		gone[c.id()] = true
+		_ = c.ws.Close(websocket.StatusNormalClosure, "bye")
+	}
+	<-h.held
+	select {
+	case <-h.held:
+		t.Fatal("a second leave reached the room service while the first was being handled")
+	case <-time.After(300 * time.Millisecond):
+	}
+	h.release()
+	for len(gone) > 0 {
+		m := stay.await("userLeft", 10*time.Second, func(m *pb.ServerMessage) bool { return m.GetUserLeft() != nil })
+		delete(gone, m.GetUserLeft().GetUserId())
+	}
 }

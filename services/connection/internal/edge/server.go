@@ -45,7 +45,9 @@ type Config struct {
 	// JoinsPerSecond is the join rate limit of one connection.
 	JoinsPerSecond int
 	// MaxArriving connections are signed in at once (at least 1); the
-	// others wait up to ArrivalWait for their turn (see arrive).
+	// others wait up to ArrivalWait for their turn (see arrive). As many
+	// closed connections are signed out at once, the others waiting as
+	// long as it takes (see depart).
 	MaxArriving int
 	ArrivalWait time.Duration
 	// OriginPatterns are the cross-origin hosts allowed to open /ws (see
@@ -115,8 +117,9 @@ type Server struct {
 	rooms   *roomwatch.Watcher
 	// beatNow asks the instance loop for a heartbeat at once.
 	beatNow chan struct{}
-	// arriving holds a token per connection being signed in.
-	arriving chan struct{}
+	// arriving holds a token per connection being signed in, departing
+	// one per closed connection being signed out.
+	arriving, departing chan struct{}
 
 	mu      sync.Mutex
 	closing bool
@@ -139,11 +142,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, deps: deps, log: deps.Logger,
-		metrics:  newMetrics(deps.Meter),
-		tracer:   tp.Tracer(tracerName),
-		beatNow:  make(chan struct{}, 1),
-		arriving: make(chan struct{}, max(cfg.MaxArriving, 1)),
-		events:   deps.Events,
+		metrics:   newMetrics(deps.Meter),
+		tracer:    tp.Tracer(tracerName),
+		beatNow:   make(chan struct{}, 1),
+		arriving:  make(chan struct{}, max(cfg.MaxArriving, 1)),
+		departing: make(chan struct{}, max(cfg.MaxArriving, 1)),
+		events:    deps.Events,
 	}
 	if s.events == nil {
 		s.events = discard{}
@@ -299,6 +303,16 @@ func (s *Server) arrive(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("wait to sign in: %w", ctx.Err())
 	}
+}
+
+// depart waits for a turn to sign a closed connection out (leave its
+// room, go offline), however long that takes, and returns its release:
+// a crowd leaving at once (an edge restarting, a client's network gone)
+// would otherwise overrun the services' deadlines, and a leave lost to a
+// deadline is a seat the room keeps showing with no one in it.
+func (s *Server) depart() (release func()) {
+	s.departing <- struct{}{}
+	return func() { <-s.departing }
 }
 
 // authenticate makes the session of a new connection: a guest without a

@@ -103,6 +103,10 @@ func (a *connActor) seat() *pb.InstanceSeat {
 // service), drop the user's channel.
 func (a *connActor) offline() {
 	c, s := a.c, a.s
+	if s.roomID == "" && !s.online {
+		return
+	}
+	defer c.srv.depart()()
 	ctx := context.Background()
 	if s.roomID != "" {
 		roomID := s.roomID
