@@ -32,11 +32,10 @@ type sweepTick struct{}
 // what a dead process left, forget old seen marks, and clean finished
 // journals' ids out of the counter documents.
 func SweepLedger(ctx context.Context, l *ledger.Ledger) error {
-	cleaned := l.Cleanup(ctx)
 	if _, err := l.Recover(ctx); err != nil {
-		return errors.Join(err, cleaned)
+		return err
 	}
-	return errors.Join(l.Expire(ctx), cleaned)
+	return errors.Join(l.Expire(ctx), l.Cleanup(ctx))
 }
 
 // TypeName is the name of t in EventCounts: the enum name in lower case

@@ -110,8 +110,13 @@ type Ledger struct {
 type docKey struct{ coll, id string }
 
 // maxUnclean is how many documents may wait for Cleanup before a batch
-// cleans up at once (when sweeps fail or are far apart).
-const maxUnclean = 20000
+// cleans some up itself (when sweeps fail or are far apart); cleanupChunk
+// is the most documents one Cleanup updates, so that it fits in a sweep's
+// time however far behind it is.
+const (
+	maxUnclean   = 20000
+	cleanupChunk = 5000
+)
 
 // New returns a ledger; call EnsureIndexes once at start.
 func New(cfg Config) *Ledger {
@@ -234,12 +239,19 @@ func (l *Ledger) Unclean() int {
 	return len(l.unclean)
 }
 
-// Cleanup pulls the ids of finished journals from the documents that list
-// them, one update per document. What fails is kept for the next Cleanup.
+// Cleanup pulls the ids of finished journals from (at most cleanupChunk
+// of) the documents that list them, one update per document. What fails,
+// or is past the chunk, is kept for the next Cleanup.
 func (l *Ledger) Cleanup(ctx context.Context) error {
 	l.cleanMu.Lock()
-	todo := l.unclean
-	l.unclean = nil
+	todo := make(map[docKey][]string, min(len(l.unclean), cleanupChunk))
+	for k, jids := range l.unclean {
+		if len(todo) == cleanupChunk {
+			break
+		}
+		todo[k] = jids
+		delete(l.unclean, k)
+	}
 	l.cleanMu.Unlock()
 	byColl := map[string][]docKey{}
 	for k := range todo {
