@@ -5,10 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/services/connection/connsvc"
 	"github.com/pianorhythm/server/services/connection/internal/codec"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestGhostOfNeverSeenInstance: seats held by an instance this tracker
@@ -104,4 +106,39 @@ func TestGhostOnlineInNoRoom(t *testing.T) {
 			t.Fatalf("edge-gone still listed as holding presence: %v", res.GetPresenceInstanceIds())
 		}
 	}
+}
+
+// TestGuestPresenceFollowsTheConnection: a guest is online from the
+// moment it connects, in its room once it joins, offline once it closes
+// (what the ghost tracker and the online lists read).
+func TestGuestPresenceFollowsTheConnection(t *testing.T) {
+	w := newWorld(t)
+	e := w.edge(connsvc.Config{})
+	state := pb.NewStateServiceClient(w.state)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	g := e.dial(t, codec.JSON, "")
+	presence := func() *pb.Presence {
+		res, err := state.GetPresence(ctx, &pb.GetPresenceRequest{UserIds: []string{g.id()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.GetPresences()[0]
+	}
+	eventually := func(what string, ok func(*pb.Presence) bool) {
+		t.Helper()
+		for p := presence(); !ok(p); p = presence() {
+			if ctx.Err() != nil {
+				t.Fatalf("%s: presence %v", what, p)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	eventually("online on connecting", func(p *pb.Presence) bool {
+		return p.GetOnline() && p.GetInstanceId() == e.svc.InstanceID() && p.GetRoomId() == ""
+	})
+	g.join("guest-presence", true)
+	eventually("in the room once joined", func(p *pb.Presence) bool { return p.GetOnline() && p.GetRoomId() == "guest-presence" })
+	_ = g.ws.Close(websocket.StatusNormalClosure, "bye")
+	eventually("offline once closed", func(p *pb.Presence) bool { return !p.GetOnline() })
 }

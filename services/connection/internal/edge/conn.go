@@ -459,14 +459,27 @@ func (c *conn) callCtx(ctx context.Context, id auth.Identity) (context.Context, 
 }
 
 // presence reports the user online (in roomID) or offline through this
-// connection; failures are logged (the ghost tracker mends presence).
+// connection; failures are logged (the ghost tracker mends presence). A
+// guest's goes to the state service directly: the user service would only
+// pass it on, guests having no friends to tell, and the extra hop was two
+// of the eight calls of a guest's arrival.
 func (c *conn) presence(ctx context.Context, id auth.Identity, roomID string, online bool) {
 	ctx, cancel := c.callCtx(ctx, id)
 	defer cancel()
-	_, err := c.srv.deps.User.UpdatePresence(ctx, &pb.UpdatePresenceRequest{
-		UserId: c.userID, Online: online, RoomId: roomID,
-		InstanceId: c.srv.cfg.InstanceID, ConnectionId: c.id,
-	})
+	var err error
+	switch {
+	case id.Guest && online:
+		_, err = c.srv.deps.State.SetOnline(ctx, &pb.SetOnlineRequest{
+			UserId: c.userID, InstanceId: c.srv.cfg.InstanceID, ConnectionId: c.id, RoomId: roomID,
+		})
+	case id.Guest:
+		_, err = c.srv.deps.State.SetOffline(ctx, &pb.SetOfflineRequest{UserId: c.userID, ConnectionId: c.id})
+	default:
+		_, err = c.srv.deps.User.UpdatePresence(ctx, &pb.UpdatePresenceRequest{
+			UserId: c.userID, Online: online, RoomId: roomID,
+			InstanceId: c.srv.cfg.InstanceID, ConnectionId: c.id,
+		})
+	}
 	if err != nil {
 		c.srv.log.Warn("update presence", "user", c.userID, "online", online, "err", err)
 	}
