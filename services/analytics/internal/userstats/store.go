@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -100,7 +101,16 @@ type Store struct {
 	boards                      *Boards
 	publish                     Publisher
 	log                         *slog.Logger
+
+	mu sync.Mutex
+	// unlocked remembers achievements known to be unlocked (ids), so that
+	// a batch tries to unlock only what it has not seen unlocked; cleared
+	// at maxRemembered.
+	unlocked map[string]bool
 }
+
+// maxRemembered bounds Store.unlocked.
+const maxRemembered = 100_000
 
 // NewStore returns the store in db; publish may be nil (no notifications).
 func NewStore(db *mongo.Database, boards *Boards, publish Publisher, log *slog.Logger) *Store {
@@ -189,8 +199,8 @@ func (s *Store) After(ctx context.Context, evs []*pb.Event, at time.Time) error 
 	if len(scoreIDs) == 0 {
 		return nil // no leaderboard moved (and $in of nothing is null to FerretDB)
 	}
-	var scores []scoreDoc
-	if err := findAll(ctx, s.scores, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: dedupe(scoreIDs)}}}}, &scores); err != nil {
+	scores, err := findByIDs[scoreDoc](ctx, s.scores, dedupe(scoreIDs))
+	if err != nil {
 		return fmt.Errorf("read scores: %w", err)
 	}
 	return s.boards.Update(ctx, scores)
@@ -203,32 +213,25 @@ func (s *Store) unlock(ctx context.Context, byUser map[string][]*pb.Event, at ti
 	for u := range byUser {
 		uids = append(uids, u)
 	}
-	var docs []userDoc
-	if err := findAll(ctx, s.users, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: uids}}}}, &docs); err != nil {
+	docs, err := findByIDs[userDoc](ctx, s.users, uids)
+	if err != nil {
 		return fmt.Errorf("read user totals: %w", err)
-	}
-	var have []achievementDoc
-	if err := findAll(ctx, s.achievements, bson.D{{Key: "u", Value: bson.D{{Key: "$in", Value: uids}}}}, &have); err != nil {
-		return fmt.Errorf("read achievements: %w", err)
-	}
-	unlocked := map[string]bool{}
-	for _, a := range have {
-		unlocked[a.ID] = true
 	}
 	for _, d := range docs {
 		for _, a := range Achievements {
 			id := d.ID + "|" + a.ID
 			total := d.metric(a.Metric)
-			if unlocked[id] || total < a.Threshold {
+			if total < a.Threshold || s.isUnlocked(id) {
 				continue
 			}
 			when := crossing(byUser[d.ID], a, total, at)
 			_, err := s.achievements.InsertOne(ctx, achievementDoc{ID: id, User: d.ID, Achievement: a.ID, At: when.UTC()})
-			if mongo.IsDuplicateKeyError(err) {
-				continue
-			}
-			if err != nil {
+			if err != nil && !mongo.IsDuplicateKeyError(err) {
 				return fmt.Errorf("unlock %s for %s: %w", a.ID, d.ID, err)
+			}
+			s.remember(id)
+			if err != nil {
+				continue // unlocked before
 			}
 			if s.publish != nil {
 				s.publish(ctx, &pb.UserEvent{UserId: d.ID, At: timestamppb.New(when), Event: &pb.UserEvent_Achievement{
@@ -342,6 +345,43 @@ func (s *Store) Leaderboard(ctx context.Context, metric string, p Period, now ti
 		resp.ResetsAt = timestamppb.New(end)
 	}
 	return resp, nil
+}
+
+// isUnlocked reports whether the achievement id is known to be unlocked.
+func (s *Store) isUnlocked(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unlocked[id]
+}
+
+func (s *Store) remember(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unlocked == nil || len(s.unlocked) >= maxRemembered {
+		s.unlocked = map[string]bool{}
+	}
+	s.unlocked[id] = true
+}
+
+// findByIDs reads the documents with the given ids (those that exist), one
+// lookup each: an _id alone is the filter the embedded FerretDB answers
+// from an index, while $in reads and decodes the whole collection
+// (pkg/store/README.md), a cost that grew with every user. A batch holds
+// at most a few hundred ids.
+func findByIDs[T any](ctx context.Context, c *mongo.Collection, ids []string) ([]T, error) {
+	out := make([]T, 0, len(ids))
+	for _, id := range ids {
+		var d T
+		err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s %s: %w", c.Name(), id, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 func findAll(ctx context.Context, c *mongo.Collection, filter bson.D, out any) error {
