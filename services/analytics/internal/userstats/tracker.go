@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
 	"github.com/pianorhythm/server/services/analytics/internal/events"
 	"github.com/pianorhythm/server/services/analytics/internal/ledger"
@@ -30,7 +31,16 @@ func (t *tracker) Receive(c *actor.Context) {
 	case events.Apply:
 		ctx, cancel := context.WithTimeout(c.Context(), t.opTimeout)
 		defer cancel()
-		_, err = t.ledger.Apply(ctx, m.Events)
+		// Only events that change a user's figures are journaled and
+		// claimed: the others (a connection opened, say) cost a seat in the
+		// journal and a seen mark each for nothing.
+		var counted []*pb.Event
+		for _, ev := range m.Events {
+			if len(effects(ev)) > 0 {
+				counted = append(counted, ev)
+			}
+		}
+		_, err = t.ledger.Apply(ctx, counted)
 	case events.Sweep:
 		ctx, cancel := context.WithTimeout(c.Context(), t.opTimeout)
 		defer cancel()
