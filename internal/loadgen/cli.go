@@ -34,6 +34,7 @@ func Main(ctx context.Context, name string, args []string, stdout io.Writer, dia
 	fs.DurationVar(&cfg.Drain, "drain", 1e9, "wait for deliveries after the last batch")
 	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 128, "clients connecting at once")
 	fs.IntVar(&cfg.ServerPID, "pid", 0, "the relay's process id, for its CPU and RSS (/proc)")
+	fs.DurationVar(&cfg.Settle, "settle", 0, "with -pid: after the clients leave, wait up to this long for the server to go quiet (under 50 ms of CPU in a second) and report its CPU from the first dial")
 	sources := fs.Int("sources", 1, "connect from this many loopback addresses, 127.0.0.1 up (where a per-IP limit would interfere)")
 	create := fs.Bool("create", true, "create the rooms if they do not exist")
 	out := fs.String("out", "", "write the JSON result to this file")
@@ -104,6 +105,14 @@ func Report(w io.Writer, target string, r Result) {
 			bound = "  GENERATOR-BOUND: this run measures the generator, not the relay"
 		}
 		p("generator CPU", "%.2f s (%.2f cores)%s", r.GeneratorCPUSeconds, r.GeneratorCores, bound)
+	}
+	if r.SettleSeconds > 0 {
+		quiet := ""
+		if !r.Quiet {
+			quiet = "  NOT QUIET: -settle ran out"
+		}
+		p("to quiet", "server CPU %.2f s from the first dial until quiet, %.1f s after the clients left (%.2f ms per connection)%s",
+			r.ServerCPUToQuietSeconds, r.SettleSeconds, r.ServerCPUToQuietPerConnMs, quiet)
 	}
 	_ = tw.Flush()
 }

@@ -99,7 +99,15 @@ type Config struct {
 	OnPlay func()
 	// MaxClients bounds Clients (a guard against typos); zero means 20,000.
 	MaxClients int
+	// Settle, with ServerPID, waits after the clients left until the
+	// server is quiet (under QuietCPU of CPU in a second), at most this
+	// long, and reports its CPU from the first dial until then; zero
+	// means no wait.
+	Settle time.Duration
 }
+
+// QuietCPU is the server CPU per second under which Settle calls it quiet.
+const QuietCPU = 50 * time.Millisecond
 
 func (c Config) withDefaults() Config {
 	if c.FirstDialer == nil {
@@ -186,6 +194,14 @@ type Result struct {
 	GeneratorCPUSeconds float64
 	GeneratorCores      float64
 	GeneratorBound      bool
+	// With Settle: the server CPU from the first dial until it was quiet
+	// after the clients left (or Settle ran out: Quiet false), which
+	// counts the work the clients' arrival, play and departure left for
+	// later, and the seconds waited.
+	ServerCPUToQuietSeconds   float64
+	ServerCPUToQuietPerConnMs float64
+	SettleSeconds             float64
+	Quiet                     bool
 }
 
 type member struct {
@@ -304,6 +320,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	defer closeAll()
 	if cfg.Rate == 0 || res.Connected == 0 {
+		closeAll()
+		settle(ctx, cfg, proc, before, &res)
 		return res, nil
 	}
 
@@ -422,7 +440,39 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		busy := (res.ServerCores + res.GeneratorCores) / float64(runtime.NumCPU())
 		res.GeneratorBound = busy >= 0.9 && res.GeneratorCores > res.ServerCores
 	}
+	settle(ctx, cfg, proc, before, &res)
 	return res, nil
+}
+
+// settle waits, once the clients have left, until the server is quiet or
+// cfg.Settle has passed, and records its CPU since from (the first dial).
+// A server saturated while a crowd arrives does part of the work the
+// arrival leaves (analytics, archive writes) while others arrive, and the
+// rest afterwards, so the connect-and-join window alone says little of
+// what an arrival costs.
+func settle(ctx context.Context, cfg Config, proc func() ProcStat, from ProcStat, res *Result) {
+	if cfg.Settle <= 0 || cfg.ServerPID == 0 {
+		return
+	}
+	start := time.Now()
+	prev := proc()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for time.Since(start) < cfg.Settle && !res.Quiet {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cur := proc()
+		res.Quiet = cur.CPU-prev.CPU < QuietCPU
+		prev = cur
+	}
+	res.SettleSeconds = time.Since(start).Seconds()
+	res.ServerCPUToQuietSeconds = (prev.CPU - from.CPU).Seconds()
+	if res.Connected > 0 {
+		res.ServerCPUToQuietPerConnMs = res.ServerCPUToQuietSeconds * 1000 / float64(res.Connected)
+	}
 }
 
 // heard counts the deliveries recorded so far.

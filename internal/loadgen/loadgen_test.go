@@ -44,6 +44,7 @@ func TestSmokeAgainstAllInOne(t *testing.T) {
 				Dialer:  &loadgen.WSDialer{URL: url, JSON: json, Create: true},
 				Clients: 4, Rooms: 1, Players: 1, Rate: 20, Duration: time.Second,
 				RoomPrefix: "smoke-" + strconv.FormatBool(json) + "-", ServerPID: os.Getpid(), IdleSample: -1,
+				Settle: 3 * time.Second,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -56,6 +57,11 @@ func TestSmokeAgainstAllInOne(t *testing.T) {
 			}
 			if res.ServerRSSAfterSetupMiB <= 0 || res.P50Ms <= 0 {
 				t.Fatalf("no server figures or latencies: %+v", res)
+			}
+			// The CPU to quiet counts everything since the first dial.
+			if res.SettleSeconds < 1 || res.ServerCPUToQuietSeconds < res.ServerSetupCPUSeconds+res.ServerPlayCPUSeconds {
+				t.Fatalf("settle %.1f s, CPU to quiet %.3f s, setup %.3f s, playing %.3f s",
+					res.SettleSeconds, res.ServerCPUToQuietSeconds, res.ServerSetupCPUSeconds, res.ServerPlayCPUSeconds)
 			}
 		})
 	}
