@@ -126,7 +126,8 @@ func New(cfg Config) *Ledger {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Ledger{cfg: cfg, journals: cfg.DB.Collection(JournalCollection), seen: cfg.DB.Collection(SeenCollection)}
+	return &Ledger{cfg: cfg, journals: cfg.DB.Collection(JournalCollection), seen: cfg.DB.Collection(SeenCollection),
+		unclean: map[docKey][]string{}}
 }
 
 // EnsureIndexes creates the indexes Recover and Expire query by.
@@ -221,9 +222,6 @@ func (l *Ledger) finish(ctx context.Context, jid string, at time.Time, evs []*pb
 func (l *Ledger) finished(jid string, ops []Op) (unclean int) {
 	l.cleanMu.Lock()
 	defer l.cleanMu.Unlock()
-	if l.unclean == nil {
-		l.unclean = map[docKey][]string{}
-	}
 	for _, op := range ops {
 		k := docKey{op.Coll, op.ID}
 		l.unclean[k] = append(l.unclean[k], jid)
@@ -231,9 +229,9 @@ func (l *Ledger) finished(jid string, ops []Op) (unclean int) {
 	return len(l.unclean)
 }
 
-// Unclean returns how many documents list finished journals not yet
-// pulled by Cleanup.
-func (l *Ledger) Unclean() int {
+// uncleanCount returns how many documents list finished journals not
+// yet pulled by Cleanup.
+func (l *Ledger) uncleanCount() int {
 	l.cleanMu.Lock()
 	defer l.cleanMu.Unlock()
 	return len(l.unclean)
@@ -279,9 +277,6 @@ func (l *Ledger) Cleanup(ctx context.Context) error {
 			}
 		}
 		l.cleanMu.Lock()
-		if l.unclean == nil {
-			l.unclean = map[docKey][]string{}
-		}
 		for _, k := range again {
 			l.unclean[k] = append(l.unclean[k], todo[k]...)
 		}
@@ -365,7 +360,7 @@ func (l *Ledger) apply(ctx context.Context, jid string, ops []Op, again bool) er
 			filter = append(filter, bson.E{Key: journalField, Value: bson.D{{Key: "$ne", Value: jid}}})
 			update = append(update, mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(upd))
 		}
-		if len(create) > 0 {
+		if again {
 			if err := upsertAll(ctx, c, create); err != nil {
 				return fmt.Errorf("create %s documents: %w", coll, err)
 			}

@@ -69,9 +69,9 @@ func TestApplyCountsEachEventOnce(t *testing.T) {
 
 	a := read(t, db, "ann")
 	require.Len(t, a.J, 2, "each batch's journal is listed until the cleanup")
-	require.Equal(t, 2, l.Unclean(), "ann and bob wait for the cleanup")
+	require.Equal(t, 2, l.uncleanCount(), "ann and bob wait for the cleanup")
 	require.NoError(t, l.Cleanup(ctx))
-	require.Zero(t, l.Unclean())
+	require.Zero(t, l.uncleanCount())
 	a = read(t, db, "ann")
 	require.Equal(t, totals{Notes: 17, Events: 3, Largest: 10, User: "ann", J: []string{}}, a, "journal ids are cleaned up")
 	require.Empty(t, read(t, db, "bob").J)
