@@ -139,6 +139,8 @@ func TestGuestPresenceFollowsTheConnection(t *testing.T) {
 	})
 	g.join("guest-presence", true)
 	eventually("in the room once joined", func(p *pb.Presence) bool { return p.GetOnline() && p.GetRoomId() == "guest-presence" })
+	g.reply(g.send(&pb.ClientMessage{Payload: &pb.ClientMessage_Leave{Leave: &pb.Leave{}}}))
+	eventually("in no room once left", func(p *pb.Presence) bool { return p.GetOnline() && p.GetRoomId() == "" })
 	_ = g.ws.Close(websocket.StatusNormalClosure, "bye")
 	eventually("offline once closed", func(p *pb.Presence) bool { return !p.GetOnline() })
 }

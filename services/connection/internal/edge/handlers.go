@@ -194,8 +194,11 @@ func (a *connActor) joined(id string, res *pb.JoinRoomResponse) {
 	a.updateQuota(true)
 	// Friends hear of the room change after the join is answered, as the
 	// connection's own call: the join itself is the edge's one call and
-	// the room service's one (state already moved the presence).
-	a.own(a.presenceNow)
+	// the room service's one (state already moved the presence). A guest
+	// has no friends to tell, so the join was all there was to do.
+	if !s.ident.Guest {
+		a.own(a.presenceNow)
+	}
 }
 
 // joinFailed gives back the pending membership of a refused join.
@@ -215,7 +218,9 @@ func (a *connActor) handleLeave(_ context.Context, id string, _ *pb.ClientMessag
 	a.dropRoom()
 	return func(ctx context.Context) (func(), error) {
 		c.leaveRoom(ctx, ident, roomID, "left")
-		c.presence(ctx, ident, "", true)
+		if !ident.Guest { // the leave cleared the room; only a user has friends to tell
+			c.presence(ctx, ident, "", true)
+		}
 		return func() { c.ack(id) }, nil
 	}, nil
 }
