@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -288,4 +289,43 @@ func TestManyChangesOneArchivedRoom(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "name 49", r.GetSettings().GetName())
 	require.EqualValues(t, 52, r.GetVersion(), "one past the 51st write")
+}
+
+// TestGuestsArchivedAsLastSaved: guests saved while others arrive (their
+// saves written together, inserted as new documents) and saved again once
+// archived (the insert finds the document, the save replaces it) are
+// restored from MongoDB as they were last saved.
+func TestGuestsArchivedAsLastSaved(t *testing.T) {
+	st := newStores(t)
+	inst := start(t, st, statesvc.Config{})
+	c := inst.client
+	ctx := ctxT(t)
+	save := func(id, name string) {
+		t.Helper()
+		_, err := c.SaveUser(ctx, &pb.SaveUserRequest{User: &pb.User{Id: id, DisplayName: name, Guest: true, Color: "#abcdef"}})
+		require.NoError(t, err)
+	}
+	for i := range 20 {
+		save(fmt.Sprint("g-", i), fmt.Sprint("Guest ", i))
+		_, err := c.SetOnline(ctx, &pb.SetOnlineRequest{UserId: fmt.Sprint("g-", i), InstanceId: "edge-1", ConnectionId: fmt.Sprint("c", i)})
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool {
+		n, err := st.db.Collection("guests").CountDocuments(ctx, bson.D{})
+		return err == nil && n == 20
+	}, 10*time.Second, 10*time.Millisecond, "the first saves archived")
+	save("g-3", "Renamed Fox")
+	save("g-20", "Late Owl")
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, inst.svc.Close(cctx))
+
+	after := st
+	after.prefix += "after:"
+	c = start(t, after, statesvc.Config{}).client
+	for id, want := range map[string]string{"g-0": "Guest 0", "g-3": "Renamed Fox", "g-19": "Guest 19", "g-20": "Late Owl"} {
+		g, err := c.GetUser(ctx, &pb.GetUserRequest{UserId: id})
+		require.NoError(t, err, id)
+		require.Equal(t, want, g.GetDisplayName(), id)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -135,11 +137,18 @@ type pending struct {
 // finds a document by _id through its index, but an update, replace or
 // delete reads the whole collection (pkg/store/README.md), so a write
 // that changed a growing collection would grow slower with it.
+//
+// A change may carry fresh: the whole document it writes, tried as an
+// insert first (a guest is saved as it is created): the writes of a run
+// that are fresh go in one InsertMany, one transaction on FerretDB, where
+// each statement of an upsert is one of its own; a document that exists
+// already gets the change.
 type docOp struct {
 	coll   *mongo.Collection
 	insert any
 	model  mongo.WriteModel
 	key    string
+	fresh  any
 }
 
 // NewWriter returns the factory of the Writer actor; every instance it
@@ -322,7 +331,8 @@ func (w *writer) add(m any) {
 			w.cfg.Logger.Error("archive: marshal guest", "user", m.User.GetId(), "err", err)
 			return
 		}
-		w.whole(a.guests, m.User.GetId(), replaceByID(m.User.GetId(), guestDoc{ID: m.User.GetId(), User: b}))
+		doc := guestDoc{ID: m.User.GetId(), User: b}
+		w.buf.docs = append(w.buf.docs, docOp{coll: a.guests, model: replaceByID(doc.ID, doc), key: doc.ID, fresh: doc})
 	case Tick:
 	default:
 		w.cfg.Logger.Error("archive: unknown message", "type", fmt.Sprintf("%T", m))
@@ -348,12 +358,18 @@ func (w *writer) bound() {
 	w.cfg.Logger.Error("archive: pending writes over limit, oldest dropped", "dropped_total", w.buf.dropped)
 }
 
-// flush writes what is pending, in order. On error it stays pending; what
-// MongoDB already applied is applied again on retry, which every write here
-// tolerates.
+// flush writes what is pending, in order within each collection. On error
+// it stays pending; what MongoDB already applied is applied again on retry,
+// which every write here tolerates.
+//
+// The documents' writes are grouped by collection first (a stable sort):
+// arrivals interleave a guest's save with a session's start, and written
+// in the order queued they made runs of one or two writes, a command each.
+// No write here depends on one in another collection having been made.
 func (w *writer) flush(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	defer cancel()
+	slices.SortStableFunc(w.buf.docs, func(a, b docOp) int { return strings.Compare(a.coll.Name(), b.coll.Name()) })
 	for _, ops := range []*[]docOp{&w.buf.chat, &w.buf.docs} {
 		for len(*ops) > 0 {
 			n, err := writeRun(ctx, *ops)
@@ -391,22 +407,74 @@ func writeRun(ctx context.Context, ops []docOp) (int, error) {
 		}
 		return n, nil
 	}
-	models := make([]mongo.WriteModel, 0, n)
 	last := make(map[string]int, n)
+	whole := true // every change replaces or deletes one document
 	for i, op := range ops[:n] {
 		if op.key != "" {
 			last[op.key] = i
+		} else {
+			whole = false
 		}
 	}
+	var sent []docOp
 	for i, op := range ops[:n] {
 		if op.key == "" || last[op.key] == i {
-			models = append(models, op.model)
+			sent = append(sent, op)
 		}
+	}
+	if whole {
+		// The writes are of distinct documents, so their order does not
+		// matter: the fresh ones are inserted first.
+		var err error
+		if sent, err = insertFresh(ctx, first.coll, sent); err != nil {
+			return 0, err
+		}
+	}
+	models := make([]mongo.WriteModel, len(sent))
+	for i, op := range sent {
+		models[i] = op.model
+	}
+	if len(models) == 0 {
+		return n, nil
 	}
 	if _, err := store.BulkWrite(ctx, first.coll, models, true); err != nil {
 		return 0, fmt.Errorf("archive %d writes to %s: %w", len(models), first.coll.Name(), err)
 	}
 	return n, nil
+}
+
+// insertFresh inserts the documents of the ops that carry one, in one
+// unordered InsertMany, and returns the ops still to send: those without,
+// and those whose document existed already.
+func insertFresh(ctx context.Context, c *mongo.Collection, ops []docOp) ([]docOp, error) {
+	var fresh, rest []docOp
+	for _, op := range ops {
+		if op.fresh != nil {
+			fresh = append(fresh, op)
+		} else {
+			rest = append(rest, op)
+		}
+	}
+	if len(fresh) == 0 {
+		return ops, nil
+	}
+	docs := make([]any, len(fresh))
+	for i, op := range fresh {
+		docs[i] = op.fresh
+	}
+	_, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return rest, nil
+	}
+	if !onlyDuplicates(err) {
+		return nil, fmt.Errorf("archive %d new documents into %s: %w", len(docs), c.Name(), err)
+	}
+	var bwe mongo.BulkWriteException
+	errors.As(err, &bwe)
+	for _, we := range bwe.WriteErrors {
+		rest = append(rest, fresh[we.Index])
+	}
+	return rest, nil
 }
 
 // onlyDuplicates reports whether err is a bulk insert's failure made only
