@@ -143,6 +143,14 @@ func TestCloseCodes(t *testing.T) {
 			}
 		}
 	})
+	t.Run("answering client: stays past many pings", func(t *testing.T) {
+		c := e.dial(t, codec.JSON, "")
+		c.listen() // reading answers the server's pings
+		time.Sleep(1200 * time.Millisecond)
+		if m := c.reply(c.send(&pb.ClientMessage{Payload: &pb.ClientMessage_Ping{Ping: &pb.Ping{ClientTime: 1}}})); m.GetPong() == nil {
+			t.Fatalf("got %v", m)
+		}
+	})
 	t.Run("silent client: 4004", func(t *testing.T) {
 		c := e.dial(t, codec.JSON, "")
 		// Not reading means not answering pings.

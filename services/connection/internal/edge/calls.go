@@ -81,7 +81,7 @@ func (a *connActor) start(cl *call) {
 		if err == nil && w != nil {
 			q.inFlight = cl
 			cl.apply = nil
-			a.c.work <- &job{c: cl, w: w} // room for one: only one call is in flight
+			a.c.runCall(cl, w)
 			return
 		}
 		cl.err = err
@@ -173,29 +173,26 @@ func (a *connActor) abandonCalls() {
 	}
 }
 
-// job is a call's work handed to the worker.
-type job struct {
-	c *call
-	w work
-}
-
-// workLoop is the worker: it runs the calls the actor hands it, one at a
-// time, and reports each done. A call is not cancelled when the connection
-// closes (its deadline bounds it): the teardown must know whether a join
-// took a seat.
-func (c *conn) workLoop() {
-	for {
+// runCall runs a call's work on a goroutine of its own and reports it
+// done: calls are one at a time and few in a connection's life, so an idle
+// connection holds no worker for them. Only the actor starts calls, and
+// the teardown waits for the one in flight after the actor has stopped. A
+// call is not cancelled when the connection closes (its deadline bounds
+// it): the teardown must know whether a join took a seat.
+func (c *conn) runCall(cl *call, w work) {
+	c.loops.Go(func() {
+		// The actor's first calls start before run has registered the
+		// connection (and set c.ref); they run once it has.
 		select {
+		case <-c.admitted:
 		case <-c.ctx.Done():
 			return
-		case j := <-c.work:
-			cl := j.c
-			cl.apply, cl.err = j.w(cl.ctx)
-			cl.ran = true
-			if c.ctx.Err() != nil {
-				return // the teardown applies it
-			}
-			c.tell(callDone{c: cl})
 		}
-	}
+		cl.apply, cl.err = w(cl.ctx)
+		cl.ran = true
+		if c.ctx.Err() != nil {
+			return // the teardown applies it
+		}
+		c.tell(callDone{c: cl})
+	})
 }

@@ -24,19 +24,21 @@ import (
 
 // conn is one WebSocket connection: what never changes, the socket and its
 // send queue. Its state is the session (session.go), owned by the
-// connection's actor (connActor, Kind "connection"). Five goroutines serve
-// it, all started and waited for by run, the HTTP handler's goroutine:
+// connection's actor (connActor, Kind "connection"). Goroutines serve it,
+// all started and waited for by run, the HTTP handler's goroutine; an idle
+// connection holds four (run, reader, actor, writer), since what is
+// occasional runs only while it happens:
 //
 //   - the reader decodes frames and Tells the actor MessageReceived (on
 //     /mpp, frames before the client's hi go nowhere: run admits the
 //     connection first, see handshake);
 //   - the actor (the kernel's goroutine) handles client messages, events
 //     from RoomFanouts and the manager, and the results of calls;
-//   - the worker runs the connection's blocking calls (gRPC, Redis
-//     subscriptions) one at a time, so notes, pings and room events keep
+//   - a worker runs each of the connection's blocking calls (gRPC, Redis
+//     subscriptions), one at a time, so notes, pings and room events keep
 //     flowing while one is pending (calls.go);
 //   - the writer drains the send queue, coalescing what is queued;
-//   - the keepalive pings.
+//   - the keepalive's timer pings, a goroutine waiting for each pong.
 type conn struct {
 	srv      *Server
 	id       string
@@ -69,8 +71,9 @@ type conn struct {
 	// without one.
 	queryToken string
 
-	// work hands the worker the call in flight (one at a time).
-	work chan *job
+	// loops are the connection's goroutines: reader, writer, the call in
+	// flight and a ping in flight; the teardown waits for them.
+	loops sync.WaitGroup
 	// inflight bounds the client messages queued in the actor's mailbox:
 	// the reader takes a token per message, the actor returns it. A
 	// client that sends faster than it is served is slowed down by TCP,
@@ -107,7 +110,6 @@ func newConn(s *Server, ws *websocket.Conn, format codec.Format, from peer) *con
 		admitted: make(chan struct{}),
 		hello:    make(chan string, 1),
 		inflight: make(chan struct{}, connInflight),
-		work:     make(chan *job, 1),
 	}
 	c.q = sendq.New(s.cfg.SendQueueBytes, s.cfg.SlowTimeout, func() { c.fail(closecode.Slow) })
 	if format == codec.MPP {
@@ -200,16 +202,14 @@ func (c *conn) run() {
 	srv := c.srv
 	srv.metrics.open.Add(context.Background(), 1)
 
-	var wg sync.WaitGroup
 	writerDone := make(chan struct{})
-	wg.Go(c.readLoop)
-	wg.Go(func() { defer close(writerDone); c.writeLoop() })
-	wg.Go(c.keepalive)
+	c.loops.Go(c.readLoop)
+	c.loops.Go(func() { defer close(writerDone); c.writeLoop() })
+	stopPings := c.keepalive()
 	registered := false
 	if (c.s != nil || c.handshake()) && c.start() {
 		registered = true
 		close(c.admitted)
-		wg.Go(c.workLoop)
 		srv.events.Emit(context.Background(), &pb.Event{Type: pb.EventType_EVENT_TYPE_CONNECTION_OPENED,
 			UserId: c.userID, ConnectionId: c.id, Attributes: map[string]string{"protocol": c.format.String()}})
 		select {
@@ -241,7 +241,9 @@ func (c *conn) run() {
 	if err := c.ws.Close(reason.Code, reason.Reason); err != nil && !errors.Is(err, context.Canceled) {
 		log.Debug("close websocket", "err", err)
 	}
-	wg.Wait()
+	stopPings()
+	// The actor has stopped, so no call starts from here on.
+	c.loops.Wait()
 	if registered {
 		a := &connActor{c: c, s: c.s}
 		a.abandonCalls()
@@ -398,31 +400,55 @@ func (c *conn) writeLoop() {
 // flushTimeout bounds the last flush before a close.
 const flushTimeout = 2 * time.Second
 
-func (c *conn) keepalive() {
-	wait := c.srv.cfg.IdleTimeout - c.srv.cfg.PingInterval
+// keepalive pings the client every PingInterval from a timer, so that an
+// idle connection holds no goroutine for it: one runs only while a ping
+// waits for its pong. A client that does not answer within the idle
+// timeout is closed. The returned stop ends the pings and waits for the
+// one in flight (the closed socket ends it).
+func (c *conn) keepalive() (stop func()) {
+	interval := c.srv.cfg.PingInterval
+	wait := c.srv.cfg.IdleTimeout - interval
 	if wait <= 0 {
-		wait = c.srv.cfg.PingInterval
+		wait = interval
 	}
-	t := time.NewTimer(c.srv.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+	)
+	ping := func() {
+		mu.Lock()
+		if stopped || c.ctx.Err() != nil {
+			mu.Unlock()
 			return
-		case <-t.C:
 		}
+		c.loops.Add(1) // before stop can wait: stopped is still false
+		mu.Unlock()
+		defer c.loops.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		err := c.ws.Ping(ctx)
 		cancel()
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				c.fail(closecode.Timeout)
-			} else {
-				c.fail(closecode.Normal.WithReason("ping failed"))
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			c.fail(closecode.Timeout)
+		case err != nil:
+			c.fail(closecode.Normal.WithReason("ping failed"))
+		default:
+			mu.Lock()
+			if !stopped {
+				t.Reset(interval)
 			}
-			return
+			mu.Unlock()
 		}
-		t.Reset(c.srv.cfg.PingInterval)
+	}
+	mu.Lock()
+	t = time.AfterFunc(interval, ping)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
 	}
 }
 

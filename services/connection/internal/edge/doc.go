@@ -9,8 +9,8 @@
 //     quota, join rate, calls). Client messages are routed by one table
 //     (handlers.go, keyed by the ClientMessage payload oneof): notes and pings
 //     are answered on the actor at once; everything that waits (gRPC calls
-//     to the room and user services, Redis subscriptions) is a call, run by
-//     the connection's serial worker goroutine, whose result comes back to
+//     to the room and user services, Redis subscriptions) is a call, run
+//     one at a time on a worker goroutine, whose result comes back to
 //     the actor as a message. So a slow chat or join never holds the same
 //     user's notes, and a connection's calls stay in order. The reader, the
 //     writer (bounded send queue, coalesced writes) and the keepalive touch
