@@ -56,11 +56,14 @@ func tracerProvider(tp trace.TracerProvider) trace.TracerProvider {
 
 // instrumentRedis adds go-redis's own OpenTelemetry tracing (redisotel)
 // to c: one span per command or pipeline, as a child of the caller's span.
-// Command arguments are not recorded: they hold chat text and tokens.
+// Command arguments are not recorded: they hold chat text and tokens. Nor
+// is the caller's code location: the parent span names the caller, and
+// finding it walked the stack on every command, traced or not.
 func instrumentRedis(c *redis.Client, tp trace.TracerProvider) error {
 	err := redisotel.InstrumentTracing(c,
 		redisotel.WithTracerProvider(tracerProvider(tp)),
 		redisotel.WithDBStatement(false),
+		redisotel.WithCallerEnabled(false),
 		redisotel.WithDialFilter(true),
 	)
 	if err != nil {
