@@ -403,8 +403,8 @@ const flushTimeout = 2 * time.Second
 // keepalive pings the client every PingInterval from a timer, so that an
 // idle connection holds no goroutine for it: one runs only while a ping
 // waits for its pong. A client that does not answer within the idle
-// timeout is closed. The returned stop ends the pings and waits for the
-// one in flight (the closed socket ends it).
+// timeout is closed. The returned stop ends the pings; one in flight is
+// among c.loops, which the teardown waits for (the closed socket ends it).
 func (c *conn) keepalive() (stop func()) {
 	interval := c.srv.cfg.PingInterval
 	wait := c.srv.cfg.IdleTimeout - interval
