@@ -10,6 +10,7 @@ import (
 
 	"github.com/pianorhythm/server/internal/allinone"
 	"github.com/pianorhythm/server/internal/loadgen"
+	"github.com/pianorhythm/server/pkg/store/storetest"
 )
 
 // TestSmokeAgainstAllInOne: the generator, against the real all-in-one,
@@ -25,7 +26,7 @@ func TestSmokeAgainstAllInOne(t *testing.T) {
 		HTTPAddr: any, StateAddr: any, UserAddr: any, RoomAddr: any,
 		ConnectionAddr: any, AnalyticsAddr: any, MonitorAddr: any,
 		RedisURL: os.Getenv("REDIS_URL"), MongoURI: os.Getenv("MONGODB_URI"),
-		Database: "loadgen_test_" + unique, DataDir: t.TempDir(), KeyPrefix: "t:loadgen:" + unique + ":",
+		Database: "loadgen_test_" + unique, DataDir: t.TempDir(), KeyPrefix: storetest.Prefix(t) + "loadgen:",
 	})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
