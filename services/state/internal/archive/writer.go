@@ -366,6 +366,8 @@ func (w *writer) bound() {
 // arrivals interleave a guest's save with a session's start, and written
 // in the order queued they made runs of one or two writes, a command each.
 // No write here depends on one in another collection having been made.
+// What a failure leaves pending keeps that order, ahead of what is queued
+// later, so bound still drops from the writes queued before the failure.
 func (w *writer) flush(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	defer cancel()
@@ -401,8 +403,7 @@ func writeRun(ctx context.Context, ops []docOp) (int, error) {
 		for i, op := range ops[:n] {
 			docs[i] = op.insert
 		}
-		_, err := first.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-		if err != nil && !onlyDuplicates(err) {
+		if _, err := insertMany(ctx, first.coll, docs); err != nil {
 			return 0, fmt.Errorf("archive %d inserts into %s: %w", n, first.coll.Name(), err)
 		}
 		return n, nil
@@ -462,32 +463,34 @@ func insertFresh(ctx context.Context, c *mongo.Collection, ops []docOp) ([]docOp
 	for i, op := range fresh {
 		docs[i] = op.fresh
 	}
-	_, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	if err == nil {
-		return rest, nil
-	}
-	if !onlyDuplicates(err) {
+	existed, err := insertMany(ctx, c, docs)
+	if err != nil {
 		return nil, fmt.Errorf("archive %d new documents into %s: %w", len(docs), c.Name(), err)
 	}
-	var bwe mongo.BulkWriteException
-	errors.As(err, &bwe)
-	for _, we := range bwe.WriteErrors {
-		rest = append(rest, fresh[we.Index])
+	for _, i := range existed {
+		rest = append(rest, fresh[i])
 	}
 	return rest, nil
 }
 
-// onlyDuplicates reports whether err is a bulk insert's failure made only
-// of duplicate key errors: messages that were archived already.
-func onlyDuplicates(err error) bool {
+// insertMany inserts docs in one unordered InsertMany and returns the
+// indexes of those whose id existed already (not an error: a retry, or a
+// document to change instead); any other failure is the error.
+func insertMany(ctx context.Context, c *mongo.Collection, docs []any) ([]int, error) {
+	_, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return nil, nil
+	}
 	var bwe mongo.BulkWriteException
 	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
-		return false
+		return nil, err
 	}
-	for _, we := range bwe.WriteErrors {
+	existed := make([]int, len(bwe.WriteErrors))
+	for i, we := range bwe.WriteErrors {
 		if !mongo.IsDuplicateKeyError(we) {
-			return false
+			return nil, err
 		}
+		existed[i] = we.Index
 	}
-	return true
+	return existed, nil
 }
