@@ -12,7 +12,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
@@ -115,7 +116,13 @@ type WriterConfig struct {
 	KeepRevoked time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Dropped counts the writes dropped past MaxPending; nil counts none.
+	Dropped metric.Int64Counter
 }
+
+// dropLogPeriod is how often, at most, dropped writes are logged (with
+// how many since the last line): an outage drops one per write queued.
+const dropLogPeriod = 10 * time.Second
 
 // pending holds writes not yet acknowledged by MongoDB. It lives outside
 // the actor instance so a restart after a panic keeps it. Chat is written
@@ -123,8 +130,11 @@ type WriterConfig struct {
 type pending struct {
 	chat      []docOp
 	docs      []docOp
-	dropped   int
 	lastSweep time.Time
+	// dropped counts the writes dropped since the last drop line, logged
+	// at droppedLogged.
+	dropped       int
+	droppedLogged time.Time
 }
 
 // docOp is one pending write: a document to insert (insert set: a
@@ -174,6 +184,9 @@ func NewWriter(cfg WriterConfig) func() actor.Actor {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Dropped == nil {
+		cfg.Dropped = noop.Int64Counter{}
 	}
 	buf := &pending{}
 	return func() actor.Actor { return &writer{cfg: cfg, buf: buf} }
@@ -341,21 +354,25 @@ func (w *writer) add(m any) {
 }
 
 // bound drops the oldest pending writes past MaxPending, so a long MongoDB
-// outage costs archive completeness, not memory.
+// outage costs archive completeness, not memory. Every drop is counted;
+// the log says how many at most once per dropLogPeriod.
 func (w *writer) bound() {
 	over := w.pendingCount() - w.cfg.MaxPending
 	if over <= 0 {
 		return
 	}
-	if n := min(over, len(w.buf.docs)); n > 0 {
-		w.buf.docs = w.buf.docs[n:]
-		over -= n
-	}
-	if over > 0 {
-		w.buf.chat = w.buf.chat[over:]
-	}
+	docs := min(over, len(w.buf.docs))
+	w.buf.docs = w.buf.docs[docs:]
+	w.buf.chat = w.buf.chat[over-docs:]
+	w.cfg.Dropped.Add(context.Background(), int64(over))
 	w.buf.dropped += over
-	w.cfg.Logger.Error("archive: pending writes over limit, oldest dropped", "dropped_total", w.buf.dropped)
+	now := w.cfg.Now()
+	if now.Sub(w.buf.droppedLogged) < dropLogPeriod {
+		return
+	}
+	w.cfg.Logger.Error("archive: pending writes over limit, oldest dropped (state.archive.dropped)",
+		"dropped", w.buf.dropped, "pending", w.pendingCount())
+	w.buf.dropped, w.buf.droppedLogged = 0, now
 }
 
 // flush writes what is pending, in order within each collection. On error
