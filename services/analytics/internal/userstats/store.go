@@ -210,8 +210,10 @@ func (s *Store) After(ctx context.Context, evs []*pb.Event, at time.Time) error 
 // by the event that reached its threshold.
 func (s *Store) unlock(ctx context.Context, byUser map[string][]*pb.Event, at time.Time) error {
 	uids := make([]string, 0, len(byUser))
-	for u := range byUser {
-		uids = append(uids, u)
+	for u, evs := range byUser {
+		if s.mayUnlock(u, evs) {
+			uids = append(uids, u)
+		}
 	}
 	docs, err := findByIDs[userDoc](ctx, s.users, uids)
 	if err != nil {
@@ -241,6 +243,22 @@ func (s *Store) unlock(ctx context.Context, byUser map[string][]*pb.Event, at ti
 		}
 	}
 	return nil
+}
+
+// mayUnlock reports whether evs (one user's batch) moved a metric that
+// has an achievement not known to be unlocked for uid: only then are the
+// user's totals read. A login, or a connection's seconds, unlocks nothing.
+func (s *Store) mayUnlock(uid string, evs []*pb.Event) bool {
+	for _, ev := range evs {
+		for _, e := range effects(ev) {
+			for _, a := range Achievements {
+				if a.Metric == e.metric && !s.isUnlocked(uid+"|"+a.ID) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // crossing is the time of the event of evs (one user's batch, in order)
