@@ -123,10 +123,12 @@ func openEmbeddedMongo(ctx context.Context, cfg MongoConfig) (*Mongo, error) {
 	}
 	ferretMu.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Logger:    slog.New(minLevel{h: cfg.Logger.Handler(), min: slog.LevelWarn}),
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
+		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Logger:   slog.New(minLevel{h: cfg.Logger.Handler(), min: slog.LevelWarn}),
+		Handler:  "sqlite",
+		// A commit survives the process, not a power loss: MongoDB's
+		// default promise (README.md).
+		SQLiteURL: "file:" + dir + "/?_pragma=synchronous(normal)",
 	})
 	ferretMu.Unlock()
 	if err != nil {
