@@ -2,5 +2,5 @@
 // actor (the actor kernel), rpc (gRPC bootstrap), telemetry, store (Redis
 // and MongoDB with embedded defaults), track (analytics events), auth
 // (identities and token verification), flagenv and boot (how every program
-// starts).
+// starts), droplog (overload drops: counted, logged once per period).
 package pkg

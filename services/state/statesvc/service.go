@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 	"google.golang.org/grpc"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
@@ -61,18 +60,19 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, fmt.Errorf("start state service: %w", err)
 	}
 
-	meter := deps.Meter
-	if meter == nil {
-		meter = noop.NewMeterProvider().Meter("")
-	}
-	dropped, err := meter.Int64Counter("state.archive.dropped",
-		metric.WithDescription("archive writes dropped because MongoDB stayed unavailable past the pending limit"))
-	if err != nil {
-		return nil, fmt.Errorf("start state service: %w", err)
+	var dropped metric.Int64Counter // none without a meter
+	if deps.Meter != nil {
+		var err error
+		dropped, err = deps.Meter.Int64Counter("state.archive.dropped",
+			metric.WithDescription("archive writes dropped because MongoDB stayed unavailable past the pending limit"))
+		if err != nil {
+			return nil, fmt.Errorf("start state service: %w", err)
+		}
 	}
 
 	s := &Service{cfg: cfg, log: log, stop: make(chan struct{})}
 	s.sys = actor.NewSystem(actor.Config{Logger: log, Meter: deps.Meter, OnPanic: deps.OnPanic, OnGiveUp: deps.OnGiveUp})
+	var err error
 	s.writer, err = s.sys.Spawn(actor.Props{
 		Kind: "state-archive",
 		Name: "state-archive",

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
+	"github.com/pianorhythm/server/pkg/droplog"
 	"github.com/pianorhythm/server/services/connection/internal/pubsub"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
@@ -44,7 +45,7 @@ type publisher struct {
 	healthy func() bool
 	log     *slog.Logger
 	failed  metric.Int64Counter
-	dropped metric.Int64Counter
+	drops   *droplog.Log
 	ch      chan pubItem
 	done    chan struct{}
 	once    sync.Once
@@ -55,10 +56,7 @@ type publisher struct {
 	// goroutine, read by senders.
 	listeners sync.Map
 
-	// drops since the last drop line; lastDropLog is its time (unix ns).
-	drops       atomic.Int64
-	lastDropLog atomic.Int64
-	now         func() time.Time
+	now func() time.Time
 }
 
 // listening is what Redis last said about a room channel.
@@ -78,7 +76,7 @@ type pubItem struct {
 
 func newPublisher(rdb redis.UniversalClient, healthy func() bool, log *slog.Logger, failed, dropped metric.Int64Counter) *publisher {
 	p := &publisher{
-		rdb: rdb, healthy: healthy, log: log, failed: failed, dropped: dropped,
+		rdb: rdb, healthy: healthy, log: log, failed: failed, drops: newDropLog(log, dropped, time.Now),
 		ch: make(chan pubItem, 4096), done: make(chan struct{}), now: time.Now,
 	}
 	go p.run()
@@ -158,18 +156,14 @@ func (p *publisher) fail(why string, err error) {
 	}
 }
 
-// drop counts one event dropped for a full queue, and logs the drops at
-// most once per dropLogPeriod.
-func (p *publisher) drop() {
-	p.dropped.Add(context.Background(), 1)
-	p.drops.Add(1)
-	now := p.now().UnixNano()
-	last := p.lastDropLog.Load()
-	if now-last < int64(dropLogPeriod) || !p.lastDropLog.CompareAndSwap(last, now) {
-		return
-	}
-	p.log.Warn("publish queue full: room events dropped (edge.redis.publish_dropped)",
-		"dropped", p.drops.Swap(0), "since", time.Duration(now-last).Round(time.Second).String())
+// newDropLog counts the events dropped for a full queue in dropped and
+// logs them at most once per dropLogPeriod.
+func newDropLog(log *slog.Logger, dropped metric.Int64Counter, now func() time.Time) *droplog.Log {
+	return droplog.New(droplog.Config{Counter: dropped, Period: dropLogPeriod, Now: now,
+		Report: func(n int64, since time.Duration) {
+			log.Warn("publish queue full: room events dropped (edge.redis.publish_dropped)",
+				"dropped", n, "since", since.Round(time.Second).String())
+		}})
 }
 
 // roomEvent publishes ev on its room's channel; it never blocks.
@@ -186,7 +180,7 @@ func (p *publisher) roomEvent(prefix string, ev *pb.RoomEvent) {
 	select {
 	case p.ch <- pubItem{channel: channel, payload: b}:
 	default:
-		p.drop()
+		p.drops.Drop(1)
 	}
 }
 

@@ -112,17 +112,16 @@ func TestPublisherDropsAreCountedAndLoggedOncePerPeriod(t *testing.T) {
 	var logs logtest.Buffer
 	dropped := &counter{}
 	now := time.Unix(1000, 0)
-	p := &publisher{log: slog.New(slog.NewTextHandler(&logs, nil)), failed: &counter{}, dropped: dropped,
-		now: func() time.Time { return now }}
+	p := &publisher{drops: newDropLog(slog.New(slog.NewTextHandler(&logs, nil)), dropped, func() time.Time { return now })}
 	for range 1000 {
-		p.drop()
+		p.drops.Drop(1)
 	}
 	now = now.Add(dropLogPeriod / 2)
 	for range 1000 {
-		p.drop()
+		p.drops.Drop(1)
 	}
 	now = now.Add(dropLogPeriod)
-	p.drop()
+	p.drops.Drop(1)
 	if got := dropped.n.Load(); got != 2001 {
 		t.Fatalf("counted %d drops, want 2001", got)
 	}

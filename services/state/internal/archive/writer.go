@@ -13,11 +13,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pianorhythm/server/api/gen/pianorhythm/v1"
 	"github.com/pianorhythm/server/pkg/actor"
+	"github.com/pianorhythm/server/pkg/droplog"
 	"github.com/pianorhythm/server/pkg/store"
 )
 
@@ -131,10 +131,7 @@ type pending struct {
 	chat      []docOp
 	docs      []docOp
 	lastSweep time.Time
-	// dropped counts the writes dropped since the last drop line, logged
-	// at droppedLogged.
-	dropped       int
-	droppedLogged time.Time
+	drops     *droplog.Log
 }
 
 // docOp is one pending write: a document to insert (insert set: a
@@ -185,10 +182,12 @@ func NewWriter(cfg WriterConfig) func() actor.Actor {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Dropped == nil {
-		cfg.Dropped = noop.Int64Counter{}
-	}
 	buf := &pending{}
+	buf.drops = droplog.New(droplog.Config{Counter: cfg.Dropped, Period: dropLogPeriod, Now: cfg.Now,
+		Report: func(n int64, _ time.Duration) { // in the actor's goroutine, from bound
+			cfg.Logger.Error("archive: pending writes over limit, oldest dropped (state.archive.dropped)",
+				"dropped", n, "pending", len(buf.chat)+len(buf.docs))
+		}})
 	return func() actor.Actor { return &writer{cfg: cfg, buf: buf} }
 }
 
@@ -364,15 +363,7 @@ func (w *writer) bound() {
 	docs := min(over, len(w.buf.docs))
 	w.buf.docs = w.buf.docs[docs:]
 	w.buf.chat = w.buf.chat[over-docs:]
-	w.cfg.Dropped.Add(context.Background(), int64(over))
-	w.buf.dropped += over
-	now := w.cfg.Now()
-	if now.Sub(w.buf.droppedLogged) < dropLogPeriod {
-		return
-	}
-	w.cfg.Logger.Error("archive: pending writes over limit, oldest dropped (state.archive.dropped)",
-		"dropped", w.buf.dropped, "pending", w.pendingCount())
-	w.buf.dropped, w.buf.droppedLogged = 0, now
+	w.buf.drops.Drop(int64(over))
 }
 
 // flush writes what is pending, in order within each collection. On error
