@@ -141,6 +141,12 @@ type Props struct {
 	// BatchSize is the largest batch handed to a BatchReceiver; zero or one
 	// means no batching.
 	BatchSize int
+	// ReleaseWhenIdle makes the actor give its goroutine back while it has
+	// nothing to handle; the next message starts another. For kinds of
+	// which there are many, mostly idle (one per connection): an idle one
+	// then holds no stack. A busy actor pays a goroutine start per wake-up
+	// instead of a channel wake-up.
+	ReleaseWhenIdle bool
 	// MaxRetries is how many times an Idempotent message whose handling
 	// panics is retried before it becomes a poison DeadLetter; zero value
 	// means 3, negative means never retry. A message that is not Idempotent

@@ -19,10 +19,14 @@ func (s *sink) Receive(c *Context) {
 	c.Respond(payload)
 }
 
-func benchSystem(b testing.TB) (*System, *Ref) {
+func benchSystem(b testing.TB) (*System, *Ref) { return benchSystemProps(b, Props{}) }
+
+// benchSystemProps spawns the sink with p's options.
+func benchSystemProps(b testing.TB, p Props) (*System, *Ref) {
 	sys := NewSystem(Config{})
 	b.Cleanup(func() { _ = sys.Shutdown(context.Background()) })
-	ref, err := sys.Spawn(Props{New: func() Actor { return &sink{} }})
+	p.New = func() Actor { return &sink{} }
+	ref, err := sys.Spawn(p)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -160,8 +164,14 @@ func BenchmarkChannelParallelBaseline(b *testing.B) {
 }
 
 // BenchmarkAsk: sequential request/response round trips.
-func BenchmarkAsk(b *testing.B) {
-	_, ref := benchSystem(b)
+func BenchmarkAsk(b *testing.B) { benchAsk(b, Props{}) }
+
+// BenchmarkAskReleaseWhenIdle: the same with an actor that gives its
+// goroutine back between messages, its worst case (each Ask starts one).
+func BenchmarkAskReleaseWhenIdle(b *testing.B) { benchAsk(b, Props{ReleaseWhenIdle: true}) }
+
+func benchAsk(b *testing.B, p Props) {
+	_, ref := benchSystemProps(b, p)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

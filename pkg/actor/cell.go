@@ -83,27 +83,43 @@ func (r *Ref) rejectSystem(m sysMsg) {
 	m.reply(ErrStopped)
 }
 
-// run is the actor's goroutine.
+// run is the actor's first goroutine: it builds the instance and handles
+// messages. An actor with Props.ReleaseWhenIdle may end it while idle; the
+// sender that finds it so starts the next one (resume).
 func (r *Ref) run() {
-	defer r.sys.wg.Done()
-	r.terminate(r.loop())
+	r.start()
+	r.resume()
 }
 
-// loop handles messages until the actor must stop and returns the
-// Terminated reason.
-func (r *Ref) loop() error {
-	r.start()
+// resume runs the loop on this goroutine until the actor stops (it is then
+// terminated here) or gives its goroutine back.
+func (r *Ref) resume() {
+	if reason, stopped := r.loop(); stopped {
+		r.terminate(reason)
+		r.sys.wg.Done() // the actor's count, taken when it was adopted
+	}
+}
+
+// loop handles messages until the actor must stop (stopped, with the
+// Terminated reason) or, with Props.ReleaseWhenIdle, has nothing to do.
+func (r *Ref) loop() (reason error, stopped bool) {
 	for {
 		if r.sysN.Load() > 0 {
 			if m, ok := r.popSystem(); ok {
 				if stop, reason := r.handleSystem(m); stop {
-					return reason
+					return reason, true
 				}
 			}
 			continue
 		}
 		if r.actor == nil {
 			// Suspended after a failure: only the supervisor can go on.
+			if r.props.ReleaseWhenIdle {
+				if !r.release(func() bool { return r.sysN.Load() > 0 }) {
+					return nil, false
+				}
+				continue
+			}
 			<-r.sysSig
 			continue
 		}
@@ -118,13 +134,19 @@ func (r *Ref) loop() error {
 			r.process(r.one[:], false, true)
 		case !r.receiveReady():
 			r.flushHandled()
+			if r.props.ReleaseWhenIdle {
+				if !r.release(r.hasWork) {
+					return nil, false
+				}
+				continue
+			}
 			r.park()
 			continue
 		}
 		if r.cctx.stop {
 			r.cctx.stop = false
 			r.stopInstance()
-			return nil
+			return nil, true
 		}
 	}
 }
@@ -152,6 +174,22 @@ func (r *Ref) park() {
 		<-r.wake
 	}
 	r.idle.Store(false)
+}
+
+// hasWork reports whether a lane or the system lane has something.
+func (r *Ref) hasWork() bool {
+	return r.sysN.Load() > 0 || !r.user.empty() || !r.prio.empty()
+}
+
+// release gives the goroutine back (false) unless work arrived meanwhile,
+// which it then keeps (true). The idle flag is the right to run the actor:
+// whoever turns it from true to false runs it, here or a sender in notify.
+func (r *Ref) release(work func() bool) bool {
+	r.idle.Store(true)
+	if !work() {
+		return false
+	}
+	return r.idle.CompareAndSwap(true, false)
 }
 
 func (r *Ref) sample() bool {

@@ -75,6 +75,7 @@ func TestPropertyNoLossNoDuplicateUnderCrashes(t *testing.T) {
 		maxRetries := rapid.IntRange(0, 3).Draw(rt, "maxRetries")
 		strategy := Strategy(rapid.IntRange(0, 2).Draw(rt, "strategy"))
 		n := rapid.IntRange(1, 40).Draw(rt, "messages")
+		release := rapid.Bool().Draw(rt, "releaseWhenIdle")
 		st := &store{processed: map[string][]int{}, attempts: map[string]int{},
 			startFail: rapid.SliceOfN(rapid.Bool(), 0, 8).Draw(rt, "startFail")}
 		names := []string{"a", "b"}
@@ -128,7 +129,7 @@ func TestPropertyNoLossNoDuplicateUnderCrashes(t *testing.T) {
 			retries = -1
 		}
 		for _, name := range names {
-			props = append(props, Props{Name: name, MaxRetries: retries, New: func() Actor {
+			props = append(props, Props{Name: name, MaxRetries: retries, ReleaseWhenIdle: release, New: func() Actor {
 				return &propActor{name: name, st: st, fails: fails[name]}
 			}})
 		}

@@ -26,7 +26,8 @@ type Ref struct {
 	drainMu sync.Mutex // serializes readers of the lanes once stopped
 
 	// idle is set while the actor waits for a message; a sender that sees
-	// it signals wake (capacity 1).
+	// it signals wake (capacity 1), or, with Props.ReleaseWhenIdle, starts
+	// the goroutine the actor gave back.
 	idle atomic.Bool
 	wake chan struct{}
 	// incarnation counts starts, so a supervisor can ignore failure reports
@@ -309,9 +310,16 @@ func (r *Ref) waitPush(ctx context.Context, lane *mailbox, v any) error {
 	}
 }
 
-// notify wakes the actor if it is waiting for a message.
+// notify wakes the actor if it is waiting for a message, or gives it a
+// goroutine again if it released its own.
 func (r *Ref) notify() {
 	if r.idle.Load() {
+		if r.props.ReleaseWhenIdle {
+			if r.idle.CompareAndSwap(true, false) {
+				go r.resume()
+			}
+			return
+		}
 		select {
 		case r.wake <- struct{}{}:
 		default:

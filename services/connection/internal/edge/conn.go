@@ -26,14 +26,15 @@ import (
 // send queue. Its state is the session (session.go), owned by the
 // connection's actor (connActor, Kind "connection"). Goroutines serve it,
 // all started and waited for by run, the HTTP handler's goroutine; an idle
-// connection holds four (run, reader, actor, writer), since what is
-// occasional runs only while it happens:
+// connection holds three (run, reader, writer), since what is occasional
+// runs only while it happens:
 //
 //   - the reader decodes frames and Tells the actor MessageReceived (on
 //     /mpp, frames before the client's hi go nowhere: run admits the
 //     connection first, see handshake);
-//   - the actor (the kernel's goroutine) handles client messages, events
-//     from RoomFanouts and the manager, and the results of calls;
+//   - the actor (a kernel goroutine, only while it has messages:
+//     actor.Props.ReleaseWhenIdle) handles client messages, events from
+//     RoomFanouts and the manager, and the results of calls;
 //   - a worker runs each of the connection's blocking calls (gRPC, Redis
 //     subscriptions), one at a time, so notes, pings and room events keep
 //     flowing while one is pending (calls.go);
@@ -143,7 +144,7 @@ func (c *conn) spawn() error {
 		Kind: "connection", Name: "connection:" + c.id,
 		New:         func() actor.Actor { return &connActor{c: c, s: c.s} },
 		MailboxSize: connEvents + connInflight, Overflow: actor.FailFast,
-		MaxRetries: -1,
+		MaxRetries: -1, ReleaseWhenIdle: true,
 	})
 	if err != nil {
 		return err
