@@ -26,8 +26,8 @@ import (
 // send queue. Its state is the session (session.go), owned by the
 // connection's actor (connActor, Kind "connection"). Goroutines serve it,
 // all started and waited for by run, the HTTP handler's goroutine; an idle
-// connection holds three (run, reader, writer), since what is occasional
-// runs only while it happens:
+// connection holds two (run, reader), since what is occasional runs only
+// while it happens:
 //
 //   - the reader decodes frames and Tells the actor MessageReceived (on
 //     /mpp, frames before the client's hi go nowhere: run admits the
@@ -38,7 +38,8 @@ import (
 //   - a worker runs each of the connection's blocking calls (gRPC, Redis
 //     subscriptions), one at a time, so notes, pings and room events keep
 //     flowing while one is pending (calls.go);
-//   - the writer drains the send queue, coalescing what is queued;
+//   - a writer, started by the push that finds the send queue idle, drains
+//     it, coalescing what is queued, and ends when it is empty;
 //   - the keepalive's timer pings, a goroutine waiting for each pong.
 type conn struct {
 	srv      *Server
@@ -102,17 +103,18 @@ type peer struct{ addr, ip string }
 
 // newConn is a connection not admitted yet: on /mpp, the session comes
 // with the client's hi.
-func newConn(s *Server, ws *websocket.Conn, format codec.Format, from peer) *conn {
+func newConn(s *Server, ws *websocket.Conn, cork *corkConn, format codec.Format, from peer) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
-		srv: s, id: newID(), ws: ws, format: format,
+		srv: s, id: newID(), ws: ws, cork: cork, format: format,
 		remote: from.addr, clientIP: from.ip,
 		connected: time.Now(), ctx: ctx, cancel: cancel,
 		admitted: make(chan struct{}),
 		hello:    make(chan string, 1),
 		inflight: make(chan struct{}, connInflight),
 	}
-	c.q = sendq.New(s.cfg.SendQueueBytes, s.cfg.SlowTimeout, func() { c.fail(closecode.Slow) })
+	c.q = sendq.New(s.cfg.SendQueueBytes, s.cfg.SlowTimeout, func() { c.fail(closecode.Slow) },
+		func() { c.loops.Go(c.writeLoop) })
 	if format == codec.MPP {
 		c.mpp = mpp.NewSession(mpp.Config{
 			MOTD: s.cfg.MPPMOTD, CursorRate: s.cfg.CursorsPerSecond, CursorBurst: s.cfg.CursorBurst,
@@ -203,9 +205,7 @@ func (c *conn) run() {
 	srv := c.srv
 	srv.metrics.open.Add(context.Background(), 1)
 
-	writerDone := make(chan struct{})
 	c.loops.Go(c.readLoop)
-	c.loops.Go(func() { defer close(writerDone); c.writeLoop() })
 	stopPings := c.keepalive()
 	registered := false
 	if (c.s != nil || c.handshake()) && c.start() {
@@ -232,9 +232,10 @@ func (c *conn) run() {
 	// services.
 	<-c.ctx.Done()
 	reason := c.reason
+	flushed := c.q.Seal()
 	if reason.Code != closecode.Slow.Code {
 		select {
-		case <-writerDone:
+		case <-flushed:
 		case <-time.After(flushTimeout):
 		}
 	}
@@ -243,6 +244,9 @@ func (c *conn) run() {
 		log.Debug("close websocket", "err", err)
 	}
 	stopPings()
+	// A writer started before the seal has counted itself among the loops
+	// by now; the closed socket ends one stuck in a write.
+	<-flushed
 	// The actor has stopped, so no call starts from here on.
 	c.loops.Wait()
 	if registered {
@@ -349,24 +353,18 @@ func readError(err error) closecode.Error {
 	return closecode.Normal.WithReason("read failed")
 }
 
+// writeLoop is a writer: the send queue starts one when a frame is pushed
+// and none is at work, and it returns once the queue is empty (sendq).
 func (c *conn) writeLoop() {
 	typ := c.format.MessageType()
-	var batch [][]byte
 	for {
-		final := false
-		select {
-		case <-c.ctx.Done():
-			// One last flush, unless the client is the reason.
-			if c.reason.Code == closecode.Slow.Code {
-				return
-			}
-			final = true
-		case <-c.q.Ready():
-		}
 		// Everything queued goes out in this iteration; a context without
 		// a deadline keeps the write path free of timers (a stuck write ends
 		// when the slow timeout closes the socket).
-		batch = c.q.Drain(batch)
+		batch, ok := c.q.Next()
+		if !ok {
+			return
+		}
 		corked := c.cork != nil && len(batch) > 1
 		if corked {
 			c.cork.cork()
@@ -376,25 +374,23 @@ func (c *conn) writeLoop() {
 				if corked {
 					_ = c.cork.uncork()
 				}
+				c.q.Stop()
 				return // free the socket for the close frame
 			}
 			if err := c.ws.Write(context.Background(), typ, b); err != nil {
+				c.q.Stop()
 				c.fail(closecode.Normal.WithReason("write failed"))
 				return
 			}
 		}
 		if corked {
 			if err := c.cork.uncork(); err != nil {
+				c.q.Stop()
 				c.fail(closecode.Normal.WithReason("write failed"))
 				return
 			}
 		}
-		if len(batch) > 0 {
-			c.srv.metrics.framesOut.Add(context.Background(), int64(len(batch)))
-		}
-		if final {
-			return
-		}
+		c.srv.metrics.framesOut.Add(context.Background(), int64(len(batch)))
 	}
 }
 

@@ -40,8 +40,7 @@ func (s *Server) ServeMPP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request.
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
-	c := newConn(s, ws, codec.MPP, from)
-	c.cork = cw.conn
+	c := newConn(s, ws, cw.conn, codec.MPP, from)
 	c.queryToken = token
 	c.run()
 }

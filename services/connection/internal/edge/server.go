@@ -269,8 +269,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		format = codec.JSON
 	}
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
-	c := newConn(s, ws, format, from)
-	c.cork = cw.conn
+	c := newConn(s, ws, cw.conn, format, from)
 	c.admit(sess)
 	c.run()
 }

@@ -6,30 +6,38 @@ import (
 )
 
 // Queue is safe for concurrent use by any number of producers and one
-// consumer. The zero value is not usable; call New.
+// writer at a time. The zero value is not usable; call New.
 type Queue struct {
 	mu        sync.Mutex
 	items     [][]byte
+	out       [][]byte // the writer's batch, until its next Next
 	bytes     int
 	maxBytes  int
-	closed    bool
+	closed    bool // Seal, Close or Stop: pushes are refused
 	full      bool
 	slowAfter time.Duration
 	onSlow    func()
 	slowTimer *time.Timer
 
-	ready chan struct{}
+	// writing is set from the push that starts a writer until that writer
+	// finishes (Next finds nothing, or Stop); startWriter starts it.
+	writing     bool
+	startWriter func()
+	// finished, once made by Seal, is closed when no writer is at work.
+	finished chan struct{}
 }
 
 // New returns a queue holding at most maxBytes of frames. When a push is
 // refused for lack of room and nothing is drained for slowAfter, onSlow is
-// called once, on its own goroutine.
-func New(maxBytes int, slowAfter time.Duration, onSlow func()) *Queue {
+// called once, on its own goroutine. startWriter is called by a push that
+// finds no writer at work, on the pushing goroutine, and must not block: it
+// starts a goroutine that writes what Next gives until Next reports false.
+func New(maxBytes int, slowAfter time.Duration, onSlow, startWriter func()) *Queue {
 	return &Queue{
-		maxBytes:  maxBytes,
-		slowAfter: slowAfter,
-		onSlow:    onSlow,
-		ready:     make(chan struct{}, 1),
+		maxBytes:    maxBytes,
+		slowAfter:   slowAfter,
+		onSlow:      onSlow,
+		startWriter: startWriter,
 	}
 }
 
@@ -54,25 +62,29 @@ func (q *Queue) Push(frame []byte) bool {
 	}
 	q.items = append(q.items, frame)
 	q.bytes += len(frame)
+	start := !q.writing
+	q.writing = true
 	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
+	if start {
+		q.startWriter()
 	}
 	return true
 }
 
-// Ready is signalled after a push; the consumer then calls Drain. A signal
-// may be spurious (Drain returns nothing).
-func (q *Queue) Ready() <-chan struct{} { return q.ready }
-
-// Drain takes everything queued, in order, and gives spare (emptied) to the
-// queue as its next buffer, so a steady consumer allocates nothing.
-func (q *Queue) Drain(spare [][]byte) [][]byte {
-	clear(spare)
+// Next is the writer's: it takes everything queued, in order, valid until
+// the writer's next call (the queue keeps the two buffers and swaps them,
+// so a steady writer allocates nothing). When nothing is queued it reports
+// false: the writer has finished and must return (the next push starts
+// another).
+func (q *Queue) Next() ([][]byte, bool) {
 	q.mu.Lock()
-	out := q.items
-	q.items = spare[:0]
+	defer q.mu.Unlock()
+	clear(q.out) // the writer is done with it
+	if len(q.items) == 0 {
+		q.finish()
+		return nil, false
+	}
+	q.items, q.out = q.out[:0], q.items
 	q.bytes = 0
 	if q.full {
 		q.full = false
@@ -81,21 +93,62 @@ func (q *Queue) Drain(spare [][]byte) [][]byte {
 			q.slowTimer = nil
 		}
 	}
-	q.mu.Unlock()
-	return out
+	return q.out, true
 }
 
-// Close refuses further pushes, drops what is queued and stops the slow
-// timer. It is idempotent.
+// Stop is the writer's when it gives up before the queue is empty (its
+// socket failed): the queue is closed, and the writer has finished.
+func (q *Queue) Stop() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.close()
+	q.finish()
+}
+
+// finish records that the writer has finished; under mu.
+func (q *Queue) finish() {
+	q.writing = false
+	if q.finished != nil {
+		select {
+		case <-q.finished:
+		default:
+			close(q.finished)
+		}
+	}
+}
+
+// Seal refuses further pushes but keeps what is queued for the writer. The
+// channel is closed once the writer has finished (at once if none is at
+// work): everything queued before Seal was written, or the writer stopped
+// or was stopped by Close.
+func (q *Queue) Seal() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	if q.finished == nil {
+		q.finished = make(chan struct{})
+		if !q.writing {
+			close(q.finished)
+		}
+	}
+	return q.finished
+}
+
+// Close refuses further pushes, drops what is queued (a writer at work
+// finishes at its next Next) and stops the slow timer. It is idempotent.
 func (q *Queue) Close() {
 	q.mu.Lock()
+	q.close()
+	q.mu.Unlock()
+}
+
+func (q *Queue) close() {
 	q.closed = true
 	q.items, q.bytes = nil, 0
 	if q.slowTimer != nil {
 		q.slowTimer.Stop()
 		q.slowTimer = nil
 	}
-	q.mu.Unlock()
 }
 
 // Bytes is the number of bytes queued.
