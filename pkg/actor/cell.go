@@ -314,7 +314,7 @@ func (r *Ref) invoke(unit []*envelope, batch bool) (err error) {
 
 func (r *Ref) panicked(p any) error {
 	pe := &PanicError{Value: p, Stack: debug.Stack()}
-	r.logger.Error("actor panicked", "panic", p)
+	r.log().Error("actor panicked", "panic", p)
 	if r.sys.onPanic != nil {
 		r.sys.onPanic(r.props.Kind, p, pe.Stack)
 	}
@@ -426,11 +426,14 @@ func (r *Ref) terminate(reason error) {
 
 	r.watchMu.Lock()
 	r.ended, r.reason = true, reason
-	watchers := r.watchers
-	r.watchers = nil
+	watchers, afterStop := r.watchers, r.afterStop
+	r.watchers, r.afterStop = nil, nil
 	r.watchMu.Unlock()
 	for _, w := range watchers {
 		w.postSystem(sysMsg{kind: sysTerminated, ref: r, err: reason})
+	}
+	for _, f := range afterStop {
+		f()
 	}
 	close(r.done)
 }

@@ -97,7 +97,7 @@ func (c *Context) Self() *Ref { return c.ref }
 func (c *Context) System() *System { return c.ref.sys }
 
 // Logger returns a logger tagged with the actor's name and kind.
-func (c *Context) Logger() *slog.Logger { return c.ref.logger }
+func (c *Context) Logger() *slog.Logger { return c.ref.log() }
 
 // Stop stops the actor once the current call returns; remaining messages
 // become dead letters. Use it instead of Self().Stop, which would wait for

@@ -40,16 +40,16 @@ type Ref struct {
 	sysN      atomic.Int32
 	sysSig    chan struct{}
 
-	watchMu  sync.Mutex
-	watchers []*Ref
-	ended    bool
-	reason   error
-
-	logger *slog.Logger
+	watchMu   sync.Mutex
+	watchers  []*Ref
+	afterStop []func()
+	ended     bool
+	reason    error
 
 	supState childState // owned by the supervisor's goroutine
 
 	// owned by the actor goroutine
+	logger   *slog.Logger // made by log, at the first use
 	actor    Actor
 	batcher  BatchReceiver
 	cctx     Context
@@ -65,6 +65,16 @@ type Ref struct {
 	batchEnv envelope
 	handled  int64 // not yet added to the handled counter
 	tick     uint  // clock-sampling counter
+}
+
+// log is the actor's logger, made when first needed: most actors never
+// log, and a logger with attributes was a kilobyte per connection actor.
+// Actor goroutine only.
+func (r *Ref) log() *slog.Logger {
+	if r.logger == nil {
+		r.logger = r.sys.logger.With("actor", r.name, "kind", r.props.Kind)
+	}
+	return r.logger
 }
 
 // Name returns the actor's name (Props.Name or a generated one).
@@ -212,6 +222,21 @@ func (r *Ref) Watch(watcher *Ref) {
 	reason := r.reason
 	r.watchMu.Unlock()
 	watcher.postSystem(sysMsg{kind: sysTerminated, ref: r, err: reason})
+}
+
+// AfterStop arranges for f to be called once the actor has stopped for
+// good, with no goroutine waiting meanwhile (what a select on Done would
+// hold); at once if it has stopped already. f runs on the stopping actor's
+// goroutine and must not block.
+func (r *Ref) AfterStop(f func()) {
+	r.watchMu.Lock()
+	if !r.ended {
+		r.afterStop = append(r.afterStop, f)
+		r.watchMu.Unlock()
+		return
+	}
+	r.watchMu.Unlock()
+	f()
 }
 
 // Unwatch undoes Watch.

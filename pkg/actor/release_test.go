@@ -145,3 +145,25 @@ func TestReleasedActorIsSupervised(t *testing.T) {
 	<-watcher.Done()
 	require.True(t, errors.Is(watcher.Tell(ctx, "late"), ErrStopped))
 }
+
+// TestAfterStop: the callbacks run once the actor has stopped, whether they
+// were registered before or after.
+func TestAfterStop(t *testing.T) {
+	sys := newTestSystem(t, Config{})
+	ref, err := sys.Spawn(echoProps())
+	require.NoError(t, err)
+	calls := make(chan string, 2)
+	ref.AfterStop(func() {
+		select {
+		case <-ref.Done():
+			t.Error("called after Done was closed; want before, on the stopping goroutine")
+		default:
+		}
+		calls <- "before"
+	})
+	require.Empty(t, calls, "called while the actor runs")
+	require.NoError(t, ref.Stop(testCtx(t)))
+	require.Equal(t, "before", recv(t, calls))
+	ref.AfterStop(func() { calls <- "after" })
+	require.Equal(t, "after", recv(t, calls))
+}

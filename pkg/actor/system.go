@@ -144,7 +144,6 @@ func (s *System) newRef(sup *Supervisor, p Props) (*Ref, error) {
 		done:   make(chan struct{}),
 		sysSig: make(chan struct{}, 1),
 		wake:   make(chan struct{}, 1),
-		logger: s.logger.With("actor", name, "kind", p.Kind),
 	}
 	if p.PriorityLane {
 		r.prio = newMailbox(p.MailboxSize)
