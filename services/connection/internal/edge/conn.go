@@ -25,13 +25,14 @@ import (
 // conn is one WebSocket connection: what never changes, the socket and its
 // send queue. Its state is the session (session.go), owned by the
 // connection's actor (connActor, Kind "connection"). Goroutines serve it,
-// all started and waited for by run, the HTTP handler's goroutine; an idle
-// connection holds two (run, reader), since what is occasional runs only
-// while it happens:
+// all waited for by run, the HTTP handler's goroutine; an idle /ws
+// connection holds one (run, which reads), an /mpp one two, since what is
+// occasional runs only while it happens:
 //
-//   - the reader decodes frames and Tells the actor MessageReceived (on
-//     /mpp, frames before the client's hi go nowhere: run admits the
-//     connection first, see handshake);
+//   - the reader decodes frames and Tells the actor MessageReceived: run
+//     itself on /ws once the connection is admitted; on /mpp a goroutine
+//     of its own from the start, which hands run the client's hi (frames
+//     before it go nowhere, see handshake);
 //   - the actor (a kernel goroutine, only while it has messages:
 //     actor.Props.ReleaseWhenIdle) handles client messages, events from
 //     RoomFanouts and the manager, and the results of calls;
@@ -40,7 +41,9 @@ import (
 //     flowing while one is pending (calls.go);
 //   - a writer, started by the push that finds the send queue idle, drains
 //     it, coalescing what is queued, and ends when it is empty;
-//   - the keepalive's timer pings, a goroutine waiting for each pong.
+//   - the keepalive's timer pings, a goroutine waiting for each pong;
+//   - the end of the connection closes the socket on a goroutine of its
+//     own (closeSocket), which ends run's read.
 type conn struct {
 	srv      *Server
 	id       string
@@ -65,7 +68,7 @@ type conn struct {
 	s         *session
 	notes     *track.NoteCounter
 	// admitted is closed once the connection has its session, actor and
-	// registration: the reader hands the actor nothing before.
+	// registration: the /mpp reader hands the actor nothing before.
 	admitted chan struct{}
 	// hello hands run the hi of an /mpp client (the reader's first).
 	hello chan string
@@ -73,8 +76,9 @@ type conn struct {
 	// without one.
 	queryToken string
 
-	// loops are the connection's goroutines: reader, writer, the call in
-	// flight and a ping in flight; the teardown waits for them.
+	// loops are the connection's goroutines: the /mpp reader, a writer at
+	// work, the call in flight and a ping in flight; the teardown waits
+	// for them.
 	loops sync.WaitGroup
 	// inflight bounds the client messages queued in the actor's mailbox:
 	// the reader takes a token per message, the actor returns it. A
@@ -199,56 +203,39 @@ func (c *conn) fail(reason closecode.Error) {
 }
 
 // run serves the connection until it closes: it admits it (on /mpp once
-// the client has said hi), starts its actor and registers it, then waits
-// for the end and tears it down.
+// the client has said hi), starts its actor and registers it, reads the
+// client's frames (on /ws; an /mpp connection's reader has its own
+// goroutine, which hands over the hi) and tears the connection down.
 func (c *conn) run() {
 	srv := c.srv
 	srv.metrics.open.Add(context.Background(), 1)
 
-	c.loops.Go(c.readLoop)
+	if c.mpp != nil {
+		c.loops.Go(c.readMPP)
+	}
 	stopPings := c.keepalive()
-	registered := false
-	if (c.s != nil || c.handshake()) && c.start() {
-		registered = true
+	registered := (c.s != nil || c.handshake()) && c.start()
+	// From here, the end of the connection closes its socket at once,
+	// which also ends the read in progress.
+	closed := make(chan struct{})
+	context.AfterFunc(c.ctx, func() { c.closeSocket(registered); close(closed) })
+	if registered {
 		close(c.admitted)
 		srv.events.Emit(context.Background(), &pb.Event{Type: pb.EventType_EVENT_TYPE_CONNECTION_OPENED,
 			UserId: c.userID, ConnectionId: c.id, Attributes: map[string]string{"protocol": c.format.String()}})
-		select {
-		case <-c.ctx.Done():
-		case <-c.ref.Done(): // its supervisor gave up on it
-			c.fail(closecode.Internal)
-		}
-		// Stop the actor after the message it is handling; the session is
-		// this goroutine's from then on.
-		c.ref.Stop(context.Background())
-	}
-	log := srv.log.With("conn", c.id, "user", c.userID)
-
-	// Teardown: let the writer flush what is queued (the noteQuota or
-	// error that explains the close; not for a slow client, whose writer
-	// may be stuck), close the socket with the reason (a handshake bounded
-	// by the library), wait for the other goroutines (the worker finishes
-	// the call in flight), then apply what the actor did not and tell the
-	// services.
-	<-c.ctx.Done()
-	reason := c.reason
-	flushed := c.q.Seal()
-	if reason.Code != closecode.Slow.Code {
-		select {
-		case <-flushed:
-		case <-time.After(flushTimeout):
+		c.ref.AfterStop(func() { c.fail(closecode.Internal) }) // its supervisor gave up on it
+		if c.mpp == nil {
+			c.readLoop()
 		}
 	}
-	c.q.Close()
-	if err := c.ws.Close(reason.Code, reason.Reason); err != nil && !errors.Is(err, context.Canceled) {
-		log.Debug("close websocket", "err", err)
-	}
+	// Teardown: once the socket is closed, wait for the other goroutines
+	// (the worker finishes the call in flight), then apply what the actor
+	// did not and tell the services.
+	<-closed
 	stopPings()
-	// A writer started before the seal has counted itself among the loops
-	// by now; the closed socket ends one stuck in a write.
-	<-flushed
 	// The actor has stopped, so no call starts from here on.
 	c.loops.Wait()
+	reason := c.reason
 	if registered {
 		a := &connActor{c: c, s: c.s}
 		a.abandonCalls()
@@ -261,7 +248,33 @@ func (c *conn) run() {
 			Attributes: map[string]string{"protocol": c.format.String(), "close_code": strconv.Itoa(int(reason.Code))}})
 	}
 	srv.metrics.closed(int(reason.Code))
-	log.Debug("connection closed", "code", int(reason.Code), "reason", reason.Reason)
+	srv.log.Debug("connection closed", "conn", c.id, "user", c.userID, "code", int(reason.Code), "reason", reason.Reason)
+}
+
+// closeSocket ends a connection whose context is done, on a goroutine of
+// its own: it stops the actor after the message it is handling (the
+// session is run's from then on), lets the writer flush what is queued (the
+// noteQuota or error that explains the close; not for a slow client, whose
+// writer may be stuck) and closes the socket with the reason (a handshake
+// bounded by the library). It returns once a writer at work has finished;
+// the closed socket ends one stuck in a write.
+func (c *conn) closeSocket(stopActor bool) {
+	if stopActor {
+		c.ref.Stop(context.Background())
+	}
+	reason := c.reason
+	flushed := c.q.Seal()
+	if reason.Code != closecode.Slow.Code {
+		select {
+		case <-flushed:
+		case <-time.After(flushTimeout):
+		}
+	}
+	c.q.Close()
+	if err := c.ws.Close(reason.Code, reason.Reason); err != nil && !errors.Is(err, context.Canceled) {
+		c.srv.log.Debug("close websocket", "conn", c.id, "err", err)
+	}
+	<-flushed
 }
 
 // start makes an admitted connection live: a banned account is closed
@@ -295,18 +308,9 @@ func (c *conn) start() bool {
 	return true
 }
 
-// readLoop is the reader: frames become client messages for the actor,
-// once the connection is admitted.
+// readLoop is the reader of an admitted /ws connection, on run's
+// goroutine: frames become client messages for the actor.
 func (c *conn) readLoop() {
-	if c.mpp != nil {
-		c.readMPP()
-		return
-	}
-	select {
-	case <-c.admitted:
-	case <-c.ctx.Done():
-		return
-	}
 	for {
 		// Not c.ctx: the library cuts the socket when a read's context
 		// ends, which would lose the close frame.

@@ -16,12 +16,16 @@ import (
 // a frame holds (clients still get one message per frame).
 
 // corkMax bounds the bytes held while corked; past it, what is held goes
-// out at once. corkKeep is the largest buffer kept between batches, so an
-// idle connection holds no big buffer.
+// out at once. corkKeep is the largest buffer put back in the pool.
 const (
 	corkMax  = 64 << 10
-	corkKeep = 4 << 10
+	corkKeep = 16 << 10
 )
+
+// corkBufs are the buffers of corked batches, taken at the first held
+// write and put back when it is sent: an idle connection holds none (it
+// kept up to 4 KiB, a twentieth of an idle connection).
+var corkBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // corkConn is the hijacked connection as the WebSocket library sees it.
 // Safe for concurrent use (the library's writes are serialized by its own
@@ -30,8 +34,8 @@ type corkConn struct {
 	net.Conn
 	mu     sync.Mutex
 	corked bool
-	buf    []byte
-	err    error // the first failed write while corked
+	buf    *[]byte // held writes, from corkBufs; nil when none
+	err    error   // the first failed write while corked
 }
 
 // Write sends p, or holds it while corked.
@@ -42,8 +46,11 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		return 0, c.err
 	}
 	if c.corked {
-		if len(c.buf)+len(p) <= corkMax {
-			c.buf = append(c.buf, p...)
+		if c.buf == nil {
+			c.buf = corkBufs.Get().(*[]byte)
+		}
+		if len(*c.buf)+len(p) <= corkMax {
+			*c.buf = append(*c.buf, p...)
 			return len(p), nil
 		}
 		if err := c.flushLocked(); err != nil {
@@ -72,15 +79,18 @@ func (c *corkConn) uncork() error {
 }
 
 func (c *corkConn) flushLocked() error {
-	if len(c.buf) == 0 {
+	if c.buf == nil {
 		return nil
 	}
-	_, err := c.Conn.Write(c.buf)
-	if cap(c.buf) > corkKeep {
-		c.buf = nil
-	} else {
-		c.buf = c.buf[:0]
+	var err error
+	if len(*c.buf) > 0 {
+		_, err = c.Conn.Write(*c.buf)
 	}
+	if cap(*c.buf) <= corkKeep {
+		*c.buf = (*c.buf)[:0]
+		corkBufs.Put(c.buf)
+	}
+	c.buf = nil
 	if err != nil {
 		c.err = err
 	}

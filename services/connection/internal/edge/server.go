@@ -229,13 +229,18 @@ func (s *Server) peerOf(r *http.Request) peer {
 	return from
 }
 
-// ServeHTTP accepts a WebSocket connection on /ws and serves it until it
-// ends.
+// ServeHTTP accepts a WebSocket connection on /ws and hands it to a
+// goroutine that serves it until it ends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.enter(w) {
 		return
 	}
-	defer s.wg.Done()
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			s.wg.Done()
+		}
+	}()
 
 	token := auth.BearerToken(r.Header.Get("Authorization"))
 	if token == "" {
@@ -271,7 +276,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
 	c := newConn(s, ws, cw.conn, format, from)
 	c.admit(sess)
-	c.run()
+	// This goroutine's stack grew signing the user in (gRPC, telemetry)
+	// and would stay that size under the read loop for the connection's
+	// life: a fresh goroutine serves it, and the handler returns (the
+	// socket is hijacked, the server is done with it).
+	handedOff = true
+	go func() {
+		defer s.wg.Done()
+		c.run()
+	}()
 }
 
 var (
