@@ -40,7 +40,8 @@ import (
 //     subscriptions), one at a time, so notes, pings and room events keep
 //     flowing while one is pending (calls.go);
 //   - a writer, started by the push that finds the send queue idle, drains
-//     it, coalescing what is queued, and ends when it is empty;
+//     it, coalescing what is queued, and ends after a second with nothing
+//     to write (writerLinger);
 //   - the keepalive's timer pings, a goroutine waiting for each pong;
 //   - the end of the connection closes the socket on a goroutine of its
 //     own (closeSocket), which ends run's read.
@@ -117,8 +118,10 @@ func newConn(s *Server, ws *websocket.Conn, cork *corkConn, format codec.Format,
 		hello:    make(chan string, 1),
 		inflight: make(chan struct{}, connInflight),
 	}
-	c.q = sendq.New(s.cfg.SendQueueBytes, s.cfg.SlowTimeout, func() { c.fail(closecode.Slow) },
-		func() { c.loops.Go(c.writeLoop) })
+	c.q = sendq.New(sendq.Config{
+		MaxBytes: s.cfg.SendQueueBytes, SlowAfter: s.cfg.SlowTimeout, OnSlow: func() { c.fail(closecode.Slow) },
+		StartWriter: func() { c.loops.Go(c.writeLoop) }, Linger: writerLinger,
+	})
 	if format == codec.MPP {
 		c.mpp = mpp.NewSession(mpp.Config{
 			MOTD: s.cfg.MPPMOTD, CursorRate: s.cfg.CursorsPerSecond, CursorBurst: s.cfg.CursorBurst,
@@ -397,6 +400,12 @@ func (c *conn) writeLoop() {
 		c.srv.metrics.framesOut.Add(context.Background(), int64(len(batch)))
 	}
 }
+
+// writerLinger is how long a connection's writer waits for the next frame
+// once it has written everything: longer than the gap between note
+// batches of a played room, so a listener keeps its writer while music
+// plays and gives it back within a second of silence.
+const writerLinger = time.Second
 
 // flushTimeout bounds the last flush before a close.
 const flushTimeout = 2 * time.Second

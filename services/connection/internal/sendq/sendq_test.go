@@ -18,7 +18,7 @@ func (s *starts) start() { s.n.Add(1) }
 
 func TestPushNextBoundedByBytes(t *testing.T) {
 	var s starts
-	q := New(10, time.Hour, nil, s.start)
+	q := New(Config{MaxBytes: 10, SlowAfter: time.Hour, StartWriter: s.start})
 	tests := []struct {
 		frame string
 		ok    bool
@@ -63,7 +63,7 @@ func TestPushNextBoundedByBytes(t *testing.T) {
 }
 
 func TestNextReusesSpare(t *testing.T) {
-	q := New(1<<20, time.Hour, nil, func() {})
+	q := New(Config{MaxBytes: 1 << 20, SlowAfter: time.Hour, StartWriter: func() {}})
 	frame := []byte("note")
 	for range 3 {
 		q.Push(frame)
@@ -95,7 +95,7 @@ func TestSlowWhenFullAndNotDrained(t *testing.T) {
 				slow bool
 			)
 			const after = 50 * time.Millisecond
-			q := New(4, after, func() { mu.Lock(); slow = true; mu.Unlock() }, func() {})
+			q := New(Config{MaxBytes: 4, SlowAfter: after, OnSlow: func() { mu.Lock(); slow = true; mu.Unlock() }, StartWriter: func() {}})
 			defer q.Close()
 			q.Push([]byte("full"))
 			if q.Push([]byte("more")) {
@@ -151,7 +151,7 @@ func (p *writerPool) start() {
 
 func TestConcurrentProducersOneWriterAtATime(t *testing.T) {
 	p := &writerPool{}
-	p.q = New(1<<20, time.Hour, nil, p.start)
+	p.q = New(Config{MaxBytes: 1 << 20, SlowAfter: time.Hour, StartWriter: p.start})
 	var producers sync.WaitGroup
 	for range 8 {
 		producers.Go(func() {
@@ -178,7 +178,7 @@ func TestConcurrentProducersOneWriterAtATime(t *testing.T) {
 // before its channel closes; none is accepted after it.
 func TestSealWaitsForWhatIsQueued(t *testing.T) {
 	p := &writerPool{delay: 20 * time.Millisecond}
-	p.q = New(1<<20, time.Hour, nil, p.start)
+	p.q = New(Config{MaxBytes: 1 << 20, SlowAfter: time.Hour, StartWriter: p.start})
 	p.q.Push([]byte("a"))
 	p.q.Push([]byte("b"))
 	finished := p.q.Seal()
@@ -194,7 +194,7 @@ func TestSealWaitsForWhatIsQueued(t *testing.T) {
 	}
 	p.wg.Wait()
 
-	idle := New(1<<20, time.Hour, nil, func() {})
+	idle := New(Config{MaxBytes: 1 << 20, SlowAfter: time.Hour, StartWriter: func() {}})
 	select {
 	case <-idle.Seal():
 	default:
@@ -206,7 +206,7 @@ func TestSealWaitsForWhatIsQueued(t *testing.T) {
 // releases whoever waits on Seal.
 func TestStopFinishesTheWriter(t *testing.T) {
 	var s starts
-	q := New(1<<20, time.Hour, nil, s.start)
+	q := New(Config{MaxBytes: 1 << 20, SlowAfter: time.Hour, StartWriter: s.start})
 	q.Push([]byte("a"))
 	finished := q.Seal()
 	select {
@@ -219,4 +219,36 @@ func TestStopFinishesTheWriter(t *testing.T) {
 	if q.Bytes() != 0 || q.Push([]byte("b")) {
 		t.Fatal("a stopped queue keeps or takes frames")
 	}
+}
+
+// TestLingeringWriterKeepsWorking: a writer that emptied the queue waits
+// Linger for the next frame instead of finishing (no new writer is
+// started), finishes after it, and a seal wakes it at once.
+func TestLingeringWriterKeepsWorking(t *testing.T) {
+	p := &writerPool{}
+	var started atomic.Int32
+	p.q = New(Config{MaxBytes: 1 << 20, SlowAfter: time.Hour, Linger: time.Hour,
+		StartWriter: func() { started.Add(1); p.start() }})
+	for i := range 20 {
+		p.q.Push([]byte("x"))
+		time.Sleep(time.Millisecond * time.Duration(i%3))
+	}
+	finished := p.q.Seal()
+	select {
+	case <-finished:
+	case <-time.After(5 * time.Second):
+		t.Fatal("seal did not end a lingering writer")
+	}
+	p.wg.Wait()
+	if n := started.Load(); n != 1 {
+		t.Fatalf("%d writers started for one lingering writer's traffic", n)
+	}
+	if len(p.written) != 20 {
+		t.Fatalf("wrote %d frames, want 20", len(p.written))
+	}
+
+	short := &writerPool{}
+	short.q = New(Config{MaxBytes: 1 << 20, SlowAfter: time.Hour, Linger: 10 * time.Millisecond, StartWriter: short.start})
+	short.q.Push([]byte("x"))
+	short.wg.Wait() // finishes by itself once Linger has passed
 }
