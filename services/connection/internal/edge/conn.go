@@ -25,14 +25,14 @@ import (
 // conn is one WebSocket connection: what never changes, the socket and its
 // send queue. Its state is the session (session.go), owned by the
 // connection's actor (connActor, Kind "connection"). Goroutines serve it,
-// all waited for by run, the HTTP handler's goroutine; an idle /ws
-// connection holds one (run, which reads), an /mpp one two, since what is
-// occasional runs only while it happens:
+// all waited for by its teardown; an idle connection holds one, its reader,
+// since what is occasional runs only while it happens:
 //
 //   - the reader decodes frames and Tells the actor MessageReceived: run
-//     itself on /ws once the connection is admitted; on /mpp a goroutine
-//     of its own from the start, which hands run the client's hi (frames
-//     before it go nowhere, see handshake);
+//     itself on /ws once the connection is admitted (on a goroutine the
+//     handler started); on /mpp a goroutine of its own from the start,
+//     which hands run the client's hi (frames before it go nowhere, see
+//     handshake), and run returns once the connection is registered;
 //   - the actor (a kernel goroutine, only while it has messages:
 //     actor.Props.ReleaseWhenIdle) handles client messages, events from
 //     RoomFanouts and the manager, and the results of calls;
@@ -44,7 +44,8 @@ import (
 //     to write (writerLinger);
 //   - the keepalive's timer pings, a goroutine waiting for each pong;
 //   - the end of the connection closes the socket on a goroutine of its
-//     own (closeSocket), which ends run's read.
+//     own (closeSocket), which ends the read; on /mpp the teardown follows
+//     on that goroutine, on /ws on run's.
 type conn struct {
 	srv      *Server
 	id       string
@@ -208,8 +209,12 @@ func (c *conn) fail(reason closecode.Error) {
 // run serves the connection until it closes: it admits it (on /mpp once
 // the client has said hi), starts its actor and registers it, reads the
 // client's frames (on /ws; an /mpp connection's reader has its own
-// goroutine, which hands over the hi) and tears the connection down.
-func (c *conn) run() {
+// goroutine, which hands over the hi) and tears the connection down; done
+// is called once all of that is over. On /mpp run returns once the
+// connection is registered, and its end happens on the goroutine the end of
+// its context starts: this one's stack, grown by the sign-in, is not kept
+// for the connection's life.
+func (c *conn) run(done func()) {
 	srv := c.srv
 	srv.metrics.open.Add(context.Background(), 1)
 
@@ -218,23 +223,39 @@ func (c *conn) run() {
 	}
 	stopPings := c.keepalive()
 	registered := (c.s != nil || c.handshake()) && c.start()
-	// From here, the end of the connection closes its socket at once,
-	// which also ends the read in progress.
-	closed := make(chan struct{})
-	context.AfterFunc(c.ctx, func() { c.closeSocket(registered); close(closed) })
-	if registered {
-		close(c.admitted)
-		srv.events.Emit(context.Background(), &pb.Event{Type: pb.EventType_EVENT_TYPE_CONNECTION_OPENED,
-			UserId: c.userID, ConnectionId: c.id, Attributes: map[string]string{"protocol": c.format.String()}})
-		c.ref.AfterStop(func() { c.fail(closecode.Internal) }) // its supervisor gave up on it
-		if c.mpp == nil {
-			c.readLoop()
-		}
+	if !registered { // the connection is closing
+		c.closeSocket(false)
+		c.teardown(false, stopPings)
+		done()
+		return
 	}
-	// Teardown: once the socket is closed, wait for the other goroutines
-	// (the worker finishes the call in flight), then apply what the actor
-	// did not and tell the services.
+	close(c.admitted)
+	srv.events.Emit(context.Background(), &pb.Event{Type: pb.EventType_EVENT_TYPE_CONNECTION_OPENED,
+		UserId: c.userID, ConnectionId: c.id, Attributes: map[string]string{"protocol": c.format.String()}})
+	c.ref.AfterStop(func() { c.fail(closecode.Internal) }) // its supervisor gave up on it
+	if c.mpp != nil {
+		context.AfterFunc(c.ctx, func() {
+			c.closeSocket(true)
+			c.teardown(true, stopPings)
+			done()
+		})
+		return
+	}
+	// The end of the connection closes its socket at once, which also
+	// ends the read in progress.
+	closed := make(chan struct{})
+	context.AfterFunc(c.ctx, func() { c.closeSocket(true); close(closed) })
+	c.readLoop()
 	<-closed
+	c.teardown(true, stopPings)
+	done()
+}
+
+// teardown follows closeSocket: it waits for the connection's other
+// goroutines (the worker finishes the call in flight), then applies what
+// the actor did not and tells the services.
+func (c *conn) teardown(registered bool, stopPings func()) {
+	srv := c.srv
 	stopPings()
 	// The actor has stopped, so no call starts from here on.
 	c.loops.Wait()

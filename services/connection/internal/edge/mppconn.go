@@ -21,7 +21,8 @@ func (s *Server) ServeMPP(w http.ResponseWriter, r *http.Request) {
 	if !s.enter(w) {
 		return
 	}
-	defer s.wg.Done()
+	handedOff := false
+	defer s.leave(&handedOff)
 	from := s.peerOf(r)
 	token := auth.BearerToken(r.Header.Get("Authorization"))
 	if token == "" {
@@ -42,7 +43,8 @@ func (s *Server) ServeMPP(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
 	c := newConn(s, ws, cw.conn, codec.MPP, from)
 	c.queryToken = token
-	c.run()
+	handedOff = true
+	c.run(s.wg.Done)
 }
 
 // handshake admits an /mpp connection: it waits for the client's hi (the

@@ -236,11 +236,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	handedOff := false
-	defer func() {
-		if !handedOff {
-			s.wg.Done()
-		}
-	}()
+	defer s.leave(&handedOff)
 
 	token := auth.BearerToken(r.Header.Get("Authorization"))
 	if token == "" {
@@ -281,10 +277,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// life: a fresh goroutine serves it, and the handler returns (the
 	// socket is hijacked, the server is done with it).
 	handedOff = true
-	go func() {
-		defer s.wg.Done()
-		c.run()
-	}()
+	go c.run(s.wg.Done)
+}
+
+// leave ends a request that enter let in, unless it handed its count to
+// the connection it made, whose run calls Done when it is over.
+func (s *Server) leave(handedOff *bool) {
+	if !*handedOff {
+		s.wg.Done()
+	}
 }
 
 var (
