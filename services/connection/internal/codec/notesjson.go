@@ -169,6 +169,11 @@ func (p *jscan) int64() (int64, bool) {
 	quoted := p.i < len(p.b) && p.b[p.i] == '"'
 	if quoted {
 		p.i++
+		// Inside the quotes protojson takes the number alone: digits
+		// would skip a space that it refuses (" 1").
+		if p.i < len(p.b) && p.b[p.i] != '-' && (p.b[p.i] < '0' || p.b[p.i] > '9') {
+			return 0, false
+		}
 	}
 	neg := p.i < len(p.b) && p.b[p.i] == '-'
 	if neg {
