@@ -45,7 +45,7 @@ import (
 //   - the keepalive's timer pings, a goroutine waiting for each pong;
 //   - the end of the connection closes the socket on a goroutine of its
 //     own (closeSocket), which ends the read; on /mpp the teardown follows
-//     on that goroutine, on /ws on run's.
+//     on that goroutine, on /ws on run's once its read has ended.
 type conn struct {
 	srv      *Server
 	id       string
@@ -223,10 +223,13 @@ func (c *conn) run(done func()) {
 	}
 	stopPings := c.keepalive()
 	registered := (c.s != nil || c.handshake()) && c.start()
-	if !registered { // the connection is closing
-		c.closeSocket(false)
-		c.teardown(false, stopPings)
+	end := func() {
+		c.closeSocket(registered)
+		c.teardown(registered, stopPings)
 		done()
+	}
+	if !registered { // the connection is closing
+		end()
 		return
 	}
 	close(c.admitted)
@@ -234,15 +237,11 @@ func (c *conn) run(done func()) {
 		UserId: c.userID, ConnectionId: c.id, Attributes: map[string]string{"protocol": c.format.String()}})
 	c.ref.AfterStop(func() { c.fail(closecode.Internal) }) // its supervisor gave up on it
 	if c.mpp != nil {
-		context.AfterFunc(c.ctx, func() {
-			c.closeSocket(true)
-			c.teardown(true, stopPings)
-			done()
-		})
+		context.AfterFunc(c.ctx, end)
 		return
 	}
 	// The end of the connection closes its socket at once, which also
-	// ends the read in progress.
+	// ends the read in progress; the teardown follows the reader's end.
 	closed := make(chan struct{})
 	context.AfterFunc(c.ctx, func() { c.closeSocket(true); close(closed) })
 	c.readLoop()
@@ -382,44 +381,52 @@ func readError(err error) closecode.Error {
 }
 
 // writeLoop is a writer: the send queue starts one when a frame is pushed
-// and none is at work, and it returns once the queue is empty (sendq).
+// and none is at work, and it returns once the queue has stayed empty for
+// writerLinger (sendq).
 func (c *conn) writeLoop() {
 	typ := c.format.MessageType()
 	for {
-		// Everything queued goes out in this iteration; a context without
-		// a deadline keeps the write path free of timers (a stuck write ends
-		// when the slow timeout closes the socket).
 		batch, ok := c.q.Next()
 		if !ok {
 			return
 		}
-		corked := c.cork != nil && len(batch) > 1
-		if corked {
-			c.cork.cork()
-		}
-		for _, b := range batch {
-			if c.ctx.Err() != nil && c.reason.Code == closecode.Slow.Code {
-				if corked {
-					_ = c.cork.uncork()
-				}
-				c.q.Stop()
-				return // free the socket for the close frame
-			}
-			if err := c.ws.Write(context.Background(), typ, b); err != nil {
-				c.q.Stop()
-				c.fail(closecode.Normal.WithReason("write failed"))
-				return
-			}
-		}
-		if corked {
-			if err := c.cork.uncork(); err != nil {
-				c.q.Stop()
-				c.fail(closecode.Normal.WithReason("write failed"))
-				return
-			}
+		if !c.writeBatch(typ, batch) {
+			c.q.Stop()
+			return
 		}
 		c.srv.metrics.framesOut.Add(context.Background(), int64(len(batch)))
 	}
+}
+
+// writeBatch writes what the writer drained, in one syscall when corked;
+// false: the writer must give up (the socket failed, or a slow client's
+// close needs the socket). A context without a deadline keeps the write
+// path free of timers (a stuck write ends when the slow timeout closes the
+// socket).
+func (c *conn) writeBatch(typ websocket.MessageType, batch [][]byte) bool {
+	corked := c.cork != nil && len(batch) > 1
+	if corked {
+		c.cork.cork()
+	}
+	for _, b := range batch {
+		if c.ctx.Err() != nil && c.reason.Code == closecode.Slow.Code {
+			if corked {
+				_ = c.cork.uncork()
+			}
+			return false // free the socket for the close frame
+		}
+		if err := c.ws.Write(context.Background(), typ, b); err != nil {
+			c.fail(closecode.Normal.WithReason("write failed"))
+			return false
+		}
+	}
+	if corked {
+		if err := c.cork.uncork(); err != nil {
+			c.fail(closecode.Normal.WithReason("write failed"))
+			return false
+		}
+	}
+	return true
 }
 
 // writerLinger is how long a connection's writer waits for the next frame

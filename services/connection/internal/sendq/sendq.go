@@ -175,10 +175,7 @@ func (q *Queue) finish() {
 func (q *Queue) Seal() <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.closed = true
-	if q.lingering {
-		q.signal()
-	}
+	q.refuse()
 	if q.finished == nil {
 		q.finished = make(chan struct{})
 		if !q.writing {
@@ -197,14 +194,20 @@ func (q *Queue) Close() {
 }
 
 func (q *Queue) close() {
-	q.closed = true
-	if q.lingering {
-		q.signal()
-	}
+	q.refuse()
 	q.items, q.bytes = nil, 0
 	if q.slowTimer != nil {
 		q.slowTimer.Stop()
 		q.slowTimer = nil
+	}
+}
+
+// refuse turns pushes away from now on and wakes a lingering writer, which
+// then finds what is left or nothing; under mu.
+func (q *Queue) refuse() {
+	q.closed = true
+	if q.lingering {
+		q.signal()
 	}
 }
 
