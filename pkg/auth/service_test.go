@@ -1,7 +1,11 @@
 package auth
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +73,47 @@ func TestServiceCredential(t *testing.T) {
 
 // TestServiceKeyRotation: the first key signs, every key verifies, so a
 // fleet moves from one key to another without a refused call.
+// TestServiceCredentialFormat pins the credential to its specification,
+// written out here field by field: a service built before a change to the
+// signing code must still be believed by one built after, and the other
+// way round, during a rolling deploy.
+func TestServiceCredentialFormat(t *testing.T) {
+	secret := []byte(strings.Repeat("k", MinServiceKeyBytes))
+	ks, err := ParseServiceKeys(base64.StdEncoding.EncodeToString(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := metadata.Pairs(MDUserID, "u-1", MDRoles, "member", MDRoles, "moderator", MDForwardedFor, "10.0.0.7")
+	at := time.UnixMilli(1764720000123)
+	got, err := ks.Sign("connection", method, md, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mac := hmac.New(sha256.New, secret)
+	field := func(s string) { mac.Write([]byte(strconv.Itoa(len(s)) + ":" + s)) }
+	field("pianorhythm service credential v1")
+	field("connection")
+	field(method)
+	field("1764720000123")
+	for _, k := range []string{MDUserID, MDDisplayName, MDRoles, MDGuest, MDForwardedFor} {
+		field(k)
+		field(strconv.Itoa(len(md.Get(k))))
+		for _, v := range md.Get(k) {
+			field(v)
+		}
+	}
+	want := "v1.connection.1764720000123." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	if got != want {
+		t.Fatalf("credential\n got %s\nwant %s", got, want)
+	}
+	for range 3 { // the pooled HMACs are reset between calls
+		if caller, err := ks.Verify(want, method, md, at); err != nil || caller != "connection" {
+			t.Fatalf("Verify(spec credential) = %q, %v", caller, err)
+		}
+	}
+}
+
 func TestServiceKeyRotation(t *testing.T) {
 	old, next := NewServiceKeys(), NewServiceKeys()
 	both, err := ParseServiceKeys(old.Encode() + "," + next.Encode())
@@ -118,5 +163,24 @@ func TestParseServiceKeys(t *testing.T) {
 	}
 	if _, err := NewServiceKeys().Sign("room.evil", method, nil, time.Now()); err == nil {
 		t.Fatal("a caller with a dot was signed")
+	}
+}
+
+// BenchmarkServiceCredential is one call's signing and checking, as every
+// call between services pays it twice (caller and callee).
+func BenchmarkServiceCredential(b *testing.B) {
+	ks := NewServiceKeys()
+	md := metadata.Pairs(MDUserID, "u-1234567890", MDDisplayName, "Someone", MDRoles, "member", MDForwardedFor, "127.0.0.1")
+	const call = "/pianorhythm.v1.StateService/AddUserToRoom"
+	b.ReportAllocs()
+	for b.Loop() {
+		now := time.Now()
+		cred, err := ks.Sign("connection", call, md, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ks.Verify(cred, call, md, now); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
