@@ -398,13 +398,14 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// writeBatch writes what the writer drained, in one syscall when corked;
-// false: the writer must give up (the socket failed, or a slow client's
-// close needs the socket). A context without a deadline keeps the write
-// path free of timers (a stuck write ends when the slow timeout closes the
-// socket).
+// writeBatch writes what the writer drained, in one syscall when corked
+// (always, under a server's socket: its small write buffer would split a
+// lone frame in two otherwise); false: the writer must give up (the socket
+// failed, or a slow client's close needs the socket). A context without a
+// deadline keeps the write path free of timers (a stuck write ends when
+// the slow timeout closes the socket).
 func (c *conn) writeBatch(typ websocket.MessageType, batch [][]byte) bool {
-	corked := c.cork != nil && len(batch) > 1
+	corked := c.cork != nil
 	if corked {
 		c.cork.cork()
 	}

@@ -2,7 +2,10 @@ package edge
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -117,8 +120,25 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, errors.Join(errors.New("flush before hijack"), err)
 	}
 	w.conn = &corkConn{Conn: nc}
-	// The hijacked writer is ours: pointed at the corkConn, its buffer
-	// serves (a new one was 4 KiB more to allocate per arrival).
-	brw.Writer.Reset(w.conn)
-	return w.conn, brw, nil
+	// The library keeps the hijacked buffers for the connection's life:
+	// net/http's are 4 KiB each, a sixth of an idle connection. Small ones
+	// do: the writer always writes corked (writeBatch), so a frame still
+	// leaves in one syscall whatever the buffer's size, and a note batch
+	// or chat line fits the reader's.
+	// What the client sent behind its handshake is already in net/http's
+	// buffer; it goes in the new one's (the library keeps only what is
+	// buffered when it takes the reader).
+	early, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	r := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc), max(hijackReadBuf, len(early)))
+	if _, err := r.Peek(len(early)); err != nil {
+		_ = nc.Close()
+		return nil, nil, fmt.Errorf("keep what came with the handshake: %w", err)
+	}
+	return w.conn, bufio.NewReadWriter(r, bufio.NewWriterSize(w.conn, hijackWriteBuf)), nil
 }
+
+// The sizes of a WebSocket connection's read and write buffers.
+const (
+	hijackReadBuf  = 1 << 10
+	hijackWriteBuf = 512
+)
