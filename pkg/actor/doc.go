@@ -119,6 +119,7 @@
 // waits. An actor spawned with Props.ReleaseWhenIdle has its goroutine only
 // while it has messages: the sender that finds it idle starts the next, so
 // thousands of mostly idle actors (one per connection) hold no stacks. It
-// is still one goroutine at a time, so the actor's state needs no lock. EventStream subscribers and the Config hooks run synchronously in
-// the publisher's goroutine and must not block.
+// is still one goroutine at a time, so the actor's state needs no lock.
+// EventStream subscribers and the Config hooks run synchronously in the
+// publisher's goroutine and must not block.
 package actor

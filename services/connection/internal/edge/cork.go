@@ -120,14 +120,14 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, errors.Join(errors.New("flush before hijack"), err)
 	}
 	w.conn = &corkConn{Conn: nc}
-	// The library keeps the hijacked buffers for the connection's life:
-	// net/http's are 4 KiB each, a sixth of an idle connection. Small ones
-	// do: the writer always writes corked (writeBatch), so a frame still
-	// leaves in one syscall whatever the buffer's size, and a note batch
-	// or chat line fits the reader's.
-	// What the client sent behind its handshake is already in net/http's
-	// buffer; it goes in the new one's (the library keeps only what is
-	// buffered when it takes the reader).
+	// The library keeps the hijacked buffers for the connection's life,
+	// and net/http's are 4 KiB each, a sixth of an idle connection; small
+	// ones serve as well: the writer always writes corked (writeBatch), so
+	// a frame leaves in one syscall whatever the write buffer's size, and
+	// a note batch or chat line fits the read buffer. What the client sent
+	// behind its handshake is in net/http's buffer already; it is moved
+	// into the new one (the library keeps only what is buffered when it
+	// takes the reader).
 	early, _ := brw.Reader.Peek(brw.Reader.Buffered())
 	r := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc), max(hijackReadBuf, len(early)))
 	if _, err := r.Peek(len(early)); err != nil {
